@@ -1,0 +1,41 @@
+# RadLabel: `make run` starts the app on the demo study, `make test` runs the whole suite headless.
+PY ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format bench venv check-system clean bundle
+
+$(STAMP): pyproject.toml
+	@bash scripts/check_system.sh
+	@test -x $(VPY) || $(PY) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(VPY) main.py resources/demo/ct_abdomen_demo.nii.gz
+
+test: $(STAMP)
+	$(VPY) -m ruff check .
+	$(VPY) -m ruff format --check .
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest
+
+lint: $(STAMP)
+	$(VPY) -m ruff check .
+	$(VPY) -m ruff format --check .
+
+format: $(STAMP)
+	$(VPY) -m ruff format .
+	$(VPY) -m ruff check --fix .
+
+bench: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(VPY) benchmarks/run_all.py
+
+bundle: $(STAMP)
+	$(VPY) -m PyInstaller --noconfirm build_spec/radlabel.spec
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -1,0 +1,83 @@
+"""Parses the command line and runs a subcommand; turns expected errors into one-line messages."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from viewer.cli import SUBCOMMANDS
+from viewer.errors import RadLabelError
+
+log = logging.getLogger(__name__)
+
+
+def versions_text() -> str:
+    from viewer import __version__
+
+    parts = [f"RadLabel {__version__}", f"Python {sys.version.split()[0]}"]
+    for mod, label in (
+        ("numpy", "numpy"),
+        ("SimpleITK", "SimpleITK"),
+        ("pydicom", "pydicom"),
+        ("highdicom", "highdicom"),
+        ("paddle", "PaddlePaddle"),
+        ("PyQt5.QtCore", "Qt"),
+        ("vtkmodules", "VTK"),
+        ("pyqtgraph", "pyqtgraph"),
+    ):
+        try:
+            m = importlib.import_module(mod)
+            v = getattr(m, "__version__", None) or getattr(m, "QT_VERSION_STR", None)
+            if mod == "SimpleITK":
+                v = m.Version_VersionString()
+            elif mod == "vtkmodules":
+                from vtkmodules.vtkCommonCore import vtkVersion
+
+                v = vtkVersion.GetVTKVersion()
+            parts.append(f"{label} {v}")
+        except Exception:  # a missing optional library should not break --version
+            parts.append(f"{label} (not available)")
+    return "\n".join(parts)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="radlabel", description="RadLabel 3D annotation tool")
+    p.add_argument("--version", action="store_true", help="print versions and exit")
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    sub = p.add_subparsers(dest="command")
+    for _name, module in SUBCOMMANDS:
+        try:
+            importlib.import_module(module).add_parser(sub)
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise
+    return p
+
+
+def run_cli(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from viewer.logsetup import setup_logging
+
+    setup_logging(debug=args.debug)
+    if args.version:
+        print(versions_text())
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except RadLabelError as e:
+        if args.debug:
+            raise
+        print(f"error: {e.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # unexpected: still one line, details in the log file
+        if args.debug:
+            raise
+        log.exception("unexpected error")
+        print(f"error: {type(e).__name__}: {e} (details in the log; rerun with --debug)", file=sys.stderr)
+        return 1

@@ -1,0 +1,48 @@
+"""Logging to the console and to a log file in the user's data folder (for bug reports)."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+from pathlib import Path
+
+_CONFIGURED = False
+
+
+def log_dir() -> Path:
+    override = os.environ.get("RADLABEL_DATA_DIR")
+    if override:
+        return Path(override) / "logs"
+    from platformdirs import user_log_dir
+
+    return Path(user_log_dir("RadLabel", appauthor=False))
+
+
+def log_file_path() -> Path:
+    return log_dir() / "radlabel.log"
+
+
+def setup_logging(debug: bool = False) -> Path | None:
+    """Configure root logging once; returns the log file path (None if it could not be opened)."""
+    global _CONFIGURED
+    root = logging.getLogger()
+    if _CONFIGURED:
+        return log_file_path()
+    _CONFIGURED = True
+    root.setLevel(logging.DEBUG)
+    console = logging.StreamHandler()
+    console.setLevel(logging.DEBUG if debug else logging.WARNING)
+    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(console)
+    path = log_file_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=3)
+        fh.setLevel(logging.DEBUG if debug else logging.INFO)
+        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(fh)
+    except OSError as e:  # a read-only home must not stop the app
+        root.warning("cannot write log file %s: %s", path, e)
+        return None
+    return path

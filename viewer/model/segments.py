@@ -1,0 +1,103 @@
+"""The segment table: id, name, colour, visibility and lock of each label value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# A distinguishable default palette (Slicer/ITK-SNAP-like hues), cycled for new segments.
+DEFAULT_COLOURS: tuple[tuple[int, int, int], ...] = (
+    (241, 214, 145),
+    (216, 101, 79),
+    (128, 174, 128),
+    (111, 184, 210),
+    (221, 130, 101),
+    (144, 238, 144),
+    (192, 104, 88),
+    (220, 245, 20),
+    (78, 63, 0),
+    (255, 250, 220),
+    (230, 220, 70),
+    (200, 200, 235),
+    (250, 250, 210),
+    (244, 214, 49),
+    (0, 151, 206),
+    (216, 101, 79),
+    (183, 156, 220),
+    (183, 214, 211),
+    (152, 189, 207),
+    (111, 184, 210),
+)
+
+
+def default_colour(segment_id: int) -> tuple[int, int, int]:
+    return DEFAULT_COLOURS[(segment_id - 1) % len(DEFAULT_COLOURS)]
+
+
+@dataclass
+class Segment:
+    id: int
+    name: str
+    colour: tuple[int, int, int]
+    visible: bool = True
+    locked: bool = False
+
+
+@dataclass
+class SegmentTable:
+    """Ordered segments keyed by label value; order is the display order."""
+
+    segments: list[Segment] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter(self.segments)
+
+    def __len__(self) -> int:
+        return len(self.segments)
+
+    def get(self, segment_id: int) -> Segment | None:
+        for s in self.segments:
+            if s.id == segment_id:
+                return s
+        return None
+
+    def ids(self) -> list[int]:
+        return [s.id for s in self.segments]
+
+    def next_free_id(self) -> int:
+        used = set(self.ids())
+        i = 1
+        while i in used:
+            i += 1
+        return i
+
+    def add(
+        self,
+        name: str | None = None,
+        colour: tuple[int, int, int] | None = None,
+        segment_id: int | None = None,
+    ) -> Segment:
+        sid = self.next_free_id() if segment_id is None else int(segment_id)
+        if sid <= 0 or sid > 65535:
+            raise ValueError(f"segment id must be 1..65535, got {sid}")
+        if self.get(sid) is not None:
+            raise ValueError(f"segment id {sid} already exists")
+        seg = Segment(sid, name or f"Segment {sid}", colour or default_colour(sid))
+        self.segments.append(seg)
+        return seg
+
+    def remove(self, segment_id: int) -> Segment:
+        seg = self.get(segment_id)
+        if seg is None:
+            raise KeyError(segment_id)
+        self.segments.remove(seg)
+        return seg
+
+    def locked_ids(self) -> list[int]:
+        return [s.id for s in self.segments if s.locked]
+
+    def ensure(self, values) -> None:
+        """Add default entries for label values present in a label map but not in the table."""
+        for v in values:
+            if v and self.get(int(v)) is None:
+                self.add(segment_id=int(v))
+        self.segments.sort(key=lambda s: s.id)
