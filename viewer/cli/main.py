@@ -79,5 +79,8 @@ def run_cli(argv: list[str]) -> int:
         if args.debug:
             raise
         log.exception("unexpected error")
-        print(f"error: {type(e).__name__}: {e} (details in the log; rerun with --debug)", file=sys.stderr)
+        print(
+            f"error: {type(e).__name__}: {e} (details in the log; rerun with --debug)",
+            file=sys.stderr,
+        )
         return 1

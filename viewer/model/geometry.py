@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-_AXIS_LETTERS_LPS = (("L", "R"), ("P", "A"), ("S", "I"))  # positive, negative direction per LPS axis
+_AXIS_LETTERS_LPS = (
+    ("L", "R"),
+    ("P", "A"),
+    ("S", "I"),
+)  # positive, negative direction per LPS axis
 
 
 @dataclass(frozen=True)
