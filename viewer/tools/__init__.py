@@ -1,0 +1,1 @@
+"""Qt-free tool logic: view events in, commands out."""
