@@ -1,0 +1,80 @@
+"""Where models live and how they are written: a static Paddle graph + parameters + a JSON card.
+
+A model folder holds `model.json` + `model.pdiparams` (Paddle's inference format: a graph and a
+tensor file, nothing that executes code on load) and `meta.json` (network widths, encoding
+version, inference patch size, training record). New versions are published atomically: written
+to a temporary sibling folder, then renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MODEL_PREFIX = "model"
+META_FILE = "meta.json"
+DEFAULT_INFERENCE_PATCH = (64, 64, 64)
+
+
+def default_model_dir() -> Path:
+    """The shipped base model (`RADLABEL_MODEL_DIR` overrides, e.g. for a retrained model)."""
+    override = os.environ.get("RADLABEL_MODEL_DIR")
+    if override:
+        return Path(override)
+    import sys
+
+    bundle = getattr(sys, "_MEIPASS", None)  # PyInstaller one-dir bundle
+    root = Path(bundle) if bundle else REPO_ROOT
+    return root / "resources" / "models" / "base"
+
+
+def read_meta(model_dir: Path) -> dict:
+    path = Path(model_dir) / META_FILE
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def model_files_present(model_dir: Path) -> bool:
+    d = Path(model_dir)
+    return (d / META_FILE).is_file() and (d / f"{MODEL_PREFIX}.pdiparams").is_file()
+
+
+def export_inference_model(net, out_dir: Path, meta: dict) -> Path:
+    """Trace `net` to a static graph and publish it with its meta card at `out_dir` atomically."""
+    import paddle
+
+    from segmentation_core.encoding import ENCODING_VERSION, IN_CHANNELS
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir.parent))
+    try:
+        net.eval()
+        spec = [paddle.static.InputSpec([None, IN_CHANNELS, None, None, None], "float32", "x")]
+        static = paddle.jit.to_static(net, input_spec=spec, full_graph=True)
+        paddle.jit.save(static, str(tmp / MODEL_PREFIX))
+        full_meta = {
+            "format": "paddle-inference",
+            "encoding_version": ENCODING_VERSION,
+            "in_channels": IN_CHANNELS,
+            "widths": list(getattr(net, "widths", [])),
+            "inference_patch": list(DEFAULT_INFERENCE_PATCH),
+            **meta,
+        }
+        with open(tmp / META_FILE, "w", encoding="utf-8") as f:
+            json.dump(full_meta, f, indent=2)
+        backup = None
+        if out_dir.exists():
+            backup = out_dir.with_name(out_dir.name + ".old")
+            shutil.rmtree(backup, ignore_errors=True)
+            os.replace(out_dir, backup)
+        os.replace(tmp, out_dir)
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
