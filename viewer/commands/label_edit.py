@@ -1,0 +1,194 @@
+"""Label edits that store only what changed: a box, where in it, the old and the new values.
+
+A `LabelEdit` keeps the changed voxels either as flat indices into the label array (sparse
+edits such as a brush dab) or as a bit-packed mask of its bounding box (dense edits such as a
+whole-volume smoothing), whichever is smaller. Old and new values collapse to one number when
+they are uniform (painting one label over background), so a stroke costs ~4 bytes per voxel.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from viewer.commands.base import Command
+
+if TYPE_CHECKING:
+    from viewer.model.document import Document
+
+BBox = tuple[int, int, int, int, int, int]  # (z0, y0, x0, z1, y1, x1), half-open
+
+
+def _compact(values: np.ndarray) -> np.ndarray | int:
+    """One number when all values are equal, else the array itself."""
+    if values.size and values.min() == values.max():
+        return int(values.flat[0])
+    return values
+
+
+def _nbytes(v: np.ndarray | int) -> int:
+    return v.nbytes if isinstance(v, np.ndarray) else 8
+
+
+def box_slices(bbox: BBox) -> tuple[slice, slice, slice]:
+    z0, y0, x0, z1, y1, x1 = bbox
+    return (slice(z0, z1), slice(y0, y1), slice(x0, x1))
+
+
+def union_bbox(a: BBox | None, b: BBox | None) -> BBox | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return (*(min(p, q) for p, q in zip(a[:3], b[:3])), *(max(p, q) for p, q in zip(a[3:], b[3:])))  # type: ignore[return-value]
+
+
+class LabelEdit(Command):
+    """A change of label values inside `bbox`; `do` writes the new values, `undo` the old ones."""
+
+    def __init__(
+        self,
+        name: str,
+        bbox: BBox,
+        shape: tuple[int, int, int],
+        *,
+        flat_index: np.ndarray | None,
+        packed_mask: np.ndarray | None,
+        old: np.ndarray | int,
+        new: np.ndarray | int,
+        count: int,
+    ) -> None:
+        self.name = name
+        self.bbox = bbox
+        self.shape = shape
+        self.flat_index = flat_index
+        self.packed_mask = packed_mask
+        self.old = old
+        self.new = new
+        self.count = count
+
+    # --- construction -------------------------------------------------------------------
+    @classmethod
+    def from_box(
+        cls, name: str, array: np.ndarray, bbox: BBox, new_box: np.ndarray
+    ) -> LabelEdit | None:
+        """The edit that turns `array[bbox]` into `new_box`; None when nothing would change."""
+        sl = box_slices(bbox)
+        old_box = array[sl]
+        if old_box.shape != new_box.shape:
+            raise ValueError(f"new values {new_box.shape} do not fit box {old_box.shape}")
+        changed = old_box != new_box
+        count = int(np.count_nonzero(changed))
+        if count == 0:
+            return None
+        # Shrink the box to the changed voxels so the edit and its notification stay small.
+        nz = [
+            np.flatnonzero(changed.any(axis=tuple(a for a in range(3) if a != k))) for k in range(3)
+        ]
+        lo = [int(n[0]) for n in nz]
+        hi = [int(n[-1]) + 1 for n in nz]
+        tight = tuple(slice(a, b) for a, b in zip(lo, hi))
+        changed = changed[tight]
+        old_vals = old_box[tight][changed]
+        new_vals = new_box[tight][changed].astype(array.dtype, copy=False)
+        bbox = (
+            bbox[0] + lo[0],
+            bbox[1] + lo[1],
+            bbox[2] + lo[2],
+            bbox[0] + hi[0],
+            bbox[1] + hi[1],
+            bbox[2] + hi[2],
+        )
+        shape = tuple(int(s) for s in array.shape)
+        idx_dtype = np.uint32 if array.size < 2**32 else np.int64
+        box_size = changed.size
+        if count * np.dtype(idx_dtype).itemsize <= box_size // 8:
+            zz, yy, xx = np.nonzero(changed)
+            flat = np.ravel_multi_index((zz + bbox[0], yy + bbox[1], xx + bbox[2]), shape)
+            return cls(
+                name,
+                bbox,
+                shape,
+                flat_index=flat.astype(idx_dtype),
+                packed_mask=None,
+                old=_compact(old_vals),
+                new=_compact(new_vals),
+                count=count,
+            )
+        return cls(
+            name,
+            bbox,
+            shape,
+            flat_index=None,
+            packed_mask=np.packbits(changed, axis=None),
+            old=_compact(old_vals),
+            new=_compact(new_vals),
+            count=count,
+        )
+
+    # --- application --------------------------------------------------------------------
+    def _write(self, doc: Document, values: np.ndarray | int) -> None:
+        arr = doc.labels.array
+        if tuple(arr.shape) != self.shape:
+            raise ValueError("label edit does not fit this label map")
+        if self.flat_index is not None:
+            if arr.flags.c_contiguous:
+                arr.reshape(-1)[self.flat_index] = values
+            else:
+                arr[np.unravel_index(self.flat_index, self.shape)] = values
+        else:
+            sl = box_slices(self.bbox)
+            box = arr[sl]
+            mask = np.unpackbits(self.packed_mask, count=box.size).view(bool).reshape(box.shape)
+            box[mask] = values
+        doc.notify_labels_changed(self.bbox)
+
+    def do(self, doc: Document) -> None:
+        self._write(doc, self.new)
+
+    def undo(self, doc: Document) -> None:
+        self._write(doc, self.old)
+
+    def nbytes(self) -> int:
+        n = _nbytes(self.old) + _nbytes(self.new) + 200
+        n += self.flat_index.nbytes if self.flat_index is not None else 0
+        n += self.packed_mask.nbytes if self.packed_mask is not None else 0
+        return n
+
+
+class StrokeCommand(Command):
+    """A sequence of label edits made by one gesture (press, moves, release): one undo step.
+
+    The first edit is applied by the history as usual; later ones arrive already applied and
+    are appended by `merge`. Undo walks the atoms backwards, so overlapping dabs restore exactly.
+    """
+
+    def __init__(self, name: str, merge_id: object, first: LabelEdit | None = None) -> None:
+        self.name = name
+        self.merge_id = merge_id
+        self.atoms: list[LabelEdit] = [first] if first is not None else []
+
+    @property
+    def bbox(self) -> BBox | None:
+        out = None
+        for a in self.atoms:
+            out = union_bbox(out, a.bbox)
+        return out
+
+    def do(self, doc: Document) -> None:
+        for a in self.atoms:
+            a.do(doc)
+
+    def undo(self, doc: Document) -> None:
+        for a in reversed(self.atoms):
+            a.undo(doc)
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes() for a in self.atoms) + 100
+
+    def merge(self, other: Command) -> bool:
+        if not isinstance(other, StrokeCommand) or other.merge_id != self.merge_id:
+            return False
+        self.atoms.extend(other.atoms)
+        return True
