@@ -1,0 +1,31 @@
+"""File I/O: the only package that imports SimpleITK, pydicom, highdicom, nibabel or nrrd.
+
+Public entries: `load_volume`, `scan_dicom_folder`, `load_label_for`, `write_volume`.
+"""
+
+from viewer.io.dicom_scan import (
+    DicomPatient,
+    DicomScan,
+    DicomSeries,
+    DicomStudy,
+    LoadCancelled,
+    SkippedFile,
+)
+from viewer.io.labels import label_onto_grid, load_label_for
+from viewer.io.loader import load_volume, load_volume_from_scan, scan_dicom_folder
+from viewer.io.writer import write_volume
+
+__all__ = [
+    "DicomPatient",
+    "DicomScan",
+    "DicomSeries",
+    "DicomStudy",
+    "LoadCancelled",
+    "SkippedFile",
+    "label_onto_grid",
+    "load_label_for",
+    "load_volume",
+    "load_volume_from_scan",
+    "scan_dicom_folder",
+    "write_volume",
+]

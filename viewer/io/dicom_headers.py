@@ -1,0 +1,357 @@
+"""Reads one DICOM file's header (no pixels) into plain records: the file and its frames.
+
+A classic file has one frame; an enhanced multi-frame file has one record per frame built from
+its per-frame and shared functional groups (position, orientation, spacing, rescale).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pydicom
+from pydicom.errors import InvalidDicomError
+
+# SOP classes that hold no image to show; they are skipped with a reason when scanning.
+NON_IMAGE_SOP_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.481.3": "RT Structure Set (contours, not an image)",
+    "1.2.840.10008.5.1.4.1.1.481.5": "RT Plan (not an image)",
+    "1.2.840.10008.5.1.4.1.1.481.8": "RT Ion Plan (not an image)",
+    "1.2.840.10008.5.1.4.1.1.481.4": "RT Beams Treatment Record (not an image)",
+    "1.2.840.10008.5.1.4.1.1.66.4": "DICOM SEG segmentation (load it as a label, not an image)",
+    "1.2.840.10008.5.1.4.1.1.11.1": "presentation state (not an image)",
+    "1.2.840.10008.5.1.4.1.1.104.1": "encapsulated PDF (not an image)",
+    "1.2.840.10008.5.1.4.1.1.9.1.1": "ECG waveform (not an image)",
+    "1.2.840.10008.5.1.4.1.1.9.1.2": "ECG waveform (not an image)",
+    "1.2.840.10008.5.1.4.1.1.9.1.3": "ECG waveform (not an image)",
+    "1.2.840.10008.5.1.4.1.1.66": "raw data (not an image)",
+    "1.2.840.10008.5.1.4.1.1.66.1": "spatial registration (not an image)",
+    "1.2.840.10008.1.3.10": "DICOMDIR media index (not an image)",
+}
+_SR_PREFIX = "1.2.840.10008.5.1.4.1.1.88."  # every structured report class
+_NOT_DICOM_SUFFIXES = (".txt", ".json", ".md", ".nii", ".gz", ".nrrd", ".mha", ".dump", ".icc")
+
+COMPRESSED_SYNTAX_PREFIXES = ("1.2.840.10008.1.2.4.", "1.2.840.10008.1.2.5")
+DEFLATED_SYNTAX = "1.2.840.10008.1.2.1.99"
+
+
+class NotAnImage(Exception):
+    """The file is DICOM (or not) but holds no image; `reason` says why (for the skip list)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Frame:
+    """One 2D image plane: which file (and frame in it) and where it lies."""
+
+    path: str
+    frame_index: int | None  # None: the file's only frame
+    position: np.ndarray | None  # ImagePositionPatient (LPS mm)
+    orientation: np.ndarray | None  # ImageOrientationPatient, 6 values
+    pixel_spacing: tuple[float, float] | None  # (row spacing, column spacing)
+    slope: float
+    intercept: float
+    order_key: tuple  # temporal/instance ordering among frames at the same position
+    sop_instance_uid: str = ""
+
+
+@dataclass
+class DicomHeader:
+    """What the scan needs from one file."""
+
+    path: str
+    sop_class_uid: str
+    sop_instance_uid: str
+    transfer_syntax: str
+    patient_id: str
+    patient_name: str
+    study_uid: str
+    study_date: str
+    study_description: str
+    series_uid: str
+    series_number: int | None
+    series_description: str
+    series_date: str
+    modality: str
+    frame_of_reference_uid: str
+    rows: int
+    columns: int
+    samples_per_pixel: int
+    bits_allocated: int
+    bits_stored: int
+    pixel_representation: int
+    photometric: str
+    number_of_frames: int
+    image_type: tuple[str, ...]
+    slice_thickness: float | None
+    spacing_between_slices: float | None
+    file_size: int
+    enhanced: bool = False
+    mosaic: bool = False
+    frames: list[Frame] = field(default_factory=list)
+
+    @property
+    def compressed(self) -> bool:
+        ts = self.transfer_syntax
+        return ts.startswith(COMPRESSED_SYNTAX_PREFIXES) or ts == DEFLATED_SYNTAX
+
+    @property
+    def frame_bytes(self) -> int:
+        samples = self.samples_per_pixel
+        if self.photometric.startswith("YBR_FULL_422") and not self.compressed:
+            samples = 2  # chroma subsampled: two samples per pixel on average
+        return self.rows * self.columns * samples * max(1, self.bits_allocated // 8)
+
+
+def read_dataset(path: str, stop_before_pixels: bool = True) -> pydicom.Dataset:
+    """pydicom read that also accepts files without the 128-byte preamble/meta header."""
+    with warnings.catch_warnings():
+        # pydicom warns about every odd value; the skip list and errors carry what matters.
+        warnings.simplefilter("ignore")
+        return _read_dataset(path, stop_before_pixels)
+
+
+def _read_dataset(path: str, stop_before_pixels: bool) -> pydicom.Dataset:
+    try:
+        return pydicom.dcmread(path, stop_before_pixels=stop_before_pixels)
+    except InvalidDicomError:
+        if path.lower().endswith(_NOT_DICOM_SUFFIXES):
+            raise NotAnImage("not a DICOM file") from None
+    except (OSError, EOFError) as e:
+        raise NotAnImage(f"cannot read file ({e})") from None
+    except Exception as e:  # pydicom raises many kinds of errors for broken data elements
+        raise NotAnImage(f"unreadable DICOM ({type(e).__name__}: {e})") from None
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=stop_before_pixels, force=True)
+    except Exception as e:
+        raise NotAnImage(f"not a DICOM file ({type(e).__name__})") from None
+    try:
+        ok = "SOPClassUID" in ds or "Rows" in ds
+    except Exception:
+        ok = False
+    if not ok:
+        raise NotAnImage("not a DICOM file")
+    return ds
+
+
+def read_header(path: str) -> DicomHeader:
+    """Header of one DICOM file; raises NotAnImage with a reason for anything not loadable."""
+    ds = read_dataset(path, stop_before_pixels=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # odd values are read leniently on access
+            return header_from_dataset(ds, path)
+    except NotAnImage:
+        raise
+    except Exception as e:  # malformed values (bad DS/IS strings, wrong VR, ...)
+        raise NotAnImage(f"unreadable DICOM header ({type(e).__name__}: {e})") from None
+
+
+def header_from_dataset(ds: pydicom.Dataset, path: str) -> DicomHeader:
+    sop_class = str(ds.get("SOPClassUID", ""))
+    if sop_class in NON_IMAGE_SOP_CLASSES:
+        raise NotAnImage(NON_IMAGE_SOP_CLASSES[sop_class])
+    if sop_class.startswith(_SR_PREFIX):
+        raise NotAnImage("structured report (not an image)")
+    if "Rows" not in ds or "Columns" not in ds:
+        raise NotAnImage("no pixel data (not an image object)")
+    meta = getattr(ds, "file_meta", None)
+    ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    if not ts:
+        ts = "1.2.840.10008.1.2"  # no meta header: implicit VR little endian by default
+    image_type = tuple(str(v).upper() for v in _as_list(ds.get("ImageType", [])))
+    h = DicomHeader(
+        path=path,
+        sop_class_uid=sop_class,
+        sop_instance_uid=str(ds.get("SOPInstanceUID", "")),
+        transfer_syntax=ts,
+        patient_id=str(ds.get("PatientID", "")),
+        patient_name=str(ds.get("PatientName", "")),
+        study_uid=str(ds.get("StudyInstanceUID", "")),
+        study_date=str(ds.get("StudyDate", "")),
+        study_description=str(ds.get("StudyDescription", "")),
+        series_uid=str(ds.get("SeriesInstanceUID", "")),
+        series_number=_int(ds.get("SeriesNumber")),
+        series_description=str(ds.get("SeriesDescription", "")),
+        series_date=str(ds.get("SeriesDate", "")),
+        modality=str(ds.get("Modality", "")),
+        frame_of_reference_uid=str(ds.get("FrameOfReferenceUID", "")),
+        rows=int(ds.Rows),
+        columns=int(ds.Columns),
+        samples_per_pixel=int(ds.get("SamplesPerPixel", 1) or 1),
+        bits_allocated=int(ds.get("BitsAllocated", 16) or 16),
+        bits_stored=int(ds.get("BitsStored", ds.get("BitsAllocated", 16)) or 16),
+        pixel_representation=int(ds.get("PixelRepresentation", 0) or 0),
+        photometric=str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper(),
+        number_of_frames=max(1, _int(ds.get("NumberOfFrames")) or 1),
+        image_type=image_type,
+        slice_thickness=_float(ds.get("SliceThickness")),
+        spacing_between_slices=_float(ds.get("SpacingBetweenSlices")),
+        file_size=os.path.getsize(path),
+        enhanced="PerFrameFunctionalGroupsSequence" in ds,
+        mosaic="MOSAIC" in image_type,
+    )
+    if h.rows <= 0 or h.columns <= 0:
+        raise NotAnImage(f"header claims an empty image ({h.rows} x {h.columns})")
+    h.frames = _enhanced_frames(ds, h) if h.enhanced else _classic_frames(ds, h)
+    return h
+
+
+def _classic_frames(ds: pydicom.Dataset, h: DicomHeader) -> list[Frame]:
+    position = _vector(ds.get("ImagePositionPatient"), 3)
+    orientation = _vector(ds.get("ImageOrientationPatient"), 6)
+    spacing = _spacing(ds.get("PixelSpacing")) or _spacing(ds.get("ImagerPixelSpacing"))
+    slope = _float(ds.get("RescaleSlope")) or 1.0
+    intercept = _float(ds.get("RescaleIntercept")) or 0.0
+    order = (
+        _int(ds.get("TemporalPositionIdentifier")) or 0,
+        _int(ds.get("AcquisitionNumber")) or 0,
+        _int(ds.get("InstanceNumber")) or 0,
+    )
+    if h.number_of_frames == 1:
+        return [
+            Frame(
+                h.path,
+                None,
+                position,
+                orientation,
+                spacing,
+                slope,
+                intercept,
+                order,
+                h.sop_instance_uid,
+            )
+        ]
+    # Multi-frame without functional groups (RT dose, US cine, NM): frames along the normal
+    # at GridFrameOffsetVector when given, else stacked 1 mm apart.
+    offsets = _vector(ds.get("GridFrameOffsetVector"), h.number_of_frames)
+    frames = []
+    normal = None
+    if orientation is not None:
+        normal = np.cross(orientation[:3], orientation[3:])
+    for i in range(h.number_of_frames):
+        pos = None
+        if position is not None and normal is not None and offsets is not None:
+            pos = position + normal * offsets[i]
+        frames.append(
+            Frame(h.path, i, pos, orientation, spacing, slope, intercept, (i,), h.sop_instance_uid)
+        )
+    return frames
+
+
+def _enhanced_frames(ds: pydicom.Dataset, h: DicomHeader) -> list[Frame]:
+    shared = ds.get("SharedFunctionalGroupsSequence")
+    shared = shared[0] if shared else pydicom.Dataset()
+    per_frame = ds.PerFrameFunctionalGroupsSequence
+    frames = []
+    for i, item in enumerate(per_frame):
+        if i >= h.number_of_frames:
+            break
+        position = _vector(
+            _group_value(item, shared, "PlanePositionSequence", "ImagePositionPatient"), 3
+        )
+        orientation = _vector(
+            _group_value(item, shared, "PlaneOrientationSequence", "ImageOrientationPatient"), 6
+        )
+        spacing = _spacing(_group_value(item, shared, "PixelMeasuresSequence", "PixelSpacing"))
+        slope = (
+            _float(_group_value(item, shared, "PixelValueTransformationSequence", "RescaleSlope"))
+            or _float(ds.get("RescaleSlope"))
+            or 1.0
+        )
+        intercept = _float(
+            _group_value(item, shared, "PixelValueTransformationSequence", "RescaleIntercept")
+        )
+        if intercept is None:
+            intercept = _float(ds.get("RescaleIntercept")) or 0.0
+        content = item.get("FrameContentSequence")
+        content = content[0] if content else pydicom.Dataset()
+        order = (
+            _int(content.get("TemporalPositionIndex")) or 0,
+            _int(content.get("StackID")) or 0,
+            i,
+        )
+        frames.append(
+            Frame(
+                h.path,
+                i,
+                position,
+                orientation,
+                spacing,
+                slope,
+                intercept,
+                order,
+                h.sop_instance_uid,
+            )
+        )
+        if h.slice_thickness is None:
+            h.slice_thickness = _float(
+                _group_value(item, shared, "PixelMeasuresSequence", "SliceThickness")
+            )
+            h.spacing_between_slices = _float(
+                _group_value(item, shared, "PixelMeasuresSequence", "SpacingBetweenSlices")
+            )
+    if not frames:
+        raise NotAnImage("enhanced multi-frame file has no per-frame information")
+    return frames
+
+
+def _group_value(item, shared, sequence: str, keyword: str):
+    for source in (item, shared):
+        seq = source.get(sequence)
+        if seq and keyword in seq[0]:
+            return seq[0].get(keyword)
+    return None
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)):
+        return [value]
+    try:
+        return list(value)
+    except TypeError:
+        return [value]
+
+
+def _vector(value, n: int) -> np.ndarray | None:
+    values = _as_list(value)
+    if len(values) != n:
+        return None
+    try:
+        arr = np.array([float(v) for v in values], dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return arr if np.all(np.isfinite(arr)) else None
+
+
+def _spacing(value) -> tuple[float, float] | None:
+    v = _vector(value, 2)
+    if v is None or np.any(v <= 0):
+        return None
+    return float(v[0]), float(v[1])
+
+
+def _float(value) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if np.isfinite(f) else None
+
+
+def _int(value) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None

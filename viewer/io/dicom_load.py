@@ -1,0 +1,234 @@
+"""Loads one scanned DICOM series (one time point) into a `Volume`.
+
+Geometry comes from the scan (positions along the normal). Pixels: uncompressed files are read
+by pydicom (one read per file, straight into the preallocated volume); compressed ones by
+SimpleITK/GDCM, which decodes JPEG, JPEG-LS, JPEG 2000 and RLE; each falls back on the other.
+Rescale slope/intercept are applied per frame into a dtype that holds every value (CT in HU).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+import numpy as np
+import SimpleITK as sitk
+
+from viewer.errors import LoadError
+from viewer.io.dicom_headers import DicomHeader, Frame, NotAnImage, read_dataset
+from viewer.io.dicom_scan import CancelFn, DicomSeries, LoadCancelled, ProgressFn
+from viewer.io.size_guard import check_claimed_size
+from viewer.model.volume import Volume
+
+log = logging.getLogger(__name__)
+
+
+def load_series(
+    series: DicomSeries,
+    time_index: int = 0,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> Volume:
+    """Read the pixels of one time point of `series`; raises LoadError naming the bad file."""
+    n_t = series.time_points
+    if not 0 <= time_index < n_t:
+        raise LoadError(
+            f"time point {time_index} does not exist (the series has {n_t}: 0..{n_t - 1})",
+            series.first.path,
+        )
+    frames = series.slices[time_index]
+    by_path = {h.path: h for h in series.headers}
+    h0 = series.first
+    for path in {f.path for f in frames}:
+        _check_file_size(by_path[path])
+    dtype = output_dtype(h0, frames)
+    components = 3 if h0.photometric.startswith("PALETTE") else h0.samples_per_pixel
+    shape = series.geometry.shape_zyx + ((components,) if components > 1 else ())
+    claimed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    check_claimed_size(h0.path, claimed)
+    out = np.empty(shape, dtype=dtype)
+    cache: dict[str, tuple[np.ndarray, bool]] = {}
+    n = len(frames)
+    for z, frame in enumerate(frames):
+        if cancel is not None and cancel():
+            raise LoadCancelled("loading cancelled", h0.path)
+        h = by_path[frame.path]
+        if frame.path in cache:
+            pixels, rescaled = cache[frame.path]
+        else:
+            pixels, rescaled = decode_file(h)
+            if h.number_of_frames > 1:
+                cache = {frame.path: (pixels, rescaled)}  # keep only the current multi-frame
+        index = frame.frame_index or 0
+        if index >= pixels.shape[0]:
+            raise LoadError(f"frame {index + 1} is missing from the pixel data", frame.path)
+        _store(out, z, pixels[index], frame, rescaled, h)
+        if progress is not None and (z % 8 == 0 or z == n - 1):
+            progress((z + 1) / n, f"reading slices {z + 1}/{n}")
+    return Volume(
+        array=out,
+        geometry=series.geometry,
+        modality=h0.modality,
+        source_path=series.thumbnail_file if len(series.files) == 1 else _common_dir(series),
+        name=h0.series_description or h0.modality or "DICOM series",
+        metadata=_metadata(series, frames, time_index),
+    )
+
+
+def output_dtype(h: DicomHeader, frames: list[Frame]) -> np.dtype:
+    """The smallest usual dtype that holds every rescaled value of these frames."""
+    if h.samples_per_pixel > 1:
+        return np.dtype(np.uint8 if h.bits_allocated <= 8 else np.uint16)
+    if h.photometric.startswith("PALETTE"):
+        return np.dtype(np.uint8 if h.bits_allocated <= 8 else np.uint16)
+    bits = min(max(h.bits_stored, 1), h.bits_allocated, 32)
+    if h.pixel_representation == 1:
+        smin, smax = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    else:
+        smin, smax = 0, 2**bits - 1
+    pairs = {(f.slope, f.intercept) for f in frames}
+    if pairs == {(1.0, 0.0)}:
+        return _stored_dtype(h)
+    if not all(float(s).is_integer() and float(i).is_integer() for s, i in pairs):
+        return np.dtype(np.float32)
+    lo = min(min(s * smin + i, s * smax + i) for s, i in pairs)
+    hi = max(max(s * smin + i, s * smax + i) for s, i in pairs)
+    for candidate in (np.int16, np.uint16, np.int32):
+        info = np.iinfo(candidate)
+        if info.min <= lo and hi <= info.max:
+            return np.dtype(candidate)
+    return np.dtype(np.float64)
+
+
+def _stored_dtype(h: DicomHeader) -> np.dtype:
+    size = 8 if h.bits_allocated <= 8 else 16 if h.bits_allocated <= 16 else 32
+    kind = "int" if h.pixel_representation == 1 else "uint"
+    return np.dtype(f"{kind}{size}")
+
+
+def decode_file(h: DicomHeader) -> tuple[np.ndarray, bool]:
+    """All frames of one file as (frames, rows, cols[, samples]); True when GDCM rescaled them."""
+    first, second = (
+        (_decode_sitk, _decode_pydicom)
+        if h.compressed and not h.enhanced
+        else (_decode_pydicom, _decode_sitk)
+    )
+    errors = []
+    for decoder in (first, second):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pixels, rescaled = decoder(h)
+        except NotAnImage as e:
+            errors.append(e.reason)
+            continue
+        except Exception as e:  # decoders raise many error types on broken data
+            errors.append(f"{type(e).__name__}: {str(e).strip().splitlines()[-1][:200]}")
+            continue
+        expected = (h.rows, h.columns)
+        if pixels.ndim == 2 or (
+            pixels.ndim == 3
+            and h.samples_per_pixel > 1
+            and pixels.shape[-1] == h.samples_per_pixel
+            and pixels.shape[:2] == expected
+        ):
+            pixels = pixels[np.newaxis]
+        if tuple(pixels.shape[1:3]) != expected:
+            errors.append(f"decoded size {pixels.shape[1:3]} differs from the header {expected}")
+            continue
+        return pixels, rescaled
+    if any("less than expected" in e for e in errors):
+        raise LoadError("file is truncated: the pixel data is shorter than the header says", h.path)
+    raise LoadError(f"cannot decode pixel data ({'; '.join(errors)})", h.path)
+
+
+def _decode_pydicom(h: DicomHeader) -> tuple[np.ndarray, bool]:
+    ds = read_dataset(h.path, stop_before_pixels=False)
+    if "PixelData" not in ds:
+        raise NotAnImage("no pixel data")
+    arr = ds.pixel_array
+    if h.photometric.startswith("PALETTE"):
+        from pydicom.pixels import apply_color_lut
+
+        arr = apply_color_lut(arr, ds)
+        if h.bits_allocated <= 8 and arr.dtype.itemsize > 1:
+            arr = (arr >> 8).astype(np.uint8)  # 16-bit LUT entries into the 8-bit output
+    if h.number_of_frames == 1:
+        arr = arr[np.newaxis]
+    return arr, False
+
+
+def _decode_sitk(h: DicomHeader) -> tuple[np.ndarray, bool]:
+    reader = sitk.ImageFileReader()
+    reader.SetImageIO("GDCMImageIO")
+    reader.SetFileName(h.path)
+    try:
+        image = reader.Execute()
+    except RuntimeError as e:
+        last = [t for t in str(e).strip().splitlines() if t.strip()][-1]
+        raise NotAnImage(f"GDCM: {last.split('ERROR:', 1)[-1].strip()}") from None
+    arr = sitk.GetArrayFromImage(image)
+    if image.GetDimension() == 2:
+        arr = arr[np.newaxis]
+    return arr, h.samples_per_pixel == 1
+
+
+def _store(
+    out: np.ndarray, z: int, pixels: np.ndarray, frame: Frame, rescaled: bool, h: DicomHeader
+) -> None:
+    if out.ndim == 4 or rescaled or (frame.slope == 1.0 and frame.intercept == 0.0):
+        values = pixels
+    else:
+        values = pixels.astype(np.float64 if out.dtype.kind != "f" else np.float32)
+        values *= frame.slope
+        values += frame.intercept
+    if out.dtype.kind in "iu" and values.dtype.kind == "f":
+        values = np.rint(values)
+    if values.shape != out.shape[1:]:
+        raise LoadError(
+            f"slice size {values.shape} differs from the series {out.shape[1:]}", frame.path
+        )
+    out[z] = values
+
+
+def _check_file_size(h: DicomHeader) -> None:
+    """Uncompressed pixel data must fit in the file; refuses truncated files before reading."""
+    claimed = h.frame_bytes * h.number_of_frames
+    if h.compressed:
+        check_claimed_size(h.path, claimed, stored_bytes=h.file_size, compressed=True)
+    elif claimed > h.file_size:
+        raise LoadError(
+            f"file is truncated: the header describes {claimed} bytes of pixels but the file "
+            f"has only {h.file_size} bytes",
+            h.path,
+        )
+
+
+def _metadata(series: DicomSeries, frames: list[Frame], time_index: int) -> dict:
+    h0 = series.first
+    return {
+        "format": "DICOM",
+        "series_id": series.series_id,
+        "StudyInstanceUID": h0.study_uid,
+        "SeriesInstanceUID": series.series_uid,
+        "FrameOfReferenceUID": h0.frame_of_reference_uid,
+        "SOPClassUID": h0.sop_class_uid,
+        "SOPInstanceUIDs": [f.sop_instance_uid for f in frames],
+        "frame_numbers": [None if f.frame_index is None else f.frame_index + 1 for f in frames],
+        "PatientName": h0.patient_name,
+        "PatientID": h0.patient_id,
+        "StudyDate": h0.study_date,
+        "SeriesDescription": h0.series_description,
+        "SeriesNumber": h0.series_number,
+        "Modality": h0.modality,
+        "source_files": [f.path for f in frames],
+        "time_points": series.time_points,
+        "time_index": time_index,
+        "warnings": list(series.warnings) + ([series.split_note] if series.split_note else []),
+        "rgb": h0.samples_per_pixel > 1 or h0.photometric.startswith("PALETTE"),
+    }
+
+
+def _common_dir(series: DicomSeries) -> str:
+    return os.path.commonpath(series.files) if series.files else ""

@@ -1,0 +1,111 @@
+"""Loads a label file onto an image: same grid as is, same space on another grid resampled
+(nearest neighbour, with a note), no overlap refused with a GeometryError."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+import SimpleITK as sitk
+
+from viewer.errors import GeometryError, LoadError
+from viewer.io.sitk_convert import image_from_array
+from viewer.model.geometry import Geometry
+from viewer.model.labelmap import LABEL_DTYPE, LabelMap
+from viewer.model.volume import Volume
+
+log = logging.getLogger(__name__)
+
+
+def load_label_for(
+    volume: Volume, path: str | os.PathLike, notes: list[str] | None = None
+) -> LabelMap:
+    """Read a label file and put it on `volume`'s grid; notes about resampling go to `notes`."""
+    from viewer.io.loader import load_volume
+
+    path = os.fspath(path)
+    label = load_volume(path)
+    if label.array.ndim != 3:
+        raise LoadError("a label file must hold one integer value per voxel, not colour", path)
+    array = _as_label_values(label.array, path)
+    return label_onto_grid(array, label.geometry, volume.geometry, path, notes)
+
+
+def label_onto_grid(
+    array: np.ndarray,
+    source: Geometry,
+    target: Geometry,
+    path: str = "",
+    notes: list[str] | None = None,
+) -> LabelMap:
+    """Put a (z, y, x) label array given on `source` onto `target`."""
+    if source.same_grid(target):
+        return LabelMap(target, array)
+    if not _overlaps(source, target):
+        raise GeometryError(
+            "label does not overlap the image in space (different patient position or "
+            "coordinate system)",
+            path,
+        )
+    note = _describe_difference(source, target)
+    image = image_from_array(array, source)
+    resampler = sitk.ResampleImageFilter()
+    resampler.SetSize([int(s) for s in target.size_xyz])
+    resampler.SetOutputSpacing(target.spacing)
+    resampler.SetOutputOrigin(target.origin)
+    resampler.SetOutputDirection(tuple(np.asarray(target.direction).ravel()))
+    resampler.SetInterpolator(sitk.sitkNearestNeighbor)
+    resampler.SetDefaultPixelValue(0)
+    resampler.SetOutputPixelType(image.GetPixelID())
+    out = sitk.GetArrayFromImage(resampler.Execute(image)).astype(LABEL_DTYPE, copy=False)
+    lost = set(np.unique(array).tolist()) - set(np.unique(out).tolist())
+    if lost:
+        note += f"; label values lost by resampling: {sorted(int(v) for v in lost)[:10]}"
+    log.warning("%s: %s", path, note)
+    if notes is not None:
+        notes.append(note)
+    return LabelMap(target, out)
+
+
+def _as_label_values(array: np.ndarray, path: str) -> np.ndarray:
+    if array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
+            raise LoadError(
+                "label values must be whole numbers (this looks like an intensity "
+                "or probability image)",
+                path,
+            )
+    if array.size and (array.min() < 0 or array.max() > np.iinfo(LABEL_DTYPE).max):
+        raise LoadError(
+            f"label values must lie in 0..65535 (found {array.min()}..{array.max()})", path
+        )
+    return array.astype(LABEL_DTYPE, copy=False)
+
+
+def _overlaps(a: Geometry, b: Geometry) -> bool:
+    amin, amax = a.world_bounds()
+    bmin, bmax = b.world_bounds()
+    inter = np.minimum(amax, bmax) - np.maximum(amin, bmin)
+    return bool(np.all(inter > 0))
+
+
+def _describe_difference(source: Geometry, target: Geometry) -> str:
+    same_space = _same_space(source, target)
+    if same_space:
+        return (
+            f"label stored on another grid of the same space (orientation "
+            f"{source.orientation_code()} vs image {target.orientation_code()}): "
+            "resampled to the image grid with nearest neighbour"
+        )
+    return (
+        f"label grid differs from the image (size {source.size_xyz} vs "
+        f"{target.size_xyz}, spacing {tuple(round(s, 3) for s in source.spacing)} vs "
+        f"{tuple(round(s, 3) for s in target.spacing)}): resampled with nearest neighbour"
+    )
+
+
+def _same_space(a: Geometry, b: Geometry, tol: float = 1e-3) -> bool:
+    amin, amax = a.world_bounds()
+    bmin, bmax = b.world_bounds()
+    return bool(np.allclose(amin, bmin, atol=tol * 100) and np.allclose(amax, bmax, atol=tol * 100))

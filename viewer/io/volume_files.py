@@ -1,0 +1,225 @@
+"""Reads single-file images (NIfTI-1/2, NRRD incl. .seg.nrrd, MetaImage) into a `Volume`.
+
+SimpleITK reads NIfTI-1, NRRD and MetaImage; NIfTI-2 goes through nibabel (RAS affine converted
+to LPS). The header is checked against the file size and memory before any pixels are read.
+4D images give one time point (`time_index`), multi-component images one component unless
+they are RGB(A), which stay (z, y, x, c).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from viewer.errors import LoadError
+from viewer.io.sitk_convert import direction_is_orthonormal, geometry_from_image, orthonormalize
+from viewer.io.size_guard import check_claimed_size
+from viewer.model.geometry import Geometry
+from viewer.model.volume import Volume
+
+NIFTI_SUFFIXES = (".nii", ".nii.gz", ".hdr", ".img", ".img.gz")
+NRRD_SUFFIXES = (".nrrd", ".nhdr", ".seg.nrrd")
+META_SUFFIXES = (".mha", ".mhd")
+FILE_SUFFIXES = NIFTI_SUFFIXES + NRRD_SUFFIXES + META_SUFFIXES
+
+NON_ORTHONORMAL_REASON = (
+    "non-orthonormal affine: the voxel axes in the header are sheared or not perpendicular, "
+    "which cannot be shown as an image grid (resample it to an orthonormal grid first)"
+)
+
+
+def is_volume_file(path: str | os.PathLike) -> bool:
+    name = str(path).lower()
+    return name.endswith(FILE_SUFFIXES)
+
+
+def nifti_version(path: str) -> int | None:
+    """1 or 2 from the header's sizeof_hdr field (either byte order), None if not NIfTI."""
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            head = f.read(4)
+    except (OSError, EOFError) as e:
+        raise LoadError(f"cannot read file ({e})", path) from e
+    if len(head) < 4:
+        return None
+    for order in ("<", ">"):
+        (n,) = struct.unpack(order + "i", head)
+        if n == 348:
+            return 1
+        if n == 540:
+            return 2
+    return None
+
+
+def read_volume_file(path: str, time_index: int = 0) -> Volume:
+    """Read a NIfTI/NRRD/MetaImage file; raises LoadError naming the file and the reason."""
+    if not os.path.isfile(path):
+        raise LoadError("no such file", path)
+    if os.path.getsize(path) == 0:
+        raise LoadError("file is empty", path)
+    lower = path.lower()
+    if lower.endswith((".nii", ".nii.gz")) and nifti_version(path) == 2:
+        return _read_nifti2(path, time_index)
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(path)
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as e:
+        raise LoadError(_itk_reason(str(e), path), path) from None
+    _check_header_size(path, reader)
+    try:
+        image = reader.Execute()
+    except RuntimeError as e:
+        raise LoadError(_itk_reason(str(e), path), path) from None
+    return volume_from_itk(image, path, time_index)
+
+
+def volume_from_itk(image: sitk.Image, path: str, time_index: int = 0) -> Volume:
+    """Turn a 2D/3D/4D, scalar or vector SimpleITK image into a 3D `Volume`."""
+    metadata: dict = {"source_files": [path]}
+    dim = image.GetDimension()
+    if dim == 4:
+        n = image.GetSize()[3]
+        metadata["time_points"] = n
+        metadata["time_index"] = _check_index(time_index, n, "time point", path)
+        size = list(image.GetSize())
+        size[3] = 0
+        image = sitk.Extract(image, size, [0, 0, 0, time_index])
+    elif dim not in (2, 3):
+        raise LoadError(f"unsupported image dimension {dim}", path)
+    if "complex" in image.GetPixelIDTypeAsString():
+        raise LoadError("complex-valued images are not supported", path)
+    geometry = geometry_from_image(image)
+    if not direction_is_orthonormal(geometry.direction):
+        raise LoadError(NON_ORTHONORMAL_REASON, path)
+    geometry = Geometry(
+        geometry.shape_zyx, geometry.spacing, geometry.origin, orthonormalize(geometry.direction)
+    )
+    array = sitk.GetArrayFromImage(image)
+    if dim == 2:
+        array = array[np.newaxis]
+    ncomp = image.GetNumberOfComponentsPerPixel()
+    if ncomp > 1:
+        if ncomp in (3, 4) and array.dtype == np.uint8:
+            metadata["rgb"] = True
+        else:
+            metadata["components"] = ncomp
+            metadata["component_index"] = _check_index(time_index, ncomp, "component", path)
+            array = np.ascontiguousarray(array[..., time_index])
+    del image
+    return Volume(
+        array=array,
+        geometry=geometry,
+        modality="",
+        source_path=path,
+        name=_display_name(path),
+        metadata=metadata,
+    )
+
+
+def _read_nifti2(path: str, time_index: int) -> Volume:
+    import nibabel as nib
+
+    try:
+        img = nib.load(path)
+    except Exception as e:  # nibabel raises many types for bad headers
+        raise LoadError(f"cannot read NIfTI-2 header ({e})", path) from None
+    shape = tuple(int(s) for s in img.shape)
+    itemsize = np.dtype(img.get_data_dtype()).itemsize
+    check_claimed_size(
+        path,
+        int(np.prod(shape, dtype=np.int64)) * itemsize,
+        stored_bytes=os.path.getsize(path),
+        compressed=path.lower().endswith(".gz"),
+    )
+    metadata: dict = {"source_files": [path], "nifti_version": 2}
+    if len(shape) > 5 or len(shape) < 2:
+        raise LoadError(f"unsupported NIfTI-2 dimension {len(shape)}", path)
+    try:
+        proxy = img.dataobj
+        if len(shape) >= 4:
+            n = shape[3]
+            metadata["time_points"] = n
+            metadata["time_index"] = _check_index(time_index, n, "time point", path)
+            data = np.asanyarray(proxy[:, :, :, time_index])
+        else:
+            data = np.asanyarray(proxy)
+    except Exception as e:
+        raise LoadError(f"cannot read NIfTI-2 pixel data ({e})", path) from None
+    if data.ndim == 2:
+        data = data[:, :, np.newaxis]
+    while data.ndim > 3:  # remaining 5th dimension: first component
+        data = data[..., 0]
+    affine = img.affine
+    lps = np.diag([-1.0, -1.0, 1.0]) @ affine[:3, :3]
+    spacing = np.linalg.norm(lps, axis=0)
+    if np.any(spacing <= 0):
+        raise LoadError("affine has a zero-length voxel axis", path)
+    direction = lps / spacing
+    if not direction_is_orthonormal(direction):
+        raise LoadError(NON_ORTHONORMAL_REASON, path)
+    origin = np.diag([-1.0, -1.0, 1.0]) @ affine[:3, 3]
+    array = np.ascontiguousarray(np.transpose(data, (2, 1, 0)))
+    geometry = Geometry(array.shape, tuple(spacing), tuple(origin), orthonormalize(direction))
+    return Volume(array, geometry, "", path, _display_name(path), metadata)
+
+
+def _check_header_size(path: str, reader: sitk.ImageFileReader) -> None:
+    size = [int(s) for s in reader.GetSize()]
+    ncomp = int(reader.GetNumberOfComponents())
+    pixel_bytes = _pixel_bytes(reader.GetPixelID())
+    claimed = int(np.prod(size, dtype=np.int64)) * ncomp * pixel_bytes
+    lower = path.lower()
+    # Detached headers (.mhd/.nhdr/.hdr) keep pixels elsewhere: only the memory limit applies.
+    detached = lower.endswith((".mhd", ".nhdr", ".hdr"))
+    compressed = lower.endswith((".gz", ".nrrd", ".mha"))  # NRRD/MHA may zip internally
+    check_claimed_size(
+        path,
+        claimed,
+        stored_bytes=None if detached else os.path.getsize(path),
+        compressed=compressed,
+    )
+
+
+def _pixel_bytes(pixel_id: int) -> int:
+    name = sitk.GetPixelIDValueAsString(pixel_id)
+    for token, n in (("64-bit", 8), ("32-bit", 4), ("16-bit", 2), ("8-bit", 1)):
+        if token in name:
+            return n * (2 if "complex" in name else 1)
+    return 8
+
+
+def _itk_reason(message: str, path: str) -> str:
+    text = message.strip().splitlines()
+    last = next((t for t in reversed(text) if t.strip()), message)
+    low = message.lower()
+    if "orthonormal" in low:
+        return NON_ORTHONORMAL_REASON
+    if "unable to determine imageio" in low:
+        return "unsupported or unrecognised file format"
+    if "truncat" in low or "unexpected end" in low or "premature" in low or "short" in low:
+        return "file is truncated or corrupt"
+    last = last.split("ERROR:", 1)[-1].strip()
+    return f"cannot read image ({last})"
+
+
+def _check_index(index: int, count: int, what: str, path: str) -> int:
+    if not 0 <= index < count:
+        raise LoadError(
+            f"{what} {index} does not exist (the file has {count}: 0..{count - 1})", path
+        )
+    return int(index)
+
+
+def _display_name(path: str) -> str:
+    name = Path(path).name
+    for suffix in sorted(FILE_SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name

@@ -1,0 +1,47 @@
+"""Plain image writer: an array (or Volume) on a Geometry to .nii/.nii.gz/.nrrd/.mha, exactly.
+
+No atomic replacement here (see atomic_save); this is the primitive others build on.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import SimpleITK as sitk
+
+from viewer.errors import SaveError
+from viewer.io.sitk_convert import image_from_array
+from viewer.model.geometry import Geometry
+from viewer.model.volume import Volume
+
+WRITE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".seg.nrrd", ".mha", ".mhd")
+
+
+def write_volume(
+    array_or_volume: np.ndarray | Volume,
+    geometry: Geometry | None,
+    path: str | os.PathLike,
+    compress: bool = True,
+) -> None:
+    """Write voxels on `geometry` (the Volume's own when None); raises SaveError on failure."""
+    path = os.fspath(path)
+    if isinstance(array_or_volume, Volume):
+        array = array_or_volume.array
+        geometry = geometry or array_or_volume.geometry
+    else:
+        array = np.asarray(array_or_volume)
+    if geometry is None:
+        raise SaveError("no geometry given for the array", path)
+    if not path.lower().endswith(WRITE_SUFFIXES):
+        raise SaveError(f"unsupported output format (use one of {', '.join(WRITE_SUFFIXES)})", path)
+    try:
+        image = image_from_array(array, geometry)
+    except (ValueError, RuntimeError, TypeError) as e:
+        raise SaveError(f"cannot convert the image ({e})", path) from None
+    # ITK's NIfTI writer compresses .nii.gz by extension; NRRD/MHA compress on request.
+    try:
+        sitk.WriteImage(image, path, useCompression=compress)
+    except RuntimeError as e:
+        last = [t for t in str(e).strip().splitlines() if t.strip()][-1]
+        raise SaveError(f"cannot write ({last.split('ERROR:', 1)[-1].strip()})", path) from None
