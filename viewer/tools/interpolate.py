@@ -1,8 +1,10 @@
 """Fill between slices: interpolate a segment drawn on some slices into the empty ones between.
 
 Shape-based interpolation: each drawn slice becomes a signed distance map (mm, in-plane
-spacing honoured); the maps of the two nearest drawn slices are blended linearly and the
-zero level is the interpolated outline. scipy only, so it stays in the tools layer.
+spacing honoured); the maps of the two nearest drawn slices are moved so their centroids meet
+at the interpolated centroid, then blended linearly, and the zero level is the interpolated
+outline. The centroid alignment keeps objects that move between thick slices (which would not
+overlap, so a plain blend would vanish) connected. scipy only, so it stays in the tools layer.
 """
 
 from __future__ import annotations
@@ -33,13 +35,19 @@ def interpolate_mask(mask: np.ndarray, axis: int, spacing_zyx) -> np.ndarray:
             sdf_cache[i] = _signed_distance(m[i], spacing2d)
         return sdf_cache[i]
 
+    far = float(sum(n * s for n, s in zip(m.shape[1:], spacing2d)))
     for a, b in zip(drawn[:-1], drawn[1:]):
         if b - a < 2:
             continue
         da, db = sdf(int(a)), sdf(int(b))
+        ca = np.array(ndimage.center_of_mass(m[a]))
+        cb = np.array(ndimage.center_of_mass(m[b]))
         for i in range(a + 1, b):
             t = (i - a) / (b - a)
-            out[i] = (1 - t) * da + t * db <= 0
+            ct = (1 - t) * ca + t * cb
+            sa = ndimage.shift(da, ct - ca, order=1, mode="constant", cval=far)
+            sb = ndimage.shift(db, ct - cb, order=1, mode="constant", cval=far)
+            out[i] = (1 - t) * sa + t * sb <= 0
     return np.moveaxis(out, 0, axis)
 
 
