@@ -1,0 +1,1 @@
+"""Training of the interactive model: datasets of binary targets, click simulation, the loop."""

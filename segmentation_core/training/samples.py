@@ -1,0 +1,138 @@
+"""Builds one training patch: where to look, at which zoom, with which first click.
+
+Mirrors what the engine does at inference: a patch centred near a click at a working spacing
+from `working_spacing(level)`; the level is chosen so that sometimes the structure fits and
+sometimes it overflows (as at the first AutoZoom step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from segmentation_core.encoding import normalise_patch
+from segmentation_core.patch_frame import PatchFrame, working_spacing
+from segmentation_core.training import augment
+from segmentation_core.training.clicks import interior_point
+from segmentation_core.training.dataset import Target, TrainingCase
+
+
+@dataclass
+class PatchSample:
+    image: np.ndarray  # normalised (D, H, W)
+    target: np.ndarray  # bool (D, H, W)
+    valid: np.ndarray  # bool: inside the image
+    first_click: tuple[int, int, int]
+    spacing: np.ndarray  # patch spacing (mm), after axis permutation
+
+
+def _choose_level(target: Target, spacing_zyx, patch: int, rng: np.random.Generator) -> int:
+    """Level whose field of view fits the target, sometimes one below (overflow) or above."""
+    z0, y0, x0, z1, y1, x1 = target.bbox
+    extent_mm = np.array([z1 - z0, y1 - y0, x1 - x0]) * np.asarray(spacing_zyx)
+    fit = 0
+    while fit < 3 and np.any(working_spacing(spacing_zyx, fit) * patch * 0.8 < extent_mm):
+        fit += 1
+    jitter = rng.choice([-1, 0, 0, 0, 1])
+    return int(np.clip(fit + jitter, 0, 3))
+
+
+def _spacing_jitter(spacing_zyx, rng: np.random.Generator) -> np.ndarray:
+    """Working-spacing multipliers, sometimes a thick-slice axis (2-6 mm)."""
+    return np.exp(rng.uniform(-0.25, 0.25, size=3))
+
+
+def make_patch_sample(
+    case: TrainingCase, target: Target, patch: int, rng: np.random.Generator
+) -> PatchSample | None:
+    spacing = np.asarray(case.spacing_zyx, float)
+    mask_full = case.label == target.value
+    # first click: a random interior voxel of the target (computed on its bbox for speed)
+    z0, y0, x0, z1, y1, x1 = target.bbox
+    sub = mask_full[z0:z1, y0:y1, x0:x1]
+    pt = interior_point(sub, sampling=spacing, rng=rng)
+    if pt is None:
+        return None
+    click_native = np.array(pt, float) + np.array([z0, y0, x0])
+
+    level = _choose_level(target, spacing, patch, rng)
+    work = working_spacing(spacing, level) * _spacing_jitter(spacing, rng)
+    if rng.random() < 0.2:
+        ax = int(rng.integers(3))
+        work[ax] = max(work[ax], rng.uniform(2.0, 6.0))
+    step = work / spacing
+    # the click is not always at the centre (later clicks and re-centred zoom steps are not)
+    shift = rng.uniform(-0.25, 0.25, size=3) * patch * step
+    frame = PatchFrame.centred(click_native + shift, spacing, work, (patch,) * 3)
+    coords = augment.warped_coordinates(frame, spacing, rng)
+
+    img = augment.sample_at(case.image, coords, order=1, cval=case.lo)
+    tgt = augment.sample_at(mask_full, coords, order=1, cval=0.0) > 0.5
+    inside = np.all(
+        [(coords[i] >= -0.5) & (coords[i] <= case.image.shape[i] - 0.5) for i in range(3)], axis=0
+    )
+    if not tgt.any():
+        return None
+
+    lo, hi = case.lo, case.hi
+    img01 = (np.clip(img, lo, hi) - lo) / (hi - lo)
+    img01 = augment.intensity_augment(img01, rng)
+    img_n = normalise_patch(img01, 0.0, 1.0)
+    if rng.random() < 0.3:
+        img_n = img_n + rng.normal(0, rng.uniform(0.02, 0.15), img_n.shape).astype(np.float32)
+
+    # the click in patch coordinates: nearest target voxel to where the native click landed
+    click_patch = frame.to_patch(click_native)[0]
+    c = np.clip(np.rint(click_patch).astype(int), 0, patch - 1)
+    if not tgt[tuple(c)]:
+        interior = interior_point(tgt, sampling=work, rng=rng)
+        if interior is None:
+            return None
+        c = np.array(interior)
+
+    perm, flips = augment.random_axes(rng)
+    img_n = augment.apply_axes(img_n, perm, flips)
+    tgt = augment.apply_axes(tgt, perm, flips)
+    inside = augment.apply_axes(inside, perm, flips)
+    c = c[perm]
+    for ax in range(3):
+        if flips[ax]:
+            c[ax] = patch - 1 - c[ax]
+    return PatchSample(img_n, tgt, inside, tuple(int(v) for v in c), work[perm])
+
+
+def synthetic_blob_sample(
+    case: TrainingCase, patch: int, rng: np.random.Generator
+) -> PatchSample | None:
+    """A smooth random blob with its own texture pasted on a real background patch.
+
+    Teaches 'segment the thing I clicked' beyond the anatomy in the training set (lesions).
+    """
+    spacing = np.asarray(case.spacing_zyx, float)
+    level = int(rng.integers(0, 2))
+    work = working_spacing(spacing, level)
+    centre = np.array([rng.uniform(0, s) for s in case.image.shape])
+    frame = PatchFrame.centred(centre, spacing, work, (patch,) * 3)
+    img = frame.sample(case.image, order=1, cval=case.lo)
+    lo, hi = case.lo, case.hi
+    img01 = (np.clip(img, lo, hi) - lo) / (hi - lo)
+
+    radius = rng.uniform(3, patch / 3)
+    zz, yy, xx = np.indices((patch,) * 3, dtype=np.float32) - (patch - 1) / 2
+    axes = radius * np.exp(rng.uniform(-0.4, 0.4, size=3))
+    r = np.sqrt((zz / axes[0]) ** 2 + (yy / axes[1]) ** 2 + (xx / axes[2]) ** 2)
+    noise = ndimage.zoom(rng.normal(0, 0.25, (4, 4, 4)), patch / 4, order=3)
+    blob = r + noise[:patch, :patch, :patch] < 1.0
+    blob = ndimage.binary_opening(blob, iterations=1)
+    if blob.sum() < 20:
+        return None
+    level_val = rng.uniform(0, 1)
+    texture = ndimage.gaussian_filter(rng.normal(0, 1, blob.shape), rng.uniform(0.5, 2))
+    soft = ndimage.gaussian_filter(blob.astype(np.float32), rng.uniform(0.5, 1.5))
+    lesion = np.clip(level_val + 0.05 * texture, 0, 1)
+    img01 = img01 * (1 - soft) + lesion * soft
+    img_n = normalise_patch(img01.astype(np.float32), 0.0, 1.0)
+    c = interior_point(blob, sampling=work, rng=rng)
+    return PatchSample(img_n, blob, np.ones_like(blob), tuple(int(v) for v in c), work)

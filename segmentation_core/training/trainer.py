@@ -1,0 +1,288 @@
+"""The training loop: iterative click simulation, loss, validation, checkpoints, time budget.
+
+Each step draws a batch of patches; for most of them the network first predicts from one click,
+then corrective clicks are added where it is wrong and its own prediction is fed back as the
+previous mask (as the engine does at use); the gradient step is taken on the final state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from segmentation_core.encoding import click_map
+from segmentation_core.training.clicks import next_click
+from segmentation_core.training.dataset import TargetSampler, TrainingCase, find_targets
+from segmentation_core.training.samples import (
+    PatchSample,
+    make_patch_sample,
+    synthetic_blob_sample,
+)
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint.pdparams"
+OPT_CHECKPOINT = "checkpoint.pdopt"
+STATE = "train_state.json"
+
+
+@dataclass
+class TrainConfig:
+    patch: int = 48
+    batch: int = 2
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    minutes: float = 60.0
+    max_steps: int = 0  # 0 = until the time budget ends
+    seed: int = 0
+    widths: tuple[int, ...] = (8, 16, 32, 64)
+    max_sim_rounds: int = 3
+    synthetic_fraction: float = 0.15
+    val_every: int = 100
+    checkpoint_every_s: float = 300.0
+    threads: int = 1
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    elapsed_s: float = 0.0
+    history: list = field(default_factory=list)  # [step, loss, val_dice or None]
+
+
+def _input_batch(samples, clicks, prev):
+    x = np.empty((len(samples), 4, *samples[0].image.shape), np.float32)
+    for i, s in enumerate(samples):
+        x[i, 0] = s.image
+        x[i, 1] = click_map(s.image.shape, [c for c, pos in clicks[i] if pos])
+        x[i, 2] = click_map(s.image.shape, [c for c, pos in clicks[i] if not pos])
+        x[i, 3] = prev[i]
+    return x
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    s = a.sum() + b.sum()
+    return 1.0 if s == 0 else float(2 * np.logical_and(a, b).sum() / s)
+
+
+class Trainer:
+    """Owns the network, optimiser and sampler; `run()` trains until the budget is used."""
+
+    def __init__(
+        self,
+        cases: list[TrainingCase],
+        out_dir: Path,
+        config: TrainConfig,
+        val_cases: list[TrainingCase] | None = None,
+        progress: Callable[[dict], None] | None = None,
+    ) -> None:
+        import paddle
+
+        from segmentation_core.network import InteractiveUNet3D
+
+        self.paddle = paddle
+        self.cfg = config
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.progress = progress or (lambda info: None)
+        paddle.base.core.set_num_threads(max(1, int(config.threads)))
+        paddle.seed(config.seed)
+        self.rng = np.random.default_rng(config.seed)
+        for c in cases + (val_cases or []):
+            if not c.targets:
+                c.targets = find_targets(c)
+        self.cases = cases
+        self.sampler = TargetSampler(cases, self.rng)
+        self.net = InteractiveUNet3D(config.widths)
+        self.scheduler = paddle.optimizer.lr.LambdaDecay(config.lr, lambda _: 1.0)
+        self.opt = paddle.optimizer.AdamW(
+            learning_rate=config.lr,
+            parameters=self.net.parameters(),
+            weight_decay=config.weight_decay,
+            grad_clip=paddle.nn.ClipGradByGlobalNorm(5.0),
+        )
+        self.state = TrainState()
+        self.val_set = self._fixed_val_set(val_cases or [])
+        self._resume()
+
+    # --- persistence -------------------------------------------------------------------------
+    def _resume(self) -> None:
+        ck = self.out_dir / CHECKPOINT
+        st = self.out_dir / STATE
+        if ck.is_file() and st.is_file():
+            self.net.set_state_dict(self.paddle.load(str(ck)))
+            opt_path = self.out_dir / OPT_CHECKPOINT
+            if opt_path.is_file():
+                self.opt.set_state_dict(self.paddle.load(str(opt_path)))
+            with open(st, encoding="utf-8") as f:
+                self.state = TrainState(**json.load(f))
+            self.rng = np.random.default_rng(self.cfg.seed + self.state.step)
+            self.sampler.rng = self.rng
+            log.info("resumed from step %d", self.state.step)
+
+    def save_checkpoint(self) -> None:
+        tmp = self.out_dir / (CHECKPOINT + ".tmp")
+        self.paddle.save(self.net.state_dict(), str(tmp))
+        os.replace(tmp, self.out_dir / CHECKPOINT)
+        tmp = self.out_dir / (OPT_CHECKPOINT + ".tmp")
+        self.paddle.save(self.opt.state_dict(), str(tmp))
+        os.replace(tmp, self.out_dir / OPT_CHECKPOINT)
+        tmp = self.out_dir / (STATE + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(asdict(self.state), f)
+        os.replace(tmp, self.out_dir / STATE)
+
+    # --- data ---------------------------------------------------------------------------------
+    def _draw_sample(self) -> PatchSample:
+        while True:
+            case, target = self.sampler.sample()
+            if self.rng.random() < self.cfg.synthetic_fraction:
+                s = synthetic_blob_sample(case, self.cfg.patch, self.rng)
+            else:
+                s = make_patch_sample(case, target, self.cfg.patch, self.rng)
+            if s is not None:
+                return s
+
+    def _fixed_val_set(self, val_cases: list[TrainingCase]) -> list[PatchSample]:
+        rng = np.random.default_rng(12345)
+        out = []
+        for c in val_cases:
+            for t in sorted(c.targets, key=lambda t: -t.volume_ml)[:6]:
+                for _ in range(5):
+                    s = make_patch_sample(c, t, self.cfg.patch, rng)
+                    if s is not None:
+                        out.append(s)
+                        break
+        return out
+
+    # --- network calls ------------------------------------------------------------------------
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        paddle = self.paddle
+        self.net.eval()
+        with paddle.no_grad():
+            logits = self.net(paddle.to_tensor(x)).numpy()
+        self.net.train()
+        return logits[:, 0] > 0
+
+    def _simulate(self, samples: list[PatchSample]):
+        """Clicks and previous masks after 0..max_sim_rounds simulated interactions."""
+        n = len(samples)
+        clicks = [[(s.first_click, True)] for s in samples]
+        prev = [np.zeros(s.image.shape, np.float32) for s in samples]
+        rounds = int(self.rng.choice(self.cfg.max_sim_rounds + 1, p=self._round_probs()))
+        for _ in range(rounds):
+            pred = self._predict(_input_batch(samples, clicks, prev))
+            for i in range(n):
+                nc = next_click(pred[i], samples[i].target, samples[i].valid)
+                prev[i] = pred[i].astype(np.float32)
+                if nc is not None:
+                    clicks[i].append(nc)
+        return clicks, prev
+
+    def _round_probs(self) -> np.ndarray:
+        k = self.cfg.max_sim_rounds + 1
+        p = np.array([0.4] + [0.6 / (k - 1)] * (k - 1)) if k > 1 else np.array([1.0])
+        return p / p.sum()
+
+    def _loss(self, logits, target, valid):
+        F = self.paddle.nn.functional
+        bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+        bce = (bce * valid).sum() / (valid.sum() + 1.0)
+        prob = F.sigmoid(logits) * valid
+        inter = (prob * target).sum(axis=[1, 2, 3, 4])
+        denom = prob.sum(axis=[1, 2, 3, 4]) + target.sum(axis=[1, 2, 3, 4])
+        dice = 1.0 - (2 * inter + 1.0) / (denom + 1.0)
+        return bce + dice.mean()
+
+    def validate(self) -> float | None:
+        if not self.val_set:
+            return None
+        dices = []
+        for i in range(0, len(self.val_set), 4):
+            chunk = self.val_set[i : i + 4]
+            clicks = [[(s.first_click, True)] for s in chunk]
+            prev = [np.zeros(s.image.shape, np.float32) for s in chunk]
+            pred = self._predict(_input_batch(chunk, clicks, prev))
+            dices += [_dice(pred[j] & s.valid, s.target) for j, s in enumerate(chunk)]
+        return float(np.mean(dices))
+
+    # --- the loop -------------------------------------------------------------------------------
+    def run(self, should_stop: Callable[[], bool] | None = None) -> TrainState:
+        paddle = self.paddle
+        cfg = self.cfg
+        budget = cfg.minutes * 60.0
+        start = time.monotonic() - self.state.elapsed_s
+        last_ck = time.monotonic()
+        self.net.train()
+        losses: list[float] = []
+        while True:
+            elapsed = time.monotonic() - start
+            if elapsed >= budget or (cfg.max_steps and self.state.step >= cfg.max_steps):
+                break
+            if should_stop is not None and should_stop():
+                break
+            frac = (
+                min(1.0, elapsed / budget) if not cfg.max_steps else self.state.step / cfg.max_steps
+            )
+            lr = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+            if self.state.step < 50:
+                lr *= (self.state.step + 1) / 50
+            self.opt.set_lr(lr)
+
+            samples = [self._draw_sample() for _ in range(cfg.batch)]
+            clicks, prev = self._simulate(samples)
+            x = paddle.to_tensor(_input_batch(samples, clicks, prev))
+            y = paddle.to_tensor(np.stack([s.target for s in samples])[:, None].astype(np.float32))
+            v = paddle.to_tensor(np.stack([s.valid for s in samples])[:, None].astype(np.float32))
+            loss = self._loss(self.net(x), y, v)
+            loss.backward()
+            self.opt.step()
+            self.opt.clear_grad()
+            self.state.step += 1
+            losses.append(float(loss))
+
+            val = None
+            if cfg.val_every and self.state.step % cfg.val_every == 0:
+                val = self.validate()
+            if self.state.step % 10 == 0 or val is not None:
+                mean_loss = float(np.mean(losses[-50:]))
+                self.state.history.append([self.state.step, round(mean_loss, 4), val])
+                self.progress(
+                    {
+                        "step": self.state.step,
+                        "loss": mean_loss,
+                        "val_dice": val,
+                        "elapsed_s": time.monotonic() - start,
+                        "budget_s": budget,
+                        "lr": lr,
+                    }
+                )
+            if time.monotonic() - last_ck > cfg.checkpoint_every_s:
+                self.state.elapsed_s = time.monotonic() - start
+                self.save_checkpoint()
+                last_ck = time.monotonic()
+        self.state.elapsed_s = time.monotonic() - start
+        self.save_checkpoint()
+        return self.state
+
+    def export(self, model_dir: Path, extra_meta: dict) -> Path:
+        from segmentation_core.model_store import export_inference_model
+
+        meta = {
+            "training": {
+                "steps": self.state.step,
+                "seconds": round(self.state.elapsed_s, 1),
+                "config": asdict(self.cfg),
+                "history_tail": self.state.history[-20:],
+            },
+            **extra_meta,
+        }
+        return export_inference_model(self.net, model_dir, meta)

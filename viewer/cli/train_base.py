@@ -1,0 +1,155 @@
+"""`train-base`: train the base interactive model from image + label folders and export it.
+
+A case is a folder holding `image.*` and `label.*` (NIfTI, NRRD, MetaImage), or a `dicom/`
+sub-folder and `label.*`. Loading goes through `viewer.io`, so every format the viewer reads
+can be used; the training itself is `segmentation_core.training` (numpy + Paddle).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from viewer.errors import RadLabelError
+
+IMAGE_NAMES = ("image.nii.gz", "image.nii", "image.nrrd", "image.mha", "image.mhd")
+LABEL_NAMES = ("label.nii.gz", "label.nii", "label.nrrd", "label.mha", "label.mhd")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train-base", help="train the base interactive model and export it")
+    p.add_argument("--data", nargs="+", required=True, help="case folders, or folders of them")
+    p.add_argument("--val", nargs="*", default=[], help="validation case folders (not trained on)")
+    p.add_argument("--out", required=True, help="work folder: checkpoints, log, exported model")
+    p.add_argument("--minutes", type=float, default=60.0, help="time budget (default 60)")
+    p.add_argument("--steps", type=int, default=0, help="stop after this many steps (0: budget)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--patch", type=int, default=48, help="training patch edge in voxels")
+    p.add_argument("--batch", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for Paddle")
+    p.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="CASE:V1,V2",
+        help="label values of a case kept out of training (e.g. mr_brain_freesurfer:17,53)",
+    )
+    p.add_argument("--export", default=None, help="model folder to publish (default OUT/model)")
+    p.set_defaults(func=run)
+
+
+def find_cases(paths: list[str]) -> list[tuple[str, Path, Path]]:
+    """(name, image path, label path) for each case folder under the given paths."""
+    cases = []
+    for root in paths:
+        root_p = Path(root)
+        if not root_p.exists():
+            raise RadLabelError("no such folder", root)
+        candidates = [root_p] + sorted(p for p in root_p.iterdir() if p.is_dir())
+        for d in candidates:
+            image = next((d / n for n in IMAGE_NAMES if (d / n).is_file()), None)
+            if image is None and (d / "dicom").is_dir():
+                image = d / "dicom"
+            label = next((d / n for n in LABEL_NAMES if (d / n).is_file()), None)
+            if image is not None and label is not None:
+                cases.append((d.name, image, label))
+    if not cases:
+        raise RadLabelError("no image + label case folders found", ", ".join(paths))
+    return cases
+
+
+def load_case(name: str, image: Path, label: Path, exclude: dict[str, tuple[int, ...]]):
+    import numpy as np
+
+    from segmentation_core.encoding import robust_range
+    from segmentation_core.training.dataset import TrainingCase
+    from viewer.io import load_label_for, load_volume
+
+    vol = load_volume(str(image))
+    if not vol.is_segmentable:
+        raise RadLabelError("image is not a scalar volume (RGB or multi-component)", image)
+    lab = load_label_for(vol, str(label))
+    arr = np.asarray(vol.array, dtype=np.float32)
+    lo, hi = robust_range(arr)
+    return TrainingCase(
+        name=name,
+        image=arr,
+        label=np.asarray(lab.array, dtype=np.int32),
+        spacing_zyx=vol.geometry.spacing_zyx,
+        modality=vol.modality,
+        exclude_values=exclude.get(name, ()),
+        lo=lo,
+        hi=hi,
+    )
+
+
+def _parse_excludes(items: list[str]) -> dict[str, tuple[int, ...]]:
+    out = {}
+    for item in items:
+        name, _, values = item.partition(":")
+        try:
+            out[name] = tuple(int(v) for v in values.split(",") if v)
+        except ValueError as e:
+            raise RadLabelError(f"bad --exclude value '{item}' (expected CASE:1,2)") from e
+    return out
+
+
+def _progress_printer():
+    start = time.monotonic()
+
+    def show(info: dict) -> None:
+        frac = min(1.0, info["elapsed_s"] / max(info["budget_s"], 1e-9))
+        bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
+        val = f" val Dice@1 {info['val_dice']:.3f}" if info.get("val_dice") is not None else ""
+        print(
+            f"[{bar}] step {info['step']:5d} loss {info['loss']:.4f}{val} "
+            f"({time.monotonic() - start:.0f} s)",
+            flush=True,
+        )
+
+    return show
+
+
+def run(args: argparse.Namespace) -> int:
+    from segmentation_core.training.trainer import TrainConfig, Trainer
+
+    exclude = _parse_excludes(args.exclude)
+    train_specs = find_cases(args.data)
+    val_specs = find_cases(args.val) if args.val else []
+    val_names = {n for n, _, _ in val_specs}
+    train_specs = [s for s in train_specs if s[0] not in val_names]
+    print(f"training cases: {', '.join(n for n, _, _ in train_specs)}")
+    if val_specs:
+        print(f"validation cases: {', '.join(n for n, _, _ in val_specs)}")
+    train = [load_case(*s, exclude) for s in train_specs]
+    val = [load_case(*s, {}) for s in val_specs]
+    cfg = TrainConfig(
+        patch=args.patch,
+        batch=args.batch,
+        minutes=args.minutes,
+        max_steps=args.steps,
+        seed=args.seed,
+        threads=args.threads,
+    )
+    trainer = Trainer(train, Path(args.out), cfg, val_cases=val, progress=_progress_printer())
+    print(f"targets: {sum(len(c.targets) for c in train)} in {len(train)} cases", flush=True)
+    state = trainer.run()
+    model_dir = Path(args.export) if args.export else Path(args.out) / "model"
+    meta = {
+        "data": {
+            "train": [n for n, _, _ in train_specs],
+            "validation": [n for n, _, _ in val_specs],
+            "excluded_values": {k: list(v) for k, v in exclude.items()},
+        },
+        "command": "python main.py train-base " + " ".join(sys.argv[2:]),
+    }
+    trainer.export(model_dir, meta)
+    print(
+        json.dumps(
+            {"steps": state.step, "seconds": round(state.elapsed_s), "model": str(model_dir)}
+        )
+    )
+    return 0
