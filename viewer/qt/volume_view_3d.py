@@ -1,0 +1,160 @@
+"""The 3D view widget: a small bar (volume preset, camera presets) over a VTK picture.
+
+With a real display it embeds QVTKRenderWindowInteractor. Without one (offscreen Qt: tests, the
+screenshot command) it renders into an off-screen EGL window and shows the captured picture in a
+QLabel, so `grab()` of the main window shows real 3D pixels too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from viewer.model.view_state import ViewState
+from viewer.qt.vtk_offscreen import capture, headless, make_offscreen_window
+from viewer.qt.vtk_scene import CAMERA_PRESETS, VOLUME_PRESETS, Scene3D
+
+
+class _OffscreenPicture(QtWidgets.QLabel):
+    """Shows the off-screen render window's pixels; re-renders at the label's size."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.render_window = make_offscreen_window(256, 256)
+        self.setMinimumSize(64, 64)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Ignored)
+        self.setAlignment(QtCore.Qt.AlignCenter)
+        self.setStyleSheet("background: black")
+
+    def render(self) -> None:  # noqa: A003 (Qt-style name)
+        w, h = max(self.width(), 16), max(self.height(), 16)
+        if tuple(self.render_window.GetSize()) != (w, h):
+            self.render_window.SetSize(w, h)
+        rgb = capture(self.render_window)
+        img = QtGui.QImage(
+            rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QtGui.QImage.Format_RGB888
+        )
+        self.setPixmap(QtGui.QPixmap.fromImage(img.copy()))
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        if self.isVisible():
+            self.render()
+
+
+class VolumeView3D(QtWidgets.QWidget):
+    """3D view of the document, following the shared crosshair with its slice planes."""
+
+    sigMaximise = QtCore.pyqtSignal(str)
+
+    def __init__(self, state: ViewState, parent=None, offscreen: bool | None = None) -> None:
+        super().__init__(parent)
+        self.view = "3d"
+        self.state = state
+        self.offscreen = headless() if offscreen is None else offscreen
+        if self.offscreen:
+            self.picture = _OffscreenPicture(self)
+            self.render_window = self.picture.render_window
+            self.interactor = None
+        else:
+            from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor
+
+            self.interactor = QVTKRenderWindowInteractor(self)
+            self.picture = self.interactor
+            self.render_window = self.interactor.GetRenderWindow()
+        self.scene = Scene3D(self.render_window)
+        self.preset_box = QtWidgets.QComboBox()
+        self.preset_box.addItems(VOLUME_PRESETS)
+        self.preset_box.setToolTip("Volume rendering preset")
+        self.preset_box.currentTextChanged.connect(self._on_preset)
+        bar = QtWidgets.QHBoxLayout()
+        bar.setContentsMargins(2, 2, 2, 2)
+        bar.addWidget(QtWidgets.QLabel("3D"))
+        bar.addWidget(self.preset_box)
+        for name in CAMERA_PRESETS:
+            b = QtWidgets.QToolButton()
+            b.setText(name[0].upper())
+            b.setToolTip(f"View from {name}")
+            b.clicked.connect(lambda _=False, n=name: self.camera_preset(n))
+            bar.addWidget(b)
+        reset = QtWidgets.QToolButton()
+        reset.setText("Reset")
+        reset.clicked.connect(self.reset_camera)
+        bar.addWidget(reset)
+        bar.addStretch(1)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addLayout(bar)
+        lay.addWidget(self.picture, 1)
+        self.document = None
+        self._render_timer = _single_shot(self, 15, self.render)
+        self._surface_timer = _single_shot(self, 400, self._rebuild_surfaces)
+        state.changed.connect(self._on_state)
+        if self.interactor is not None:
+            self.interactor.Initialize()
+
+    def set_document(self, document) -> None:
+        if self.document is not None:
+            self.document.labels_changed.disconnect(self._on_labels_changed)
+            self.document.segments_changed.disconnect(self._on_labels_changed)
+        self.document = document
+        self.scene.set_document(document)
+        if document is not None:
+            document.labels_changed.connect(self._on_labels_changed)
+            document.segments_changed.connect(self._on_labels_changed)
+            self.scene.set_planes(self.state.cursor_world)
+            self.preset_box.blockSignals(True)
+            self.preset_box.setCurrentText(self.scene.preset)
+            self.preset_box.blockSignals(False)
+        self.render()
+
+    def render(self) -> None:  # noqa: A003
+        if self.offscreen:
+            if self.picture.isVisible() or self.picture.pixmap() is None:
+                self.picture.render()
+        else:
+            self.render_window.Render()
+
+    def grab_pixels(self) -> np.ndarray:
+        """The current 3D picture, (h, w, 3) uint8, read from the render window itself."""
+        return capture(self.render_window)
+
+    def set_preset(self, name: str) -> None:
+        self.preset_box.setCurrentText(name)
+        self._on_preset(name)
+
+    def _on_preset(self, name: str) -> None:
+        self.scene.set_preset(name)
+        self.render()
+
+    def camera_preset(self, name: str) -> None:
+        self.scene.camera_preset(name)
+        self.render()
+
+    def reset_camera(self) -> None:
+        self.scene.reset_camera()
+        self.render()
+
+    def _on_state(self, what: str) -> None:
+        if what == "cursor" and self.document is not None:
+            self.scene.set_planes(self.state.cursor_world)
+            self._render_timer.start()
+
+    def _on_labels_changed(self, *_args) -> None:
+        self._surface_timer.start()  # debounced: strokes arrive many times a second
+
+    def _rebuild_surfaces(self) -> None:
+        self.scene.update_surfaces()
+        self.render()
+
+    def mouseDoubleClickEvent(self, ev) -> None:  # noqa: N802
+        self.sigMaximise.emit(self.view)
+
+
+def _single_shot(parent, ms: int, slot) -> QtCore.QTimer:
+    t = QtCore.QTimer(parent)
+    t.setSingleShot(True)
+    t.setInterval(ms)
+    t.timeout.connect(slot)
+    return t

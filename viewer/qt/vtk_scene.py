@@ -1,0 +1,319 @@
+"""The 3D scene (no Qt): volume rendering with presets, smoothed label surfaces, the three slice
+planes and camera presets, in LPS world millimetres.
+
+Image data live in VTK in index*spacing space; each prop's user matrix applies the direction and
+origin, so any direction matrix is shown where it belongs. Large volumes are strided down for
+volume rendering only (3D is a preview; slices always show every voxel).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import vtkmodules.vtkRenderingVolumeOpenGL2  # noqa: F401 (registers volume mappers)
+from vtkmodules.util.numpy_support import numpy_to_vtk
+from vtkmodules.vtkCommonCore import vtkLookupTable, vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData, vtkPolyLine
+from vtkmodules.vtkCommonMath import vtkMatrix4x4
+from vtkmodules.vtkFiltersCore import vtkPolyDataNormals, vtkWindowedSincPolyDataFilter
+from vtkmodules.vtkFiltersGeneral import vtkDiscreteFlyingEdges3D
+from vtkmodules.vtkRenderingCore import (
+    vtkActor,
+    vtkColorTransferFunction,
+    vtkPolyDataMapper,
+    vtkRenderer,
+    vtkRenderWindow,
+    vtkVolume,
+    vtkVolumeProperty,
+)
+from vtkmodules.vtkRenderingVolume import vtkFixedPointVolumeRayCastMapper
+from vtkmodules.vtkRenderingVolumeOpenGL2 import vtkSmartVolumeMapper
+
+from viewer.model.display_frame import VIEWS, DisplayFrame
+from viewer.model.view_state import auto_window
+from viewer.qt.vtk_offscreen import is_software_renderer
+
+BACKGROUND = (0.08, 0.09, 0.13)
+PLANE_RGB = {
+    "axial": (0.9, 0.27, 0.27),
+    "coronal": (0.35, 0.78, 0.35),
+    "sagittal": (0.92, 0.82, 0.24),
+}
+VOLUME_PRESETS = ("Off", "Auto", "CT Bone", "CT Soft tissue", "CT Lung", "MIP")
+CAMERA_PRESETS = {  # name -> (direction from focal point to camera, view-up), LPS
+    "anterior": ((0, -1, 0), (0, 0, 1)),
+    "posterior": ((0, 1, 0), (0, 0, 1)),
+    "left": ((1, 0, 0), (0, 0, 1)),
+    "right": ((-1, 0, 0), (0, 0, 1)),
+    "superior": ((0, 0, 1), (0, -1, 0)),
+    "inferior": ((0, 0, -1), (0, -1, 0)),
+}
+MAX_VOLUME_DIM = 256  # voxels per axis sent to the volume mapper
+MAX_SURFACE_VOXELS = 24_000_000  # label maps bigger than this are strided for surfaces
+
+
+def _image_data(array: np.ndarray, spacing_xyz) -> vtkImageData:
+    img = vtkImageData()
+    nz, ny, nx = array.shape
+    img.SetDimensions(nx, ny, nz)
+    img.SetSpacing(*spacing_xyz)
+    img.SetOrigin(0.0, 0.0, 0.0)
+    scalars = numpy_to_vtk(np.ascontiguousarray(array).ravel(), deep=True)
+    img.GetPointData().SetScalars(scalars)
+    return img
+
+
+def _user_matrix(geometry) -> vtkMatrix4x4:
+    m = vtkMatrix4x4()
+    for r in range(3):
+        for c in range(3):
+            m.SetElement(r, c, float(geometry.direction[r, c]))
+        m.SetElement(r, 3, float(geometry.origin[r]))
+    return m
+
+
+def _strides(shape, limit_dim: int | None = None, limit_voxels: int | None = None):
+    if limit_dim is not None:
+        return tuple(max(1, math.ceil(n / limit_dim)) for n in shape)
+    step = 1
+    while limit_voxels and np.prod([math.ceil(n / step) for n in shape]) > limit_voxels:
+        step += 1
+    return (step, step, step)
+
+
+class Scene3D:
+    """Everything drawn in the 3D view, bound to one render window."""
+
+    def __init__(self, render_window: vtkRenderWindow) -> None:
+        self.render_window = render_window
+        self.renderer = vtkRenderer()
+        self.renderer.SetBackground(*BACKGROUND)
+        render_window.AddRenderer(self.renderer)
+        self.software = True
+        self.document = None
+        self.frame: DisplayFrame | None = None
+        self.volume: vtkVolume | None = None
+        self.surface_actor: vtkActor | None = None
+        self.plane_actors: dict[str, tuple[vtkActor, vtkPoints]] = {}
+        self.preset = "Auto"
+        self._window = None
+
+    # --- document ----------------------------------------------------------------------------
+    def set_document(self, document, preset: str | None = None) -> None:
+        self.renderer.RemoveAllViewProps()
+        self.volume = None
+        self.surface_actor = None
+        self.plane_actors = {}
+        self.document = document
+        if document is None:
+            return
+        self.software = is_software_renderer(self.render_window)
+        self.frame = DisplayFrame.from_geometry(document.geometry)
+        self._matrix = _user_matrix(document.geometry)
+        vol = document.volume
+        if vol.is_segmentable:
+            self._window = auto_window(vol.array)
+            self._build_volume(vol.array, document.geometry)
+            modality = vol.modality.upper()
+            self.set_preset(preset or ("CT Bone" if modality == "CT" else "Auto"))
+        self.update_surfaces()
+        for view in VIEWS:
+            self._add_plane(view)
+        self.reset_camera()
+
+    def _build_volume(self, array: np.ndarray, geometry) -> None:
+        steps = _strides(array.shape, limit_dim=MAX_VOLUME_DIM)
+        small = array[:: steps[0], :: steps[1], :: steps[2]]
+        if small.dtype.kind == "f" or small.dtype.itemsize > 2:
+            small = small.astype(np.float32)
+        spacing = [geometry.spacing[i] * steps[2 - i] for i in range(3)]
+        img = _image_data(small, spacing)
+        if self.software:
+            mapper = vtkFixedPointVolumeRayCastMapper()
+            mapper.SetSampleDistance(float(min(spacing)))
+            mapper.SetAutoAdjustSampleDistances(0)
+        else:
+            mapper = vtkSmartVolumeMapper()
+            mapper.SetRequestedRenderModeToGPU()
+        mapper.SetInputData(img)
+        self.volume = vtkVolume()
+        self.volume.SetMapper(mapper)
+        prop = vtkVolumeProperty()
+        prop.SetInterpolationTypeToLinear()
+        prop.ShadeOff()
+        self.volume.SetProperty(prop)
+        self.volume.SetUserMatrix(self._matrix)
+        self.renderer.AddVolume(self.volume)
+
+    def set_preset(self, name: str) -> None:
+        """Apply a transfer-function preset from VOLUME_PRESETS ('Off' hides the volume)."""
+        if name not in VOLUME_PRESETS:
+            raise ValueError(f"unknown volume preset {name!r}")
+        self.preset = name
+        if self.volume is None:
+            return
+        self.volume.SetVisibility(name != "Off")
+        mapper = self.volume.GetMapper()
+        mapper.SetBlendModeToMaximumIntensity() if name == "MIP" else mapper.SetBlendModeToComposite()
+        colour = vtkColorTransferFunction()
+        opacity = self.volume.GetProperty().GetScalarOpacity()
+        opacity.RemoveAllPoints()
+        w = self._window
+        if name in ("Auto", "MIP", "Off"):
+            lo, hi = w.low, w.high
+            mid = lo + 0.35 * (hi - lo)
+            top = 0.9 if name == "MIP" else 0.12
+            for x, o, rgb in (
+                (lo, 0.0, (0, 0, 0)),
+                (mid, 0.0, (0.55, 0.45, 0.4)),
+                (hi, top, (1, 0.95, 0.9)),
+            ):
+                opacity.AddPoint(x, o)
+                colour.AddRGBPoint(x, *rgb)
+        else:
+            points = {
+                "CT Bone": (
+                    (150, 0, (0.6, 0.2, 0.1)),
+                    (300, 0.15, (0.95, 0.85, 0.7)),
+                    (1200, 0.8, (1, 1, 1)),
+                ),
+                "CT Soft tissue": (
+                    (-200, 0, (0.5, 0.2, 0.15)),
+                    (40, 0.08, (0.85, 0.5, 0.4)),
+                    (300, 0.5, (1, 0.95, 0.9)),
+                ),
+                "CT Lung": (
+                    (-1000, 0, (0.2, 0.2, 0.3)),
+                    (-700, 0.05, (0.6, 0.6, 0.8)),
+                    (-300, 0.0, (0.9, 0.9, 1.0)),
+                ),
+            }[name]
+            for x, o, rgb in points:
+                opacity.AddPoint(x, o)
+                colour.AddRGBPoint(x, *rgb)
+        self.volume.GetProperty().SetColor(colour)
+
+    # --- label surfaces ------------------------------------------------------------------------------
+    def update_surfaces(self) -> None:
+        """(Re)build the smoothed surfaces of visible segments present in the label map."""
+        if self.surface_actor is not None:
+            self.renderer.RemoveActor(self.surface_actor)
+            self.surface_actor = None
+        doc = self.document
+        if doc is None:
+            return
+        labels = doc.labels.array
+        present = set(np.unique(labels).tolist()) - {0}
+        ids = [s.id for s in doc.segments if s.visible and s.id in present]
+        if not ids:
+            return
+        steps = _strides(labels.shape, limit_voxels=MAX_SURFACE_VOXELS)
+        small = labels[:: steps[0], :: steps[1], :: steps[2]]
+        spacing = [doc.geometry.spacing[i] * steps[2 - i] for i in range(3)]
+        fe = vtkDiscreteFlyingEdges3D()
+        fe.SetInputData(_image_data(small, spacing))
+        for i, v in enumerate(ids):
+            fe.SetValue(i, float(v))
+        fe.ComputeScalarsOn()
+        smooth = vtkWindowedSincPolyDataFilter()
+        smooth.SetInputConnection(fe.GetOutputPort())
+        smooth.SetNumberOfIterations(15)
+        smooth.SetPassBand(0.05)
+        smooth.NormalizeCoordinatesOn()
+        smooth.NonManifoldSmoothingOn()
+        normals = vtkPolyDataNormals()
+        normals.SetInputConnection(smooth.GetOutputPort())
+        normals.ComputePointNormalsOn()
+        top = max(ids)
+        lut = vtkLookupTable()
+        lut.SetNumberOfTableValues(top + 1)
+        lut.SetTableRange(0, top)
+        for s in doc.segments:
+            if s.id <= top:
+                lut.SetTableValue(s.id, *(c / 255.0 for c in s.colour), 1.0)
+        lut.Build()
+        mapper = vtkPolyDataMapper()
+        mapper.SetInputConnection(normals.GetOutputPort())
+        mapper.SetLookupTable(lut)
+        mapper.SetColorModeToMapScalars()  # without this the surfaces render black
+        mapper.SetScalarModeToUsePointData()
+        mapper.UseLookupTableScalarRangeOn()
+        mapper.ScalarVisibilityOn()
+        self.surface_actor = vtkActor()
+        self.surface_actor.SetMapper(mapper)
+        self.surface_actor.SetUserMatrix(self._matrix)
+        self.renderer.AddActor(self.surface_actor)
+
+    # --- slice planes -------------------------------------------------------------------------------
+    def _add_plane(self, view: str) -> None:
+        points = vtkPoints()
+        points.SetNumberOfPoints(4)
+        line = vtkPolyLine()
+        line.GetPointIds().SetNumberOfIds(5)
+        for i in range(5):
+            line.GetPointIds().SetId(i, i % 4)
+        cells = vtkCellArray()
+        cells.InsertNextCell(line)
+        poly = vtkPolyData()
+        poly.SetPoints(points)
+        poly.SetLines(cells)
+        mapper = vtkPolyDataMapper()
+        mapper.SetInputData(poly)
+        actor = vtkActor()
+        actor.SetMapper(mapper)
+        actor.GetProperty().SetColor(*PLANE_RGB[view])
+        actor.GetProperty().SetLineWidth(2.0)
+        actor.GetProperty().LightingOff()
+        self.renderer.AddActor(actor)
+        self.plane_actors[view] = (actor, points)
+
+    def set_planes(self, cursor_world, visible: bool = True) -> None:
+        """Put the three slice-plane outlines through the crosshair's slices."""
+        if self.frame is None:
+            return
+        shape = self.frame.shape
+        d = self.frame.index_to_display(self.frame.geometry.world_to_index(cursor_world))
+        for view, (actor, points) in self.plane_actors.items():
+            k = {"axial": 0, "coronal": 1, "sagittal": 2}[view]
+            a, b = [i for i in range(3) if i != k]
+            s = float(np.clip(np.rint(d[k]), 0, shape[k] - 1))
+            corners = []
+            for ua, ub in (
+                (-0.5, -0.5),
+                (shape[a] - 0.5, -0.5),
+                (shape[a] - 0.5, shape[b] - 0.5),
+                (-0.5, shape[b] - 0.5),
+            ):
+                p = np.zeros(3)
+                p[k], p[a], p[b] = s, ua, ub
+                corners.append(p)
+            world = self.frame.geometry.index_to_world(
+                self.frame.display_to_index(np.array(corners))
+            )
+            for i, w in enumerate(world):
+                points.SetPoint(i, *w)
+            points.Modified()
+            actor.SetVisibility(visible)
+
+    # --- camera ----------------------------------------------------------------------------------------
+    def reset_camera(self) -> None:
+        self.camera_preset("anterior")
+
+    def camera_preset(self, name: str) -> None:
+        """Look at the whole image from one side of the patient (see CAMERA_PRESETS)."""
+        if name not in CAMERA_PRESETS:
+            raise ValueError(f"unknown camera preset {name!r}")
+        if self.document is None:
+            return
+        lo, hi = self.document.geometry.world_bounds()
+        centre = (lo + hi) / 2.0
+        radius = float(np.linalg.norm(hi - lo)) / 2.0
+        direction, up = CAMERA_PRESETS[name]
+        cam = self.renderer.GetActiveCamera()
+        cam.SetFocalPoint(*centre)
+        cam.SetPosition(*(centre + np.asarray(direction, dtype=float) * radius * 4.0))
+        cam.SetViewUp(*up)
+        cam.SetViewAngle(30.0)
+        self.renderer.ResetCamera(*[v for pair in zip(lo, hi, strict=True) for v in pair])
+        cam.Zoom(1.15)
