@@ -1,0 +1,145 @@
+"""DICOM SEG export with highdicom: a segmentation that references the series it was drawn on.
+
+Segment numbers are 1..N in label-id order; names and colours come from the segment table.
+Overlapping segments (several layers) are written as one binary frame per segment and slice.
+`read_dicom_seg` (in `dicom_seg_import`) reads such files back.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import highdicom as hd
+import numpy as np
+from pydicom.sr.codedict import codes
+
+from viewer import __version__
+from viewer.errors import SaveError
+from viewer.io.dicom_seg_source import load_source_series
+from viewer.io.label_formats_layers import LabelLayers
+from viewer.model.labelmap import LabelMap
+from viewer.model.segments import SegmentTable
+from viewer.model.volume import Volume
+
+log = logging.getLogger(__name__)
+
+ALGORITHM_TYPES = ("MANUAL", "SEMIAUTOMATIC", "AUTOMATIC")
+
+
+@dataclass
+class DicomSegResult:
+    path: Path
+    sop_instance_uid: str
+    series_instance_uid: str
+    referenced_series_uid: str
+    segments: int
+    frames: int
+    notes: list[str] = field(default_factory=list)
+
+
+def export_dicom_seg(
+    volume: Volume,
+    labels: LabelMap | LabelLayers,
+    path: str | Path,
+    segments: SegmentTable | None = None,
+    *,
+    series_description: str = "RadLabel segmentation",
+    series_number: int = 9901,
+    algorithm_type: str = "SEMIAUTOMATIC",
+) -> DicomSegResult:
+    """Write `labels` (on `volume`'s grid) as a DICOM SEG referencing `volume`'s source series.
+
+    Raises SaveError with the reason when the image is not DICOM, the label is empty or on
+    another grid, or the source series cannot be matched.
+    """
+    p = Path(path)
+    layers = (
+        labels if isinstance(labels, LabelLayers) else LabelLayers.from_labelmap(labels, segments)
+    )
+    if not layers.geometry.same_grid(volume.geometry):
+        raise SaveError("the label map is not on the image grid; put it on the image first", p)
+    if algorithm_type not in ALGORITHM_TYPES:
+        raise SaveError(f"algorithm type must be one of {ALGORITHM_TYPES}", p)
+    segs = sorted(
+        (s for s in layers.segments if np.any(layers.layers[s.layer] == s.value)),
+        key=lambda s: s.id,
+    )
+    if not segs:
+        raise SaveError("the segmentation is empty: there is nothing to export", p)
+    source = load_source_series(volume)
+    algorithm = None
+    if algorithm_type != "MANUAL":
+        algorithm = hd.AlgorithmIdentificationSequence(
+            name="RadLabel", version=__version__, family=codes.DCM.ArtificialIntelligence
+        )
+    descriptions = [
+        hd.seg.SegmentDescription(
+            segment_number=n,
+            segment_label=s.name[:64],
+            segmented_property_category=codes.SCT.Tissue,
+            segmented_property_type=codes.SCT.Tissue,
+            algorithm_type=algorithm_type,
+            algorithm_identification=algorithm,
+            tracking_id=f"RadLabel label {s.id}",
+            tracking_uid=hd.UID(),
+            display_color=hd.color.CIELabColor.from_rgb(*s.colour),
+        )
+        for n, s in enumerate(segs, start=1)
+    ]
+    pixels = _pixel_array(layers, segs)
+    try:
+        seg = hd.seg.Segmentation(
+            source_images=source.datasets,
+            pixel_array=pixels,
+            segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+            segment_descriptions=descriptions,
+            series_instance_uid=hd.UID(),
+            series_number=series_number,
+            sop_instance_uid=hd.UID(),
+            instance_number=1,
+            manufacturer="RadLabel",
+            manufacturer_model_name="RadLabel",
+            software_versions=__version__,
+            device_serial_number="0",
+            series_description=series_description[:64],
+            content_label="SEGMENTATION",
+            content_description=series_description[:64],
+        )
+    except (ValueError, TypeError, AttributeError) as e:
+        raise SaveError(f"highdicom refused the segmentation: {e}", p) from e
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(p.name + ".part")
+        seg.save_as(tmp)
+        tmp.replace(p)
+    except OSError as e:
+        raise SaveError(f"cannot write DICOM SEG ({e.strerror or e})", p) from e
+    for note in source.notes:
+        log.warning("%s: %s", p, note)
+    return DicomSegResult(
+        p,
+        str(seg.SOPInstanceUID),
+        str(seg.SeriesInstanceUID),
+        source.series_uid,
+        len(segs),
+        int(seg.NumberOfFrames),
+        list(source.notes),
+    )
+
+
+def _pixel_array(layers: LabelLayers, segs: list) -> np.ndarray:
+    """(slices, rows, cols) of segment numbers for one layer, else (..., segments) booleans."""
+    if len(layers.layers) == 1:
+        layer = layers.layers[0]
+        top = max(s.value for s in segs)
+        lut = np.zeros(max(int(layer.max()), top) + 1, dtype=np.uint16)
+        for n, s in enumerate(segs, start=1):
+            lut[s.value] = n
+        numbers = lut[layer]
+        return numbers.astype(np.uint8) if len(segs) < 256 else numbers
+    out = np.zeros((*layers.geometry.shape_zyx, len(segs)), dtype=bool)
+    for n, s in enumerate(segs):
+        out[..., n] = layers.mask(s)
+    return out

@@ -1,0 +1,199 @@
+"""DICOM SEG import: put the segments of a SEG object (highdicom, dcmqi, Slicer...) onto an image
+grid, keeping overlapping segments apart in layers.
+
+Frames are placed by their Plane Position / Orientation and Pixel Spacing, not by UID, so a SEG
+lands on any grid in the same frame of reference; frames that do not fall on voxel centres are
+placed on the nearest voxel and `DicomSegImport.how` says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import highdicom as hd
+import numpy as np
+import pydicom
+
+from viewer.errors import GeometryError, LoadError
+from viewer.io.label_formats_layers import LabelLayers, SegmentInfo
+from viewer.model.geometry import Geometry
+from viewer.model.segments import SegmentTable, default_colour
+
+SEG_SOP_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.66.4",  # Segmentation Storage
+    "1.2.840.10008.5.1.4.1.1.66.7",  # Label Map Segmentation Storage
+}
+_TOL = 1e-2  # voxels
+
+
+@dataclass
+class DicomSegImport:
+    layers: LabelLayers
+    how: str  # "on voxel centres" or "nearest voxel"
+    referenced_series_uids: list[str]
+    frame_of_reference_uid: str
+    notes: list[str] = field(default_factory=list)
+
+
+def read_dicom_seg(
+    path: str | Path,
+    geometry: Geometry,
+    table: SegmentTable | None = None,
+    series_uid: str | None = None,
+) -> DicomSegImport:
+    """Read the SEG at `path` onto `geometry`.
+
+    Segment ids: our own export's `RadLabel label N` tracking id, else the id of the `table`
+    segment with the same name, else the segment number. With `series_uid`, a SEG that
+    references another series is reported in `notes` (its frames are still placed by position).
+    """
+    p = Path(path)
+    ds = _read(p)
+    segments, by_number = _segments(ds, table)
+    frames = _frames(ds, p)
+    groups = _frame_groups(ds, p)
+    seg_type = str(ds.get("SegmentationType", "BINARY")).upper()
+    threshold = 1
+    if seg_type == "FRACTIONAL":
+        threshold = max(1, int(ds.get("MaximumFractionalValue", 255)) // 2 + 1)
+    layers = LabelLayers(geometry, [], [])
+    masks = {n: np.zeros(geometry.shape_zyx, dtype=bool) for n in by_number}
+    off_grid = 0
+    placed_outside = 0
+    for i, frame in enumerate(frames):
+        number, ipp, iop, spacing = groups[i]
+        if seg_type == "LABELMAP":
+            values = [int(v) for v in np.unique(frame) if v and int(v) in masks]
+            hits = [(v, np.nonzero(frame == v)) for v in values]
+        else:
+            if number not in masks:
+                raise LoadError(f"frame {i + 1} refers to undefined segment {number}", p)
+            hits = [(number, np.nonzero(frame >= threshold))]
+        for value, (rows, cols) in hits:
+            if rows.size == 0:
+                continue
+            world = (
+                ipp
+                + np.outer(cols * spacing[1], iop[:3])  # columns step along the row direction
+                + np.outer(rows * spacing[0], iop[3:])
+            )
+            idx = geometry.world_to_index(world)
+            rounded = np.rint(idx).astype(np.int64)
+            if np.any(np.abs(idx - rounded) > _TOL):
+                off_grid += 1
+            inside = np.all((rounded >= 0) & (rounded < np.array(geometry.shape_zyx)), axis=1)
+            placed_outside += int(np.count_nonzero(~inside))
+            r = rounded[inside]
+            masks[value][r[:, 0], r[:, 1], r[:, 2]] = True
+    if frames.size and not any(m.any() for m in masks.values()) and placed_outside:
+        raise GeometryError(
+            "the SEG frames lie outside the image grid (is it the segmentation of another series?)",
+            str(p),
+        )
+    for number, seg in by_number.items():
+        layers.add_mask(seg, masks.pop(number))
+    notes = []
+    if placed_outside:
+        notes.append(f"{placed_outside} segment pixels lie outside the image and were dropped")
+    refs = _referenced_series(ds)
+    if series_uid and refs and series_uid not in refs:
+        notes.append(f"the SEG references series {refs}, not the open series {series_uid}")
+    how = "nearest voxel" if off_grid else "on voxel centres"
+    return DicomSegImport(layers, how, refs, str(ds.get("FrameOfReferenceUID", "")), notes)
+
+
+def _read(p: Path) -> pydicom.Dataset:
+    if not p.exists():
+        raise LoadError("file not found", p)
+    try:
+        ds = pydicom.dcmread(str(p))
+    except (pydicom.errors.InvalidDicomError, OSError, ValueError) as e:
+        raise LoadError(f"not a readable DICOM file ({e})", p) from e
+    if str(ds.get("SOPClassUID", "")) not in SEG_SOP_CLASSES:
+        modality = ds.get("Modality", "?")
+        raise LoadError(f"not a DICOM SEG object (modality {modality})", p)
+    if "SegmentSequence" not in ds or "PixelData" not in ds:
+        raise LoadError("DICOM SEG has no segments or no pixel data", p)
+    return ds
+
+
+def _segments(
+    ds: pydicom.Dataset, table: SegmentTable | None
+) -> tuple[list[SegmentInfo], dict[int, SegmentInfo]]:
+    names = {s.name.lower(): s.id for s in table} if table is not None else {}
+    by_number: dict[int, SegmentInfo] = {}
+    used: set[int] = set()
+    for item in ds.SegmentSequence:
+        number = int(item.SegmentNumber)
+        name = str(item.get("SegmentLabel", "") or f"Segment {number}")
+        sid = None
+        tracking = str(item.get("TrackingID", ""))
+        if tracking.startswith("RadLabel label "):
+            sid = int(tracking.rsplit(" ", 1)[1])
+        elif name.lower() in names:
+            sid = names[name.lower()]
+        if sid is None or sid in used:
+            sid = number if number not in used else max(used | {0}) + 1
+        used.add(sid)
+        colour = default_colour(sid)
+        if "RecommendedDisplayCIELabValue" in item:
+            lab = hd.color.CIELabColor.from_dicom_value(
+                [int(v) for v in item.RecommendedDisplayCIELabValue]
+            )
+            colour = tuple(int(c) for c in lab.to_rgb(clip=True))
+        by_number[number] = SegmentInfo(sid, name, colour)  # type: ignore[arg-type]
+    return list(by_number.values()), by_number
+
+
+def _frames(ds: pydicom.Dataset, p: Path) -> np.ndarray:
+    try:
+        pixels = ds.pixel_array
+    except Exception as e:  # pydicom raises many types for bad pixel data
+        raise LoadError(f"cannot decode the SEG pixel data ({e})", p) from e
+    return pixels[np.newaxis] if pixels.ndim == 2 else pixels
+
+
+def _frame_groups(ds: pydicom.Dataset, p: Path) -> list[tuple[int, np.ndarray, np.ndarray, tuple]]:
+    """Per frame: (segment number, position, orientation, (row, column) spacing)."""
+    shared = (
+        ds.SharedFunctionalGroupsSequence[0] if "SharedFunctionalGroupsSequence" in ds else None
+    )
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence", [])
+    n = int(ds.get("NumberOfFrames", 1) or 1)
+    if len(per_frame) != n:
+        raise LoadError(f"SEG has {n} frames but {len(per_frame)} per-frame descriptions", p)
+
+    def find(item, seq: str):
+        for group in (item, shared):
+            if group is not None and seq in group:
+                return group[seq][0]
+        return None
+
+    out = []
+    for i, item in enumerate(per_frame):
+        pos, ori = find(item, "PlanePositionSequence"), find(item, "PlaneOrientationSequence")
+        meas, ident = (
+            find(item, "PixelMeasuresSequence"),
+            find(item, "SegmentIdentificationSequence"),
+        )
+        if pos is None or ori is None or meas is None:
+            raise LoadError(f"frame {i + 1} has no plane position, orientation or spacing", p)
+        number = int(ident.ReferencedSegmentNumber) if ident is not None else 0
+        out.append(
+            (
+                number,
+                np.array([float(v) for v in pos.ImagePositionPatient]),
+                np.array([float(v) for v in ori.ImageOrientationPatient]),
+                tuple(float(v) for v in meas.PixelSpacing),
+            )
+        )
+    return out
+
+
+def _referenced_series(ds: pydicom.Dataset) -> list[str]:
+    return [
+        str(item.SeriesInstanceUID)
+        for item in ds.get("ReferencedSeriesSequence", [])
+        if "SeriesInstanceUID" in item
+    ]

@@ -1,0 +1,161 @@
+"""The DICOM series a label was drawn on, as highdicom needs it for a SEG export.
+
+Reads the source files named in `Volume.metadata["source_files"]`, orders them along the volume's
+z axis by their position, checks that their pixel grid is the volume's, and fills UIDs that
+de-identification left empty (SOP UIDs from the file meta header; study/series UIDs derived
+deterministically from the instance UIDs, with a note saying so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pydicom
+from pydicom.uid import generate_uid
+
+from viewer.errors import SaveError
+from viewer.model.volume import Volume
+
+_TOL = 1e-2  # voxels
+
+
+@dataclass
+class SourceSeries:
+    """Source datasets in volume z order (index i holds slice z = i) plus notes for the user."""
+
+    datasets: list[pydicom.Dataset]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def series_uid(self) -> str:
+        return str(self.datasets[0].SeriesInstanceUID)
+
+    @property
+    def study_uid(self) -> str:
+        return str(self.datasets[0].StudyInstanceUID)
+
+    @property
+    def sop_instance_uids(self) -> list[str]:
+        return [str(ds.SOPInstanceUID) for ds in self.datasets]
+
+
+def not_dicom_reason(volume: Volume) -> str | None:
+    """Why `volume` cannot be the source of a DICOM SEG, or None when it can."""
+    meta = volume.metadata or {}
+    files = meta.get("source_files") or []
+    fmt = str(meta.get("format", "")).upper()
+    if fmt and fmt != "DICOM":
+        return (
+            f"the image was loaded from {fmt}, not from a DICOM series; a DICOM SEG must "
+            "reference the DICOM images it was drawn on. Open the original DICOM series, or "
+            "export NIfTI, NRRD or .seg.nrrd instead"
+        )
+    if not files:
+        src = volume.source_path or "this image"
+        return (
+            f"{src} did not come from a DICOM series (no source DICOM files are known); a DICOM "
+            "SEG must reference the DICOM images it was drawn on. Open the original DICOM "
+            "series, or export NIfTI, NRRD or .seg.nrrd instead"
+        )
+    if volume.array.ndim != 3:
+        return "DICOM SEG export needs a scalar (grey-level) image series"
+    return None
+
+
+def load_source_series(volume: Volume) -> SourceSeries:
+    """Read and check the source datasets of `volume` (headers only)."""
+    reason = not_dicom_reason(volume)
+    if reason:
+        raise SaveError(reason, volume.source_path or None)
+    files = [str(f) for f in volume.metadata["source_files"]]
+    notes: list[str] = []
+    by_z: dict[int, pydicom.Dataset] = {}
+    g = volume.geometry
+    for f in dict.fromkeys(files):  # keep order, drop repeats
+        try:
+            ds = pydicom.dcmread(f, stop_before_pixels=True)
+        except (OSError, pydicom.errors.InvalidDicomError) as e:
+            raise SaveError(f"cannot re-read the source DICOM file ({e})", f) from e
+        if "PerFrameFunctionalGroupsSequence" in ds or int(ds.get("NumberOfFrames", 1) or 1) > 1:
+            raise SaveError(
+                "multi-frame source images are not supported for DICOM SEG export yet", f
+            )
+        _fill_sop_uids(ds, f)
+        _drop_blank_attributes(ds)
+        by_z[_slice_index(ds, volume, f)] = ds
+    missing = [z for z in range(g.shape_zyx[0]) if z not in by_z]
+    if missing:
+        raise SaveError(
+            f"no source DICOM file for slices {missing[:5]} of {g.shape_zyx[0]}: the series on "
+            "disk no longer matches the open image",
+            volume.source_path or None,
+        )
+    datasets = [by_z[z] for z in range(g.shape_zyx[0])]
+    _fill_series_uids(datasets, notes)
+    return SourceSeries(datasets, notes)
+
+
+def _fill_sop_uids(ds: pydicom.Dataset, path: str) -> None:
+    meta = getattr(ds, "file_meta", None)
+    for key, meta_key in (
+        ("SOPInstanceUID", "MediaStorageSOPInstanceUID"),
+        ("SOPClassUID", "MediaStorageSOPClassUID"),
+    ):
+        if not str(ds.get(key, "") or ""):
+            value = str(meta.get(meta_key, "") or "") if meta is not None else ""
+            if not value:
+                raise SaveError(f"the source image has no {key}", path)
+            setattr(ds, key, value)
+
+
+def _drop_blank_attributes(ds: pydicom.Dataset) -> None:
+    """Blank values that highdicom would copy but rejects (seen: SpecificCharacterSet '')."""
+    for key in ("SpecificCharacterSet",):
+        if key in ds and not ds.get(key):
+            del ds[key]
+
+
+def _fill_series_uids(datasets: list[pydicom.Dataset], notes: list[str]) -> None:
+    """Study/series UIDs are shared by the series; derive them once if de-identification blanked
+    them, from the (stable) instance UIDs so repeated exports agree."""
+    sops = [str(ds.SOPInstanceUID) for ds in datasets]
+    for key, tag in (("StudyInstanceUID", "study"), ("SeriesInstanceUID", "series")):
+        values = {str(ds.get(key, "") or "") for ds in datasets}
+        if values == {""}:
+            uid = generate_uid(entropy_srcs=[f"radlabel-{tag}", *sops])
+            for ds in datasets:
+                setattr(ds, key, uid)
+            notes.append(f"source images have no {key}; derived {uid} from their SOP instance UIDs")
+        elif "" in values or len(values) > 1:
+            raise SaveError(f"the source images disagree on {key}: {sorted(values)[:3]}")
+    if not str(datasets[0].get("FrameOfReferenceUID", "") or ""):
+        raise SaveError("the source images have no FrameOfReferenceUID; a SEG cannot be placed")
+
+
+def _slice_index(ds: pydicom.Dataset, volume: Volume, path: str) -> int:
+    """z index of this slice in the volume; checks its pixel grid lies on the volume's grid."""
+    g = volume.geometry
+    try:
+        ipp = np.array([float(v) for v in ds.ImagePositionPatient])
+        iop = np.array([float(v) for v in ds.ImageOrientationPatient])
+        rows, cols = int(ds.Rows), int(ds.Columns)
+    except (AttributeError, ValueError, TypeError) as e:
+        raise SaveError("source image lacks position/orientation/size attributes", path) from e
+    idx = g.world_to_index(ipp)
+    z = int(round(idx[0]))
+    same_axes = np.allclose(iop[:3], g.direction[:, 0], atol=1e-3) and np.allclose(
+        iop[3:], g.direction[:, 1], atol=1e-3
+    )
+    if (
+        not same_axes
+        or (rows, cols) != g.shape_zyx[1:]
+        or not np.allclose(idx, [z, 0, 0], atol=_TOL)
+        or not 0 <= z < g.shape_zyx[0]
+    ):
+        raise SaveError(
+            "the source image's pixel grid is not a slice of the open volume (was the image "
+            "reoriented or resampled after loading?)",
+            path,
+        )
+    return z
