@@ -1,0 +1,1 @@
+"""Bridges between the document and background work: autosave/recovery, AI sessions, training."""
