@@ -1,0 +1,73 @@
+"""Per-segment statistics (voxels, mL, intensity mean/std/min/max) and their CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from viewer.model.document import Document
+
+
+@dataclass(frozen=True)
+class SegmentStats:
+    segment_id: int
+    name: str
+    voxels: int
+    volume_ml: float
+    mean: float
+    std: float
+    min: float
+    max: float
+
+
+def segment_statistics(doc: Document) -> list[SegmentStats]:
+    """One row per segment in table order; intensity columns are NaN for empty segments or
+    non-scalar (RGB) images. One pass over the volume for all segments together."""
+    labels = doc.labels.array.ravel()
+    ids = doc.segments.ids()
+    counts = np.bincount(labels, minlength=max(ids, default=0) + 1)
+    voxel_ml = doc.geometry.voxel_volume_mm3 / 1000.0
+    scalar = doc.volume.is_segmentable
+    if scalar and ids:
+        img = doc.volume.array.ravel().astype(np.float64, copy=False)
+        sums = np.bincount(labels, weights=img, minlength=counts.size)
+        sq = np.bincount(labels, weights=img * img, minlength=counts.size)
+        present = [i for i in ids if counts[i] > 0]
+        mins = (
+            dict(zip(present, np.atleast_1d(ndimage.minimum(img, labels, present))))
+            if present
+            else {}
+        )
+        maxs = (
+            dict(zip(present, np.atleast_1d(ndimage.maximum(img, labels, present))))
+            if present
+            else {}
+        )
+    rows = []
+    for seg in doc.segments:
+        n = int(counts[seg.id]) if seg.id < counts.size else 0
+        if scalar and n:
+            mean = sums[seg.id] / n
+            std = float(np.sqrt(max(0.0, sq[seg.id] / n - mean * mean)))
+            stats = (float(mean), std, float(mins[seg.id]), float(maxs[seg.id]))
+        else:
+            stats = (float("nan"),) * 4
+        rows.append(SegmentStats(seg.id, seg.name, n, n * voxel_ml, *stats))
+    return rows
+
+
+def statistics_csv(rows: list[SegmentStats]) -> str:
+    buf = io.StringIO()
+    fields = list(SegmentStats.__dataclass_fields__)
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        d = asdict(r)
+        for k in ("volume_ml", "mean", "std", "min", "max"):
+            d[k] = "" if np.isnan(d[k]) else f"{d[k]:.6g}"
+        w.writerow(d)
+    return buf.getvalue()
