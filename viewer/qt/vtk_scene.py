@@ -31,7 +31,7 @@ from vtkmodules.vtkRenderingVolume import vtkFixedPointVolumeRayCastMapper
 from vtkmodules.vtkRenderingVolumeOpenGL2 import vtkSmartVolumeMapper
 
 from viewer.model.display_frame import VIEWS, DisplayFrame
-from viewer.model.view_state import auto_window
+from viewer.model.view_state import auto_window, effective_modality
 from viewer.qt.vtk_offscreen import is_software_renderer
 
 BACKGROUND = (0.08, 0.09, 0.13)
@@ -115,7 +115,7 @@ class Scene3D:
         if vol.is_segmentable:
             self._window = auto_window(vol.array)
             self._build_volume(vol.array, document.geometry)
-            modality = vol.modality.upper()
+            modality = effective_modality(vol.modality, vol.array)
             self.set_preset(preset or ("CT Bone" if modality == "CT" else "Auto"))
         self.update_surfaces()
         for view in VIEWS:

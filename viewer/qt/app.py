@@ -1,0 +1,63 @@
+"""GUI start-up: the QApplication, pyqtgraph's global configuration, and the main window."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import pyqtgraph as pg
+from PyQt5 import QtCore, QtWidgets
+
+_CONFIGURED = False
+
+
+def configure_pyqtgraph() -> None:
+    """Set pyqtgraph's global options once (row-major images: arrays are (row, col))."""
+    global _CONFIGURED
+    if not _CONFIGURED:
+        pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+        _CONFIGURED = True
+
+
+def ensure_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
+    """The running QApplication, created (with pyqtgraph configured) when there is none."""
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        QtCore.QCoreApplication.setAttribute(QtCore.Qt.AA_ShareOpenGLContexts)
+        app = QtWidgets.QApplication(["radlabel", *(argv or [])])
+        app.setApplicationName("RadLabel")
+        app.setOrganizationName("RadLabel")
+    configure_pyqtgraph()
+    return app
+
+
+def create_main_window(path: str | None = None, label: str | None = None):
+    """The main window, shown, with `path` (and `label`) opened when given."""
+    from viewer.qt.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    if path:
+        if window.open_path(path) and label:
+            window.open_label(label)
+    return window
+
+
+def run_gui(argv: list[str]) -> int:
+    """Start the GUI; `argv` may hold an image path (and `--label FILE`)."""
+    parser = argparse.ArgumentParser(prog="radlabel", description="RadLabel viewer")
+    parser.add_argument("path", nargs="?", help="image file or DICOM folder to open")
+    parser.add_argument("--label", help="label file to open on the image")
+    parser.add_argument("--debug", action="store_true", help="debug logging")
+    args = parser.parse_args(argv)
+    from viewer.logsetup import setup_logging
+
+    setup_logging(debug=args.debug)
+    app = ensure_app()
+    window = create_main_window(args.path, args.label)
+    window.restore_dock_state()
+    return int(app.exec_())
+
+
+if __name__ == "__main__":
+    sys.exit(run_gui(sys.argv[1:]))

@@ -1,0 +1,403 @@
+"""The main window: four linked views, menus, toolbar, status bar, docks, opening files, and the
+extension API other parts of the app use (`add_panel`, `set_active_tool`, `execute`,
+`slice_views` for markers and overlay items)."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from viewer.errors import RadLabelError
+from viewer.model.document import Document
+from viewer.model.view_state import (
+    AUTO_PRESET,
+    CT_PRESETS,
+    ViewState,
+    WindowLevel,
+    auto_window,
+    default_window,
+    effective_modality,
+    presets_for,
+)
+from viewer.qt.layouts import LAYOUTS, ViewGrid
+from viewer.qt.settings import add_recent_file, app_settings, recent_files
+from viewer.qt.slice_view import SliceView
+from viewer.qt.volume_view_3d import VolumeView3D
+from viewer.qt.vtk_scene import CAMERA_PRESETS, VOLUME_PRESETS
+from viewer.tools.base import Tool
+
+log = logging.getLogger(__name__)
+SLICE_VIEWS = ("axial", "coronal", "sagittal")
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """RadLabel's window. `document_changed` is emitted with the new Document (or None)."""
+
+    document_changed = QtCore.pyqtSignal(object)
+
+    def __init__(self, settings: QtCore.QSettings | None = None, with_3d: bool = True) -> None:
+        super().__init__()
+        self.setWindowTitle("RadLabel")
+        self.setAcceptDrops(True)
+        self.settings = settings or app_settings()
+        self.document: Document | None = None
+        self.state = ViewState()
+        self.active_tool: Tool | None = None
+        self.slice_views = {v: SliceView(v, self.state) for v in SLICE_VIEWS}
+        views: dict[str, QtWidgets.QWidget] = dict(self.slice_views)
+        self.view_3d = VolumeView3D(self.state) if with_3d else None
+        views["3d"] = self.view_3d if with_3d else _placeholder("3D view off")
+        for v in views.values():
+            v.sigMaximise.connect(self._toggle_maximise) if hasattr(v, "sigMaximise") else None
+        for sv in self.slice_views.values():
+            sv.sigHover.connect(self._show_hover)
+            sv.sigCommand.connect(self.execute)
+        self.grid = ViewGrid(views)
+        self.setCentralWidget(self.grid)
+        self.docks: dict[str, QtWidgets.QDockWidget] = {}
+        self._build_actions()
+        self._build_toolbar()
+        self.status_label = QtWidgets.QLabel("Open an image: File > Open, or drop a file here")
+        self.statusBar().addWidget(self.status_label, 1)
+        self._restore_settings()
+
+    # --- extension API -------------------------------------------------------------------------
+    def add_panel(
+        self, widget: QtWidgets.QWidget, title: str, area=QtCore.Qt.RightDockWidgetArea
+    ) -> QtWidgets.QDockWidget:
+        """Dock `widget` under `title`; it gets an entry in View > Panels."""
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.panels_menu.addAction(dock.toggleViewAction())
+        self.docks[title] = dock
+        return dock
+
+    def set_active_tool(self, tool: Tool | None) -> None:
+        """Make `tool` receive the slice views' mouse events (None: crosshair navigation)."""
+        if self.active_tool is not None and self.active_tool is not tool:
+            self.active_tool.deactivate()
+        self.active_tool = tool
+        if tool is not None:
+            tool.set_document(self.document)
+            tool.activate()
+        for sv in self.slice_views.values():
+            sv.set_tool(tool)
+
+    def execute(self, command) -> None:
+        """Apply a command: through `self.history.push` when a history exists, else directly."""
+        if self.document is None:
+            return
+        history = getattr(self, "history", None)
+        if history is not None and hasattr(history, "push"):
+            history.push(command)
+        else:
+            command.do(self.document)
+
+    # --- documents -----------------------------------------------------------------------------
+    def set_document(self, document: Document | None) -> None:
+        self.document = document
+        if document is not None:
+            lo, hi = document.geometry.world_bounds()
+            centre = document.geometry.index_to_world(
+                (np.asarray(document.geometry.shape_zyx) - 1) / 2.0
+            )
+            self.state.cursor_world = np.clip(centre, lo, hi)
+            if document.volume.is_segmentable:
+                self.state.window = default_window(document.volume.array, self.modality())
+            name = document.volume.name or os.path.basename(document.volume.source_path)
+            self.setWindowTitle(f"RadLabel - {name}")
+        else:
+            self.setWindowTitle("RadLabel")
+        for sv in self.slice_views.values():
+            sv.set_document(document)
+        if self.view_3d is not None:
+            self.view_3d.set_document(document)
+        if self.active_tool is not None:
+            self.active_tool.set_document(document)
+        self._fill_presets()
+        self.document_changed.emit(document)
+
+    def open_path(self, path: str, series_uid: str | None = None) -> bool:
+        """Open an image file or DICOM folder; on error show it and keep the current document."""
+        from viewer.io import load_volume
+
+        path = os.fspath(path)
+        if os.path.isdir(path) and series_uid is None:
+            return self.open_dicom_folder(path)  # the study browser loads in the background
+        try:
+            volume = load_volume(path, series_uid=series_uid)
+        except RadLabelError as e:
+            self.show_error("Cannot open", e.message)
+            return False
+        except Exception as e:  # an unexpected failure must not take the window down
+            log.exception("opening %s failed", path)
+            self.show_error("Cannot open", f"{path}: {type(e).__name__}: {e}")
+            return False
+        self.set_document(Document(volume))
+        self._remember(path)
+        return True
+
+    def open_dicom_folder(self, path: str) -> bool:
+        """Show the study browser for a DICOM folder and open the series the user loads."""
+        from viewer.qt.study_browser import StudyBrowser
+
+        dialog = StudyBrowser(path, self)
+        if dialog.exec_() != QtWidgets.QDialog.Accepted or dialog.volume is None:
+            return False
+        self.set_document(Document(dialog.volume))
+        self._remember(path)
+        return True
+
+    def open_label(self, path: str) -> bool:
+        from viewer.io import load_label_for
+
+        if self.document is None:
+            self.show_error("Cannot open label", "Open an image first.")
+            return False
+        try:
+            labels = load_label_for(self.document.volume, path)
+        except RadLabelError as e:
+            self.show_error("Cannot open label", e.message)
+            return False
+        self.document.replace_labels(labels.array)
+        self.document.label_path = os.fspath(path)
+        self.document.dirty = False
+        return True
+
+    def modality(self) -> str:
+        """The open image's modality, "CT" also for header-less images with HU values."""
+        if self.document is None:
+            return ""
+        return effective_modality(self.document.volume.modality, self.document.volume.array)
+
+    def show_error(self, title: str, message: str) -> None:
+        log.warning("%s: %s", title, message)
+        QtWidgets.QMessageBox.critical(self, title, message)
+
+    def _remember(self, path: str) -> None:
+        add_recent_file(self.settings, path)
+        self._fill_recent()
+
+    # --- window/level and display --------------------------------------------------------------
+    def apply_preset(self, name: str) -> None:
+        if self.document is None:
+            return
+        if name == AUTO_PRESET:
+            self.state.set_window(auto_window(self.document.volume.array))
+        elif name in CT_PRESETS:
+            self.state.set_window(WindowLevel(*CT_PRESETS[name]))
+        else:
+            raise ValueError(f"unknown window preset {name!r}")
+
+    def set_layout(self, name: str, main_view: str | None = None) -> None:
+        self.grid.set_layout(name, main_view)
+        self.settings.setValue("layout", name)
+        self.settings.setValue("main_view", self.grid.main_view)
+
+    def _toggle_maximise(self, view: str) -> None:
+        self.grid.toggle_maximise(view)
+
+    def _show_hover(self, info: dict | None) -> None:
+        self.status_label.setText(hover_text(info, self.document))
+
+    # --- menus and toolbar ---------------------------------------------------------------------
+    def _action(self, menu, text, slot, shortcut=None, checkable=False, checked=False):
+        a = QtWidgets.QAction(text, self)
+        if shortcut:
+            a.setShortcut(QtGui.QKeySequence(shortcut))
+        a.setCheckable(checkable)
+        if checkable:
+            a.setChecked(checked)
+            a.toggled.connect(slot)
+        else:
+            a.triggered.connect(lambda _=False: slot())
+        menu.addAction(a)
+        return a
+
+    def _build_actions(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self._action(f, "&Open image...", self._open_file_dialog, "Ctrl+O")
+        self._action(f, "Open &DICOM folder...", self._open_folder_dialog, "Ctrl+D")
+        self._action(f, "Open &label...", self._open_label_dialog, "Ctrl+L")
+        self.recent_menu = f.addMenu("Recent files")
+        f.addSeparator()
+        self._action(f, "&Quit", self.close, "Ctrl+Q")
+        v = mb.addMenu("&View")
+        lay = v.addMenu("Layout")
+        self.layout_actions = {}
+        group = QtWidgets.QActionGroup(self)
+        for name in LAYOUTS:
+            a = self._action(
+                lay, name, lambda on, n=name: on and self.set_layout(n), checkable=True
+            )
+            group.addAction(a)
+            self.layout_actions[name] = a
+        self.preset_menu = v.addMenu("Window/level preset")
+        st = self.state
+        self._action(v, "Invert", lambda on: st.set_display(invert=on), "I", True)
+        self._action(v, "Interpolate", lambda on: st.set_display(interpolate=on), None, True)
+        self._action(
+            v,
+            "Radiological (R on left)",
+            lambda on: st.set_display(radiological=on),
+            None,
+            True,
+            True,
+        )
+        v.addSeparator()
+        self._action(
+            v, "Show labels", lambda on: st.set_overlay(overlay_visible=on), "L", True, True
+        )
+        self._action(v, "Label outline", lambda on: st.set_overlay(outline=on), "O", True)
+        self._action(v, "Reset zoom", self._reset_zoom, "R")
+        self.panels_menu = v.addMenu("Panels")
+        if self.view_3d is not None:
+            m3 = mb.addMenu("&3D")
+            for name in VOLUME_PRESETS:
+                self._action(m3, f"Volume: {name}", lambda n=name: self.view_3d.set_preset(n))
+            m3.addSeparator()
+            for name in CAMERA_PRESETS:
+                self._action(m3, f"View from {name}", lambda n=name: self.view_3d.camera_preset(n))
+            self._action(m3, "Reset camera", self.view_3d.reset_camera)
+        self._fill_recent()
+        self._fill_presets()
+
+    def _build_toolbar(self) -> None:
+        tb = self.addToolBar("Main")
+        tb.setObjectName("toolbar_main")
+        tb.addAction("Open", self._open_file_dialog)
+        tb.addSeparator()
+        for name in LAYOUTS:
+            tb.addAction(name, lambda n=name: self.set_layout(n))
+        tb.addSeparator()
+        self.preset_box = QtWidgets.QComboBox()
+        self.preset_box.setToolTip("Window/level preset")
+        self.preset_box.activated[str].connect(self.apply_preset)
+        tb.addWidget(self.preset_box)
+        tb.addWidget(QtWidgets.QLabel(" Label opacity "))
+        self.opacity_slider = QtWidgets.QSlider(QtCore.Qt.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(int(self.state.overlay_opacity * 100))
+        self.opacity_slider.setMaximumWidth(120)
+        self.opacity_slider.valueChanged.connect(
+            lambda v: self.state.set_overlay(overlay_opacity=v / 100.0)
+        )
+        tb.addWidget(self.opacity_slider)
+        self._fill_presets()
+
+    def _fill_presets(self) -> None:
+        if not hasattr(self, "preset_box"):
+            return
+        names = presets_for(self.modality())
+        self.preset_box.clear()
+        self.preset_box.addItems(names)
+        self.preset_menu.clear()
+        for name in names:
+            self.preset_menu.addAction(name, lambda n=name: self.apply_preset(n))
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in recent_files(self.settings):
+            self.recent_menu.addAction(p, lambda p=p: self.open_path(p))
+        self.recent_menu.setEnabled(bool(recent_files(self.settings)))
+
+    def _reset_zoom(self) -> None:
+        for sv in self.slice_views.values():
+            sv.reset_zoom()
+
+    def _open_file_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self,
+            "Open image",
+            "",
+            "Images (*.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd *.dcm);;All files (*)",
+        )
+        if path:
+            self.open_path(path)
+
+    def _open_folder_dialog(self) -> None:
+        path = QtWidgets.QFileDialog.getExistingDirectory(self, "Open DICOM folder")
+        if path:
+            self.open_dicom_folder(path)
+
+    def _open_label_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open label", "", "All files (*)")
+        if path:
+            self.open_label(path)
+
+    # --- drag and drop, settings -----------------------------------------------------------------
+    def dragEnterEvent(self, ev: QtGui.QDragEnterEvent) -> None:  # noqa: N802
+        if ev.mimeData().hasUrls():
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev: QtGui.QDropEvent) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in ev.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            ev.acceptProposedAction()
+            self.open_path(paths[0])
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geometry = s.value("window_geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1200, 850)
+        layout = str(s.value("layout", "2x2"))
+        main_view = str(s.value("main_view", "axial"))
+        if layout not in LAYOUTS or main_view not in self.grid.views:
+            layout, main_view = "2x2", "axial"
+        self.grid.set_layout(layout, main_view)
+        self.layout_actions[layout].setChecked(True)
+        self.state.radiological = str(s.value("radiological", "true")).lower() == "true"
+
+    def restore_dock_state(self) -> None:
+        """Call after other parts added their panels, so their docks go back where they were."""
+        state = self.settings.value("window_state")
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802
+        s = self.settings
+        s.setValue("window_geometry", self.saveGeometry())
+        s.setValue("window_state", self.saveState())
+        s.setValue("layout", self.grid.layout_name)
+        s.setValue("main_view", self.grid.main_view)
+        s.setValue("radiological", "true" if self.state.radiological else "false")
+        s.sync()
+        super().closeEvent(ev)
+
+
+def hover_text(info: dict | None, document: Document | None) -> str:
+    """Status-bar text: voxel index (x, y, z), world position (LPS mm) and value (HU for CT)."""
+    if info is None or document is None:
+        return ""
+    z, y, x = info["voxel"]
+    wx, wy, wz = info["world"]
+    value = info["value"]
+    if np.ndim(value) == 0:
+        v = float(value)
+        value_text = f"{v:.0f}" if v == int(v) else f"{v:.4g}"
+        if document.volume.modality.upper() == "CT":
+            value_text += " HU"
+    else:
+        value_text = "(" + ", ".join(str(c) for c in np.asarray(value).tolist()) + ")"
+    text = (
+        f"voxel ({x}, {y}, {z})   world ({wx:.1f}, {wy:.1f}, {wz:.1f}) mm LPS   value {value_text}"
+    )
+    if info.get("label"):
+        seg = document.segments.get(info["label"])
+        text += f"   label {info['label']}" + (f" {seg.name}" if seg else "")
+    return text
+
+
+def _placeholder(text: str) -> QtWidgets.QWidget:
+    w = QtWidgets.QLabel(text)
+    w.setAlignment(QtCore.Qt.AlignCenter)
+    return w
