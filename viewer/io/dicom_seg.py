@@ -17,6 +17,7 @@ from pydicom.sr.codedict import codes
 
 from viewer import __version__
 from viewer.errors import SaveError
+from viewer.io.atomic_save import atomic_write
 from viewer.io.dicom_seg_source import load_source_series
 from viewer.io.label_formats_layers import LabelLayers
 from viewer.model.labelmap import LabelMap
@@ -111,11 +112,9 @@ def export_dicom_seg(
         raise SaveError(f"highdicom refused the segmentation: {e}", p) from e
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + ".part")
-        seg.save_as(tmp)
-        tmp.replace(p)
     except OSError as e:
-        raise SaveError(f"cannot write DICOM SEG ({e.strerror or e})", p) from e
+        raise SaveError(f"cannot create the folder ({e.strerror or e})", p) from e
+    atomic_write(p, lambda tmp: seg.save_as(tmp))
     for note in source.notes:
         log.warning("%s: %s", p, note)
     return DicomSegResult(

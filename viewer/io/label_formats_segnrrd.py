@@ -13,6 +13,7 @@ import nrrd
 import numpy as np
 
 from viewer.errors import LoadError, SaveError
+from viewer.io.atomic_save import atomic_write
 from viewer.io.label_formats_layers import LabelLayers, SegmentInfo
 from viewer.model.geometry import Geometry
 from viewer.model.segments import default_colour
@@ -80,11 +81,10 @@ def write_seg_nrrd(layers: LabelLayers, path: str | Path) -> Path:
         header[key + "Tags"] = f"RadLabel.LabelId:{s.id}|"
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + ".part")
-        nrrd.write(str(tmp), np.ascontiguousarray(data), header, index_order="C")
-        tmp.replace(p)
     except OSError as e:
-        raise SaveError(f"cannot write .seg.nrrd ({e.strerror or e})", p) from e
+        raise SaveError(f"cannot create the folder ({e.strerror or e})", p) from e
+    data = np.ascontiguousarray(data)
+    atomic_write(p, lambda tmp: nrrd.write(tmp, data, header, index_order="C"))
     return p
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from viewer.errors import LoadError, SaveError
+from viewer.io.atomic_save import atomic_write
 from viewer.model.geometry import Geometry
 
 
@@ -63,13 +64,14 @@ def read_label_image(path: str | Path) -> tuple[np.ndarray, Geometry]:
 
 
 def write_image(array: np.ndarray, geometry: Geometry, path: str | Path) -> Path:
-    """Write `array` on `geometry` with SimpleITK (format from the file name, gzip on)."""
+    """Write `array` on `geometry` with SimpleITK (format from the file name, gzip on), atomically."""
     p = Path(path)
+    image = to_sitk(array, geometry)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        sitk.WriteImage(to_sitk(array, geometry), str(p), useCompression=True)
-    except (RuntimeError, OSError) as e:
-        raise SaveError(f"cannot write image ({str(e).strip().splitlines()[-1]})", p) from e
+    except OSError as e:
+        raise SaveError(f"cannot create the folder ({e.strerror or e})", p) from e
+    atomic_write(p, lambda tmp: sitk.WriteImage(image, tmp, useCompression=True))
     return p
 
 
