@@ -14,6 +14,8 @@ import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 
+from viewer.io.dicom_mosaic import MosaicLayout, corrected_origin, mosaic_layout
+
 # SOP classes that hold no image to show; they are skipped with a reason when scanning.
 NON_IMAGE_SOP_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.481.3": "RT Structure Set (contours, not an image)",
@@ -94,6 +96,8 @@ class DicomHeader:
     enhanced: bool = False
     mosaic: bool = False
     frames: list[Frame] = field(default_factory=list)
+    mosaic_layout: MosaicLayout | None = None
+    mosaic_shape: tuple[int, int] | None = None  # stored (rows, cols) of a mosaic
 
     @property
     def compressed(self) -> bool:
@@ -105,7 +109,9 @@ class DicomHeader:
         samples = self.samples_per_pixel
         if self.photometric.startswith("YBR_FULL_422") and not self.compressed:
             samples = 2  # chroma subsampled: two samples per pixel on average
-        return self.rows * self.columns * samples * max(1, self.bits_allocated // 8)
+        rows, cols = self.mosaic_shape or (self.rows, self.columns)
+        per_frame = rows * cols * samples * max(1, self.bits_allocated // 8)
+        return per_frame // self.number_of_frames if self.mosaic_shape else per_frame
 
 
 def read_dataset(path: str, stop_before_pixels: bool = True) -> pydicom.Dataset:
@@ -199,7 +205,42 @@ def header_from_dataset(ds: pydicom.Dataset, path: str) -> DicomHeader:
     if h.rows <= 0 or h.columns <= 0:
         raise NotAnImage(f"header claims an empty image ({h.rows} x {h.columns})")
     h.frames = _enhanced_frames(ds, h) if h.enhanced else _classic_frames(ds, h)
+    if h.mosaic and not h.enhanced and h.number_of_frames == 1:
+        _unfold_mosaic(ds, h)
     return h
+
+
+def _unfold_mosaic(ds: pydicom.Dataset, h: DicomHeader) -> None:
+    """Turn a Siemens mosaic's single frame into one frame per tile, stacked on the normal."""
+    f = h.frames[0]
+    layout = mosaic_layout(ds, h.rows, h.columns)
+    if layout is None or f.orientation is None or f.position is None:
+        h.mosaic = False  # not unpackable: shown as the stored 2D image
+        return
+    spacing = f.pixel_spacing or (1.0, 1.0)
+    normal = layout.normal
+    if normal is None:
+        normal = np.cross(f.orientation[:3], f.orientation[3:])
+    origin = corrected_origin(f.position, f.orientation, spacing, h.rows, h.columns, layout)
+    dz = h.spacing_between_slices or h.slice_thickness or 1.0
+    h.mosaic_layout = layout
+    h.mosaic_shape = (h.rows, h.columns)
+    h.rows, h.columns = layout.tile_rows, layout.tile_cols
+    h.number_of_frames = layout.n
+    h.frames = [
+        Frame(
+            h.path,
+            k,
+            origin + normal * dz * (layout.n - 1 - k if layout.reversed else k),
+            f.orientation,
+            f.pixel_spacing,
+            f.slope,
+            f.intercept,
+            f.order_key,
+            h.sop_instance_uid,
+        )
+        for k in range(layout.n)
+    ]
 
 
 def _classic_frames(ds: pydicom.Dataset, h: DicomHeader) -> list[Frame]:

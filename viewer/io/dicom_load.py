@@ -17,6 +17,7 @@ import SimpleITK as sitk
 
 from viewer.errors import LoadError
 from viewer.io.dicom_headers import DicomHeader, Frame, NotAnImage, read_dataset
+from viewer.io.dicom_mosaic import unpack
 from viewer.io.dicom_scan import CancelFn, DicomSeries, LoadCancelled, ProgressFn
 from viewer.io.size_guard import check_claimed_size
 from viewer.model.volume import Volume
@@ -126,7 +127,7 @@ def decode_file(h: DicomHeader) -> tuple[np.ndarray, bool]:
         except Exception as e:  # decoders raise many error types on broken data
             errors.append(f"{type(e).__name__}: {str(e).strip().splitlines()[-1][:200]}")
             continue
-        expected = (h.rows, h.columns)
+        expected = h.mosaic_shape or (h.rows, h.columns)
         if pixels.ndim == 2 or (
             pixels.ndim == 3
             and h.samples_per_pixel > 1
@@ -137,6 +138,8 @@ def decode_file(h: DicomHeader) -> tuple[np.ndarray, bool]:
         if tuple(pixels.shape[1:3]) != expected:
             errors.append(f"decoded size {pixels.shape[1:3]} differs from the header {expected}")
             continue
+        if h.mosaic_layout is not None:
+            pixels = unpack(pixels, h.mosaic_layout)
         return pixels, rescaled
     if any("less than expected" in e for e in errors):
         raise LoadError("file is truncated: the pixel data is shorter than the header says", h.path)

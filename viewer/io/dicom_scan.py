@@ -234,7 +234,7 @@ def _split_series(uid: str, headers: list[DicomHeader]) -> list[tuple[list[Dicom
         orient = None if f.orientation is None else tuple(np.round(f.orientation, 3))
         spacing = None if f.pixel_spacing is None else tuple(np.round(f.pixel_spacing, 4))
         # Each multi-frame file is its own volume; classic files group by shared properties.
-        multi = h.path if h.number_of_frames > 1 or h.mosaic else ""
+        multi = h.path if h.number_of_frames > 1 and h.mosaic_shape is None else ""
         key = (
             h.series_number,
             h.rows,
