@@ -1,0 +1,178 @@
+"""Main window: layouts and maximise, crosshair linking, scrolling, status bar, tools, errors,
+recent files and settings."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pyqtgraph as pg
+from conftest import phantom_document
+from PyQt5 import QtCore
+
+from viewer.model.display_frame import DisplayFrame
+from viewer.tools.base import Tool
+
+
+def _click_scene(qtbot, sv, x, y, button=QtCore.Qt.LeftButton):
+    pos = sv.canvas.mapFromScene(sv.viewbox.mapViewToScene(pg.Point(x, y)))
+    qtbot.mouseClick(sv.canvas.viewport(), button, pos=pos)
+
+
+def test_layouts_and_double_click_maximise(window):
+    assert sorted(window.grid.visible_views()) == ["3d", "axial", "coronal", "sagittal"]
+    window.set_layout("1x3")
+    assert sorted(window.grid.visible_views()) == ["axial", "coronal", "sagittal"]
+    window.set_layout("1+3", "coronal")
+    big = window.slice_views["coronal"]
+    small = window.slice_views["axial"]
+    assert big.height() > 2 * small.height()
+    window.set_layout("2x2")
+    window.slice_views["sagittal"].sigMaximise.emit("sagittal")
+    assert window.grid.visible_views() == ["sagittal"]
+    window.slice_views["sagittal"].sigMaximise.emit("sagittal")
+    assert len(window.grid.visible_views()) == 4
+
+
+def test_click_moves_crosshair_and_other_views_follow(window, phantom, qtbot):
+    window.set_document(phantom)
+    ax, co, sa = (window.slice_views[v] for v in ("axial", "coronal", "sagittal"))
+    target = phantom.geometry.index_to_world([10, 30, 40])
+    x, y, _ = ax.world_to_scene(target)
+    _click_scene(qtbot, ax, x, y)
+    world = window.state.cursor_world
+    assert np.allclose(world[:2], target[:2], atol=1.0)
+    f = DisplayFrame.from_geometry(phantom.geometry)
+    assert co.slice_index == int(round(f.world_to_view(target, "coronal")[0]))
+    assert sa.slice_index == int(round(f.world_to_view(target, "sagittal")[0]))
+    # The coronal view's vertical line sits at the clicked x.
+    assert abs(co.v_line.value() - co.world_to_scene(target)[0]) < 1.0
+
+
+def test_wheel_and_keys_scroll_slices(window, phantom, qtbot):
+    window.set_document(phantom)
+    ax = window.slice_views["axial"]
+    start = ax.slice_index
+    ax.canvas.setFocus()
+    qtbot.keyClick(ax.canvas, QtCore.Qt.Key_PageUp)
+    assert ax.slice_index == start + 1
+    qtbot.keyClick(ax.canvas, QtCore.Qt.Key_Down)
+    qtbot.keyClick(ax.canvas, QtCore.Qt.Key_Down)
+    assert ax.slice_index == start - 1
+    for _ in range(100):
+        ax.scroll(1)
+    assert ax.slice_index == phantom.geometry.shape_zyx[0] - 1  # clamped
+    assert "Axial 20/20" in ax.canvas.caption.replace("  ", " ")
+
+
+def test_status_bar_shows_voxel_world_and_hu(window, phantom):
+    window.set_document(phantom)
+    ax = window.slice_views["axial"]
+    world = phantom.geometry.index_to_world([ax.slice_index, 11, 12])
+    x, y, _ = ax.world_to_scene(world)
+    info = ax.hover_info(x, y)
+    assert info["voxel"] == (ax.slice_index, 11, 12)
+    window._show_hover(info)
+    text = window.status_label.text()
+    assert "voxel (12, 11," in text and "1000 HU" in text and "mm" in text
+
+
+class _RecordingTool(Tool):
+    captures_left_drag = True
+
+    def __init__(self):
+        super().__init__()
+        self.events = []
+
+    def on_press(self, event):
+        self.events.append(("press", event))
+
+    def on_release(self, event):
+        self.events.append(("release", event))
+        return _Paint(event.voxel)
+
+
+class _Paint:
+    def __init__(self, voxel):
+        self.voxel = voxel
+
+    def do(self, doc):
+        doc.labels.array[self.voxel] = 2
+        doc.notify_labels_changed(None)
+
+
+def test_active_tool_gets_view_events_and_commands_run(window, phantom, qtbot):
+    window.set_document(phantom)
+    tool = _RecordingTool()
+    window.set_active_tool(tool)
+    assert tool.document is phantom
+    ax = window.slice_views["axial"]
+    before = window.state.cursor_world.copy()
+    world = phantom.geometry.index_to_world([ax.slice_index, 12, 20])
+    x, y, _ = ax.world_to_scene(world)
+    _click_scene(qtbot, ax, x, y)
+    assert [k for k, _ in tool.events] == ["press", "release"]
+    assert tool.events[0][1].voxel == (ax.slice_index, 12, 20)
+    assert tool.events[0][1].axis == 0
+    assert phantom.labels.array[ax.slice_index, 12, 20] == 2
+    assert np.array_equal(window.state.cursor_world, before)  # the tool took the click
+    pushed = []
+    window.history = type("H", (), {"push": lambda self, c: pushed.append(c)})()
+    _click_scene(qtbot, ax, x, y)
+    assert len(pushed) == 1
+    window.set_active_tool(None)
+    _click_scene(qtbot, ax, x, y)
+    assert not np.array_equal(window.state.cursor_world, before)
+
+
+def test_markers_show_on_their_slice_only(window, phantom):
+    window.set_document(phantom)
+    ax = window.slice_views["axial"]
+    p = phantom.geometry.index_to_world([ax.slice_index, 20, 20])
+    q = phantom.geometry.index_to_world([ax.slice_index + 3, 20, 20])
+    ax.set_markers("clicks", [p, q], (0, 255, 0))
+    assert len(ax._markers["clicks"][1].data) == 1
+
+
+def test_open_error_keeps_document_and_shows_message(window, phantom, tmp_path):
+    window.set_document(phantom)
+    bad = tmp_path / "broken.nii.gz"
+    bad.write_bytes(b"not an image")
+    assert window.open_path(str(bad)) is False
+    assert window.document is phantom
+    assert window.errors and "broken.nii.gz" in window.errors[0]
+
+
+def test_open_path_recent_files_and_settings(window, test_data, qapp_configured):
+    from viewer.qt.main_window import MainWindow
+    from viewer.qt.settings import recent_files
+
+    demo = test_data.parent.parent / "resources" / "demo" / "ct_abdomen_demo.nii.gz"
+    assert window.open_path(str(demo))
+    assert window.document.geometry.shape_zyx == (30, 101, 122)
+    assert recent_files(window.settings)[0] == str(demo)
+    assert window.modality() == "CT"  # HU values in a header-less NIfTI
+    window.set_layout("1x3")
+    window.close()
+    again = MainWindow()
+    assert again.grid.layout_name == "1x3"
+    assert str(demo) in recent_files(again.settings)
+    assert again.settings.fileName().startswith(os.environ["RADLABEL_DATA_DIR"])  # not home
+    again.close()
+
+
+def test_add_panel_docks_widget(window):
+    from PyQt5 import QtWidgets
+
+    dock = window.add_panel(QtWidgets.QLabel("hello"), "Segments")
+    assert window.dockWidgetArea(dock) == QtCore.Qt.RightDockWidgetArea
+    assert dock.toggleViewAction() in window.panels_menu.actions()
+
+
+def test_oblique_and_flipped_documents_render(window):
+    t = np.radians(20)
+    rot = np.array([[np.cos(t), 0, np.sin(t)], [0, 1, 0], [-np.sin(t), 0, np.cos(t)]])
+    window.set_document(phantom_document(direction=rot @ np.diag([-1.0, -1, 1])))
+    for sv in window.slice_views.values():
+        assert sv.image_item.image is not None and sv.image_item.image.max() > 0
+    assert window.slice_views["axial"].canvas.letters["top"] == "A"
