@@ -150,16 +150,42 @@ def _decode_pydicom(h: DicomHeader) -> tuple[np.ndarray, bool]:
     ds = read_dataset(h.path, stop_before_pixels=False)
     if "PixelData" not in ds:
         raise NotAnImage("no pixel data")
-    arr = ds.pixel_array
+    arr = _native_pixels(ds, h)
+    if arr is None:
+        arr = ds.pixel_array
     if h.photometric.startswith("PALETTE"):
         from pydicom.pixels import apply_color_lut
 
         arr = apply_color_lut(arr, ds)
         if h.bits_allocated <= 8 and arr.dtype.itemsize > 1:
             arr = (arr >> 8).astype(np.uint8)  # 16-bit LUT entries into the 8-bit output
-    if h.number_of_frames == 1:
+    if arr.ndim == 2 or (h.number_of_frames == 1 and arr.shape[0] != 1):
         arr = arr[np.newaxis]
     return arr, False
+
+
+_NATIVE_LITTLE_ENDIAN = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")
+
+
+def _native_pixels(ds, h: DicomHeader) -> np.ndarray | None:
+    """Fast path for the common case: uncompressed little-endian grey 8/16-bit pixels."""
+    if (
+        h.transfer_syntax not in _NATIVE_LITTLE_ENDIAN
+        or h.samples_per_pixel != 1
+        or h.bits_allocated not in (8, 16)
+        # signed values stored in fewer bits need sign extension: leave those to pydicom
+        or (h.pixel_representation == 1 and h.bits_stored != h.bits_allocated)
+        or not h.photometric.startswith("MONOCHROME")
+        or h.mosaic_layout is not None
+    ):
+        return None
+    count = h.rows * h.columns * h.number_of_frames
+    data = ds.PixelData
+    dtype = _stored_dtype(h)
+    if len(data) < count * dtype.itemsize:
+        return None  # let pydicom report the exact problem
+    arr = np.frombuffer(data, dtype=dtype, count=count)
+    return arr.reshape(h.number_of_frames, h.rows, h.columns)
 
 
 def _decode_sitk(h: DicomHeader) -> tuple[np.ndarray, bool]:

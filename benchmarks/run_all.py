@@ -1,0 +1,28 @@
+"""Runs every benchmarks/bench_*.py in turn with the same interpreter (`make bench`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# One line per benchmark; append yours.
+BENCHMARKS = [
+    "bench_loading.py",
+]
+
+
+def main() -> int:
+    names = list(BENCHMARKS) + sorted(
+        p.name for p in HERE.glob("bench_*.py") if p.name not in BENCHMARKS
+    )
+    failed = 0
+    for name in names:
+        print(f"== {name}", flush=True)
+        failed += subprocess.run([sys.executable, str(HERE / name)]).returncode != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
