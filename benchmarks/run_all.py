@@ -10,6 +10,7 @@ HERE = Path(__file__).resolve().parent
 # One line per benchmark; append yours.
 BENCHMARKS = [
     "bench_loading.py",
+    "bench_editing.py",
 ]
 
 

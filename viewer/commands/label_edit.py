@@ -27,6 +27,35 @@ def _compact(values: np.ndarray) -> np.ndarray | int:
     return values
 
 
+MAX_XOR_GROUPS = 8
+
+
+def _xor_groups(diff: np.ndarray) -> list[tuple[int, np.ndarray]] | None:
+    """Group changed voxels by `old ^ new`; None when there are more than MAX_XOR_GROUPS."""
+    seen: set[int] = set()
+    step = max(1, 4_000_000 // max(1, diff[0].size))
+    for z in range(0, diff.shape[0], step):  # chunks keep the histogram's memory small
+        counts = np.bincount(diff[z : z + step].ravel())
+        seen.update(int(v) for v in np.flatnonzero(counts) if v)
+        if len(seen) > MAX_XOR_GROUPS:
+            return None
+    return [(d, np.packbits(diff == d, axis=None)) for d in sorted(seen)]
+
+
+def _xor_packed(box: np.ndarray, packed: np.ndarray, d: int) -> None:
+    """box ^= d where the bit-packed mask (C order over box) is set; slab by slab so the
+    temporaries stay small and in cache."""
+    plane = box.shape[1] * box.shape[2]
+    step = max(1, 1_000_000 // max(1, plane))
+    dval = box.dtype.type(d)
+    for z in range(0, box.shape[0], step):
+        z1 = min(box.shape[0], z + step)
+        b0, b1 = z * plane, z1 * plane
+        bits = np.unpackbits(packed[b0 // 8 : (b1 + 7) // 8])[b0 % 8 : b0 % 8 + (b1 - b0)]
+        slab = box[z:z1]
+        np.bitwise_xor(slab, bits.reshape(slab.shape) * dval, out=slab)
+
+
 def _nbytes(v: np.ndarray | int) -> int:
     return v.nbytes if isinstance(v, np.ndarray) else 8
 
@@ -67,6 +96,8 @@ class LabelEdit(Command):
         self.old = old
         self.new = new
         self.count = count
+        # dense edits with few distinct (old ^ new) values: [(old ^ new, packed mask)]
+        self.xor_groups: list[tuple[int, np.ndarray]] | None = None
 
     # --- construction -------------------------------------------------------------------
     @classmethod
@@ -78,7 +109,9 @@ class LabelEdit(Command):
         old_box = array[sl]
         if old_box.shape != new_box.shape:
             raise ValueError(f"new values {new_box.shape} do not fit box {old_box.shape}")
-        changed = old_box != new_box
+        new_box = new_box.astype(array.dtype, copy=False)
+        diff = np.bitwise_xor(old_box, new_box)
+        changed = diff != 0
         count = int(np.count_nonzero(changed))
         if count == 0:
             return None
@@ -89,9 +122,7 @@ class LabelEdit(Command):
         lo = [int(n[0]) for n in nz]
         hi = [int(n[-1]) + 1 for n in nz]
         tight = tuple(slice(a, b) for a, b in zip(lo, hi))
-        changed = changed[tight]
-        old_vals = old_box[tight][changed]
-        new_vals = new_box[tight][changed].astype(array.dtype, copy=False)
+        changed, diff = changed[tight], diff[tight]
         bbox = (
             bbox[0] + lo[0],
             bbox[1] + lo[1],
@@ -102,37 +133,39 @@ class LabelEdit(Command):
         )
         shape = tuple(int(s) for s in array.shape)
         idx_dtype = np.uint32 if array.size < 2**32 else np.int64
-        box_size = changed.size
-        if count * np.dtype(idx_dtype).itemsize <= box_size // 8:
+        if count * np.dtype(idx_dtype).itemsize <= changed.size // 8:
             zz, yy, xx = np.nonzero(changed)
+            old_vals = old_box[tight][zz, yy, xx]
+            new_vals = new_box[tight][zz, yy, xx]
             flat = np.ravel_multi_index((zz + bbox[0], yy + bbox[1], xx + bbox[2]), shape)
             return cls(
-                name,
-                bbox,
-                shape,
-                flat_index=flat.astype(idx_dtype),
-                packed_mask=None,
-                old=_compact(old_vals),
-                new=_compact(new_vals),
-                count=count,
+                name, bbox, shape, flat_index=flat.astype(idx_dtype), packed_mask=None,
+                old=_compact(old_vals), new=_compact(new_vals), count=count,
+            )  # fmt: skip
+        groups = _xor_groups(diff)
+        if groups is not None:
+            edit = cls(
+                name, bbox, shape, flat_index=None, packed_mask=None, old=0, new=0, count=count
             )
+            edit.xor_groups = groups
+            return edit
         return cls(
-            name,
-            bbox,
-            shape,
-            flat_index=None,
-            packed_mask=np.packbits(changed, axis=None),
-            old=_compact(old_vals),
-            new=_compact(new_vals),
+            name, bbox, shape, flat_index=None, packed_mask=np.packbits(changed, axis=None),
+            old=_compact(old_box[tight][changed]), new=_compact(new_box[tight][changed]),
             count=count,
-        )
+        )  # fmt: skip
 
     # --- application --------------------------------------------------------------------
     def _write(self, doc: Document, values: np.ndarray | int) -> None:
         arr = doc.labels.array
         if tuple(arr.shape) != self.shape:
             raise ValueError("label edit does not fit this label map")
-        if self.flat_index is not None:
+        if self.xor_groups is not None:
+            # old ^ d = new and new ^ d = old: undo and redo are the same branch-free XOR
+            box = arr[box_slices(self.bbox)]
+            for d, packed in self.xor_groups:
+                _xor_packed(box, packed, d)
+        elif self.flat_index is not None:
             if arr.flags.c_contiguous:
                 arr.reshape(-1)[self.flat_index] = values
             else:
@@ -154,6 +187,7 @@ class LabelEdit(Command):
         n = _nbytes(self.old) + _nbytes(self.new) + 200
         n += self.flat_index.nbytes if self.flat_index is not None else 0
         n += self.packed_mask.nbytes if self.packed_mask is not None else 0
+        n += sum(p.nbytes for _, p in self.xor_groups or ())
         return n
 
 
