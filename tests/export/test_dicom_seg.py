@@ -140,10 +140,10 @@ def test_dcmqi_partial_overlaps_keep_every_segment(ct3_volume, shared_data, tmp_
 
 def test_seg_of_a_non_dicom_image_explains_why_not(mr_case, tmp_path):
     volume, loaded = mr_case
-    with pytest.raises(SaveError, match="not from a DICOM series|not from a DICOM"):
+    with pytest.raises(SaveError, match="NRRD file, not from a DICOM series"):
         export_dicom_seg(volume, loaded.labelmap, tmp_path / "x.dcm")
     bare = Volume(np.zeros((2, 3, 4), np.int16), Geometry((2, 3, 4)), source_path="/x/scan.nii.gz")
-    with pytest.raises(SaveError, match="scan.nii.gz did not come from a DICOM series"):
+    with pytest.raises(SaveError, match="scan.nii.gz: .*NIFTI file, not from a DICOM series"):
         export_dicom_seg(
             bare, LabelMap(bare.geometry, np.ones((2, 3, 4), np.uint16)), tmp_path / "y.dcm"
         )

@@ -44,10 +44,10 @@ def not_dicom_reason(volume: Volume) -> str | None:
     """Why `volume` cannot be the source of a DICOM SEG, or None when it can."""
     meta = volume.metadata or {}
     files = meta.get("source_files") or []
-    fmt = str(meta.get("format", "")).upper()
+    fmt = str(meta.get("format", "")).upper() or _format_from_name(files or [volume.source_path])
     if fmt and fmt != "DICOM":
         return (
-            f"the image was loaded from {fmt}, not from a DICOM series; a DICOM SEG must "
+            f"the image was loaded from a {fmt} file, not from a DICOM series; a DICOM SEG must "
             "reference the DICOM images it was drawn on. Open the original DICOM series, or "
             "export NIfTI, NRRD or .seg.nrrd instead"
         )
@@ -61,6 +61,24 @@ def not_dicom_reason(volume: Volume) -> str | None:
     if volume.array.ndim != 3:
         return "DICOM SEG export needs a scalar (grey-level) image series"
     return None
+
+
+_NON_DICOM_SUFFIXES = {
+    ".nii": "NIfTI",
+    ".nii.gz": "NIfTI",
+    ".nrrd": "NRRD",
+    ".nhdr": "NRRD",
+    ".mha": "MetaImage",
+    ".mhd": "MetaImage",
+}
+
+
+def _format_from_name(files: list) -> str:
+    name = str(files[0]).lower() if files and files[0] else ""
+    for suffix, fmt in _NON_DICOM_SUFFIXES.items():
+        if name.endswith(suffix):
+            return fmt.upper()
+    return ""
 
 
 def load_source_series(volume: Volume) -> SourceSeries:

@@ -1,8 +1,8 @@
 """Label files: save and load NIfTI (.nii/.nii.gz), NRRD (.nrrd) and Slicer .seg.nrrd.
 
 Saving writes the label on exactly the grid it lives on (the image's). Loading checks the grid
-against the image: same grid, same voxels reordered (e.g. a y-flipped file) or, for another grid
-in the same space, nearest-neighbour resampling -- `LoadedLabels.how` says which happened.
+against the image with viewer.io.labels: same grid as is, another grid (a y-flipped file, other
+spacing) resampled with nearest neighbour, no overlap refused -- `LoadedLabels.how` says which.
 """
 
 from __future__ import annotations
@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from viewer.errors import LoadError, SaveError
-from viewer.io.label_formats_grid import SAME, fit_to_grid
 from viewer.io.label_formats_layers import LabelLayers
 from viewer.io.label_formats_segnrrd import read_seg_nrrd, write_seg_nrrd
 from viewer.io.label_formats_sitk import read_label_image, smallest_label_dtype, write_image
+from viewer.io.labels import label_onto_grid
 from viewer.model.geometry import Geometry
 from viewer.model.labelmap import LabelMap
 from viewer.model.segments import SegmentTable
+
+SAME = "same grid"
 
 FORMATS = ("nifti", "nrrd", "seg-nrrd")
 
@@ -39,7 +41,7 @@ class LoadedLabels:
     """A label file brought onto an image grid, with how it got there."""
 
     layers: LabelLayers
-    how: str  # label_formats_grid.SAME / REORIENTED / RESAMPLED
+    how: str  # SAME, or viewer.io.labels' note on how it was resampled
     source_geometry: Geometry
 
     @property
@@ -90,7 +92,8 @@ def load_labels(path: str | Path, geometry: Geometry | None = None) -> LoadedLab
     source = layers.geometry
     how = SAME
     if geometry is not None and not source.same_grid(geometry):
-        fitted = [fit_to_grid(a, source, geometry) for a in layers.layers]
-        how = fitted[0][1]
-        layers = LabelLayers(geometry, [a for a, _ in fitted], layers.segments)
+        notes: list[str] = []
+        fitted = [label_onto_grid(a, source, geometry, str(p), notes).array for a in layers.layers]
+        how = notes[0] if notes else "resampled with nearest neighbour"
+        layers = LabelLayers(geometry, fitted, layers.segments)
     return LoadedLabels(layers, how, source)

@@ -1,7 +1,7 @@
-"""SimpleITK <-> (array, Geometry) conversion for the label/export writers.
+"""Label-image reading with label checks, and atomic image writing, for the export modules.
 
-Owns only the two conversions the export modules need (read a label image, write an array on a
-grid). Arrays are (z, y, x); `Geometry` carries spacing/origin/direction exactly as ITK does.
+Conversions are viewer.io.sitk_convert's and writing is viewer.io.writer's; this adds the checks a
+label needs (3D, whole numbers in 0..65535) and atomic replacement of the target file.
 """
 
 from __future__ import annotations
@@ -13,29 +13,14 @@ import SimpleITK as sitk
 
 from viewer.errors import LoadError, SaveError
 from viewer.io.atomic_save import atomic_write
+from viewer.io.sitk_convert import geometry_from_image
+from viewer.io.writer import write_volume
 from viewer.model.geometry import Geometry
 
 
 def geometry_of(image: sitk.Image) -> Geometry:
-    """The grid of a 3D SimpleITK image as a `Geometry`."""
-    size = image.GetSize()
-    return Geometry(
-        shape_zyx=(size[2], size[1], size[0]),
-        spacing=image.GetSpacing(),
-        origin=image.GetOrigin(),
-        direction=np.array(image.GetDirection(), dtype=float).reshape(3, 3),
-    )
-
-
-def to_sitk(array: np.ndarray, geometry: Geometry) -> sitk.Image:
-    """A SimpleITK image holding `array` (z, y, x) on `geometry`."""
-    if tuple(array.shape[:3]) != geometry.shape_zyx:
-        raise ValueError(f"array shape {array.shape} does not match grid {geometry.shape_zyx}")
-    image = sitk.GetImageFromArray(np.ascontiguousarray(array), isVector=array.ndim == 4)
-    image.SetSpacing(geometry.spacing)
-    image.SetOrigin(geometry.origin)
-    image.SetDirection(tuple(float(v) for v in geometry.direction.ravel()))
-    return image
+    """The grid of a 3D SimpleITK image as a `Geometry` (viewer.io.sitk_convert's conversion)."""
+    return geometry_from_image(image)
 
 
 def read_label_image(path: str | Path) -> tuple[np.ndarray, Geometry]:
@@ -66,12 +51,11 @@ def read_label_image(path: str | Path) -> tuple[np.ndarray, Geometry]:
 def write_image(array: np.ndarray, geometry: Geometry, path: str | Path) -> Path:
     """Write `array` on `geometry` with SimpleITK (format from the file name, gzip on), atomically."""
     p = Path(path)
-    image = to_sitk(array, geometry)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise SaveError(f"cannot create the folder ({e.strerror or e})", p) from e
-    atomic_write(p, lambda tmp: sitk.WriteImage(image, tmp, useCompression=True))
+    atomic_write(p, lambda tmp: write_volume(array, geometry, tmp))
     return p
 
 

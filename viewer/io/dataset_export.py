@@ -1,0 +1,268 @@
+"""Training datasets: nnU-Net v2 raw datasets and the MSD / PaddleSeg MedicalSeg layout.
+
+Every case gets an anonymous id (`case_000`, ...); no patient name, id or source file name reaches
+a file name or JSON (checked before anything is written). Label values are mapped through the
+project's label set to consecutive training ids 1..K (what nnU-Net requires), by segment name
+when the case names its segments, else by label id. `splits_final.json` keeps each patient's
+cases in one fold.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from viewer import __version__
+from viewer.errors import SaveError
+from viewer.io.atomic_save import atomic_write_text
+from viewer.io.dataset_export_splits import group_kfold, patient_key
+from viewer.io.label_formats_sitk import smallest_label_dtype, write_image
+from viewer.model.labelmap import LabelMap
+from viewer.model.segments import SegmentTable
+from viewer.model.volume import Volume
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
+FILE_ENDING = ".nii.gz"
+
+
+@dataclass
+class ExportCase:
+    """One image with its finished labels (on the image grid) and, optionally, segment names."""
+
+    volume: Volume
+    labels: LabelMap
+    segments: SegmentTable | None = None
+
+
+@dataclass
+class DatasetResult:
+    folder: Path
+    case_ids: list[str]
+    label_ids: dict[str, int]  # training label name -> training id (background 0)
+    splits: list[dict] | None
+    notes: list[str] = field(default_factory=list)
+
+
+def training_labels(label_set: SegmentTable) -> dict[str, int]:
+    """Training ids 1..K in label-set order (by project id), names made unique."""
+    out: dict[str, int] = {"background": 0}
+    for i, s in enumerate(sorted(label_set, key=lambda s: s.id), start=1):
+        name = s.name.strip() or f"label_{s.id}"
+        if name in out:
+            name = f"{name}_{s.id}"
+        out[name] = i
+    return out
+
+
+def _label_lut(case: ExportCase, label_set: SegmentTable, index: int) -> np.ndarray:
+    """Look-up table from this case's label values to training ids."""
+    ordered = sorted(label_set, key=lambda s: s.id)
+    by_id = {s.id: i for i, s in enumerate(ordered, start=1)}
+    by_name = {s.name.strip().lower(): i for i, s in enumerate(ordered, start=1)}
+    values = case.labels.values()
+    lut = np.zeros((max(values) if values else 0) + 1, dtype=np.uint16)
+    for v in values:
+        seg = case.segments.get(v) if case.segments is not None else None
+        target = by_name.get(seg.name.strip().lower()) if seg is not None else None
+        if target is None:
+            target = by_id.get(v)
+        if target is None:
+            what = f"'{seg.name}' (value {v})" if seg is not None else f"value {v}"
+            raise SaveError(
+                f"case {index}: label {what} is not in the project's label set "
+                f"({', '.join(s.name for s in ordered)}); add it or remove it before exporting"
+            )
+        lut[v] = target
+    return lut
+
+
+def _identifiers(volume: Volume) -> set[str]:
+    """Strings that would identify the patient if they appeared in an exported name or JSON."""
+    meta = volume.metadata or {}
+    found: set[str] = set()
+    for key in ("PatientName", "PatientID", "AccessionNumber", "OtherPatientIDs"):
+        value = str(meta.get(key, "") or "").strip()
+        if value:
+            found.add(value)
+            found.update(part for part in re.split(r"[\^\s=]+", value) if len(part) >= 3)
+    return {s for s in found if len(s) >= 3}
+
+
+def check_anonymous(texts: Iterable[str], identifiers: set[str]) -> None:
+    """SaveError when any identifier occurs in any of `texts` (case-insensitive)."""
+    lowered = [t.lower() for t in texts]
+    for ident in sorted(identifiers):
+        if any(ident.lower() in t for t in lowered):
+            raise SaveError(
+                "refusing to export: a patient identifier would appear in the dataset's file "
+                "names or JSON (check the dataset name and label names)"
+            )
+
+
+def _prepare_folder(folder: Path, overwrite: bool) -> None:
+    if folder.exists() and any(folder.iterdir()) and not overwrite:
+        raise SaveError("the dataset folder exists and is not empty (use overwrite)", folder)
+    try:
+        for sub in ("imagesTr", "labelsTr", "imagesTs"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SaveError(f"cannot create the dataset folder ({e.strerror or e})", folder) from e
+
+
+def _check_name(name: str, what: str) -> None:
+    if not _NAME_RE.match(name):
+        raise SaveError(f"{what} '{name}' may use only letters, digits, '_' and '-'")
+
+
+def _channel(cases_modality: list[str], channel_name: str | None) -> str:
+    if channel_name:
+        return channel_name
+    kinds = {m.upper() for m in cases_modality if m}
+    if len(kinds) > 1:
+        raise SaveError(f"cases mix modalities {sorted(kinds)}; give the channel name explicitly")
+    kind = kinds.pop() if kinds else ""
+    return "CT" if kind == "CT" else (kind or "image")
+
+
+def _write_cases(
+    cases: Iterable[ExportCase],
+    folder: Path,
+    label_set: SegmentTable,
+    image_name: str,
+    prefix: str,
+) -> tuple[list[str], list[str], list[str], set[str]]:
+    """Write images and labels; returns case ids, patient keys, modalities, identifiers."""
+    case_ids, keys, modalities, identifiers = [], [], [], set()
+    for i, case in enumerate(cases):
+        v = case.volume
+        if not v.is_segmentable:
+            raise SaveError(f"case {i}: only scalar (grey-level) images can be exported")
+        if not case.labels.geometry.same_grid(v.geometry):
+            raise SaveError(f"case {i}: the label map is not on the image grid")
+        identifiers |= _identifiers(v)
+        case_id = f"{prefix}_{i:03d}"
+        lut = _label_lut(case, label_set, i)
+        train = lut[case.labels.array] if lut.size else case.labels.array
+        write_image(v.array, v.geometry, folder / "imagesTr" / image_name.format(case=case_id))
+        write_image(
+            train.astype(smallest_label_dtype(train)),
+            v.geometry,
+            folder / "labelsTr" / f"{case_id}{FILE_ENDING}",
+        )
+        case_ids.append(case_id)
+        keys.append(patient_key(v, i))
+        modalities.append(v.modality)
+    if not case_ids:
+        raise SaveError("no cases to export", folder)
+    return case_ids, keys, modalities, identifiers
+
+
+def _finish(folder: Path, docs: dict[str, object], identifiers: set[str], names: list[str]) -> None:
+    texts = {
+        fname: json.dumps(doc, indent=2, ensure_ascii=False) + "\n" for fname, doc in docs.items()
+    }
+    check_anonymous([*texts.values(), *names], identifiers)
+    for fname, text in texts.items():
+        atomic_write_text(folder / fname, text)
+
+
+def export_nnunet(
+    cases: Iterable[ExportCase],
+    out_dir: str | Path,
+    dataset_id: int,
+    name: str,
+    label_set: SegmentTable,
+    *,
+    channel_name: str | None = None,
+    folds: int = 5,
+    seed: int = 12345,
+    case_prefix: str = "case",
+    overwrite: bool = False,
+) -> DatasetResult:
+    """Write `out_dir/DatasetXXX_name` as an nnU-Net v2 raw dataset (+ splits_final.json)."""
+    if not 1 <= int(dataset_id) <= 999:
+        raise SaveError(f"nnU-Net dataset ids are 1..999, got {dataset_id}")
+    _check_name(name, "dataset name")
+    _check_name(case_prefix, "case prefix")
+    folder = Path(out_dir) / f"Dataset{int(dataset_id):03d}_{name}"
+    _prepare_folder(folder, overwrite)
+    ids, keys, modalities, identifiers = _write_cases(
+        cases, folder, label_set, "{case}_0000" + FILE_ENDING, case_prefix
+    )
+    labels = training_labels(label_set)
+    notes: list[str] = []
+    splits = group_kfold(ids, keys, folds, seed, notes)
+    docs: dict[str, object] = {
+        "dataset.json": {
+            "channel_names": {"0": _channel(modalities, channel_name)},
+            "labels": labels,
+            "numTraining": len(ids),
+            "file_ending": FILE_ENDING,
+            "name": name,
+            "description": f"Exported by RadLabel {__version__}",
+            "overwrite_image_reader_writer": "SimpleITKIO",
+            "radlabel_label_ids": {
+                n: s.id
+                for n, s in zip(
+                    list(labels)[1:], sorted(label_set, key=lambda s: s.id), strict=True
+                )
+            },
+        }
+    }
+    if splits is not None:
+        docs["splits_final.json"] = splits
+        notes.append(
+            "splits_final.json belongs in nnUNet_preprocessed/"
+            f"{folder.name}/ after nnUNetv2_plan_and_preprocess (copy it there)"
+        )
+    _finish(folder, docs, identifiers, [folder.name, *ids])
+    return DatasetResult(folder, ids, labels, splits, notes)
+
+
+def export_msd(
+    cases: Iterable[ExportCase],
+    out_dir: str | Path,
+    task_id: int,
+    name: str,
+    label_set: SegmentTable,
+    *,
+    channel_name: str | None = None,
+    case_prefix: str = "case",
+    overwrite: bool = False,
+) -> DatasetResult:
+    """Write `out_dir/TaskXX_name` in the Medical Segmentation Decathlon layout (which
+    PaddleSeg's MedicalSeg and MONAI read): imagesTr, labelsTr, imagesTs, dataset.json."""
+    if not 1 <= int(task_id) <= 999:
+        raise SaveError(f"task ids are 1..999, got {task_id}")
+    _check_name(name, "task name")
+    _check_name(case_prefix, "case prefix")
+    folder = Path(out_dir) / f"Task{int(task_id):02d}_{name}"
+    _prepare_folder(folder, overwrite)
+    ids, _keys, modalities, identifiers = _write_cases(
+        cases, folder, label_set, "{case}" + FILE_ENDING, case_prefix
+    )
+    labels = training_labels(label_set)
+    doc = {
+        "name": name,
+        "description": f"Exported by RadLabel {__version__}",
+        "reference": "",
+        "licence": "",
+        "release": __version__,
+        "tensorImageSize": "3D",
+        "modality": {"0": _channel(modalities, channel_name)},
+        "labels": {str(v): k for k, v in labels.items()},
+        "numTraining": len(ids),
+        "numTest": 0,
+        "training": [
+            {"image": f"./imagesTr/{c}{FILE_ENDING}", "label": f"./labelsTr/{c}{FILE_ENDING}"}
+            for c in ids
+        ],
+        "test": [],
+    }
+    _finish(folder, {"dataset.json": doc}, identifiers, [folder.name, *ids])
+    return DatasetResult(folder, ids, labels, None, [])
