@@ -1,0 +1,114 @@
+"""Surface meshes of segments (marching cubes) written as STL or OBJ in world LPS millimetres.
+
+Files carry Slicer's `SPACE=LPS` marker so 3D Slicer places them on the image. Triangles are
+wound so that normals point out of the segment whatever the image orientation.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from pathlib import Path
+
+import numpy as np
+from skimage.measure import marching_cubes
+
+from viewer.errors import SaveError
+from viewer.io.atomic_save import atomic_write
+from viewer.model.labelmap import LabelMap
+from viewer.model.segments import SegmentTable
+
+MESH_FORMATS = ("stl", "obj")
+
+
+def segment_mesh(labels: LabelMap, value: int) -> tuple[np.ndarray, np.ndarray]:
+    """(vertices (N, 3) world LPS mm, triangles (M, 3) vertex indices) of one label value.
+
+    Empty arrays when the segment is empty.
+    """
+    mask = labels.array == value
+    if not mask.any():
+        return np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)
+    hits = [np.nonzero(mask.any(axis=tuple(a for a in range(3) if a != k)))[0] for k in range(3)]
+    lo = np.array([h[0] for h in hits])
+    hi = np.array([h[-1] + 1 for h in hits])
+    crop = mask[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
+    padded = np.pad(crop, 1).astype(np.float32)  # closed surfaces at the crop border
+    verts_zyx, faces, _normals, _values = marching_cubes(padded, level=0.5)
+    verts_zyx += lo - 1
+    world = labels.geometry.index_to_world(verts_zyx)
+    # scikit-image's winding is outward once the (z, y, x) vertices are read as (x, y, z); a
+    # direction*spacing matrix with a negative determinant mirrors that, so undo it.
+    g = labels.geometry
+    det = np.linalg.det(g.direction @ np.diag(g.spacing))
+    if det < 0:
+        faces = faces[:, ::-1]
+    return world, faces.astype(np.int64)
+
+
+def mesh_volume_mm3(verts: np.ndarray, faces: np.ndarray) -> float:
+    """Signed enclosed volume (positive when normals point outwards)."""
+    a, b, c = verts[faces[:, 0]], verts[faces[:, 1]], verts[faces[:, 2]]
+    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
+
+
+def write_stl(path: str | Path, verts: np.ndarray, faces: np.ndarray, name: str = "") -> Path:
+    """Binary STL (little-endian float32), header marked SPACE=LPS."""
+    tri = verts[faces].astype(np.float32)
+    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    length = np.linalg.norm(n, axis=1, keepdims=True)
+    n = (n / np.where(length > 0, length, 1)).astype(np.float32)
+    record = np.zeros(len(faces), dtype=[("n", "<f4", 3), ("v", "<f4", (3, 3)), ("a", "<u2")])
+    record["n"], record["v"] = n, tri
+    header = f"SPACE=LPS RadLabel {name}".encode("ascii", "replace")[:80].ljust(80, b" ")
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            f.write(header + struct.pack("<I", len(faces)) + record.tobytes())
+
+    return atomic_write(path, write)
+
+
+def write_obj(path: str | Path, verts: np.ndarray, faces: np.ndarray, name: str = "") -> Path:
+    """Wavefront OBJ with one named object, comment-marked SPACE=LPS."""
+    lines = ["# SPACE=LPS", "# RadLabel segment surface, millimetres", f"o {name or 'segment'}"]
+    lines += [f"v {x:.5f} {y:.5f} {z:.5f}" for x, y, z in verts]
+    lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in faces]
+    text = "\n".join(lines) + "\n"
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    return atomic_write(path, write)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_\-]+", "_", name).strip("_") or "segment"
+
+
+def export_meshes(
+    labels: LabelMap,
+    out_dir: str | Path,
+    segments: SegmentTable | None = None,
+    fmt: str = "stl",
+) -> list[Path]:
+    """One file per non-empty segment: `<id>_<name>.<fmt>` in `out_dir`."""
+    if fmt not in MESH_FORMATS:
+        raise SaveError(f"mesh format must be one of {MESH_FORMATS}, got '{fmt}'", out_dir)
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SaveError(f"cannot create the folder ({e.strerror or e})", out) from e
+    written = []
+    for value in labels.values():
+        seg = segments.get(value) if segments is not None else None
+        name = seg.name if seg is not None else f"Segment {value}"
+        verts, faces = segment_mesh(labels, value)
+        path = out / f"{value}_{_safe(name)}.{fmt}"
+        writer = write_stl if fmt == "stl" else write_obj
+        written.append(writer(path, verts, faces, name))
+    if not written:
+        raise SaveError("the label map is empty: no surfaces to export", out)
+    return written
