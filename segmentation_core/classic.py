@@ -43,9 +43,12 @@ def _ball_mask(shape, centres: np.ndarray, radius_vox: np.ndarray) -> np.ndarray
     return out
 
 
-def _stats(values: np.ndarray) -> tuple[float, float]:
-    med = float(np.median(values))
-    mad = float(np.median(np.abs(values - med))) * 1.4826
+def _stats(smooth_values: np.ndarray, raw_values: np.ndarray) -> tuple[float, float]:
+    """Centre from the smoothed image; spread from the raw one (smoothed values in a small ball
+    are correlated and would understate how much the structure varies further away)."""
+    med = float(np.median(smooth_values))
+    raw_med = float(np.median(raw_values))
+    mad = float(np.median(np.abs(raw_values - raw_med))) * 1.4826
     return med, max(mad, MIN_SPREAD)
 
 
@@ -79,14 +82,14 @@ def classic_patch_model(
     smooth = ndimage.gaussian_filter(img, sigma)
     r_vox = np.maximum(SEED_RADIUS_MM / np.asarray(work_spacing, float), 1.0)
     pos_seed = _ball_mask(img.shape, pos, r_vox)
-    mu, sd = _stats(smooth[pos_seed])
+    mu, sd = _stats(smooth[pos_seed], img[pos_seed])
     dist_pos = np.abs(smooth - mu) / sd
     cand = dist_pos <= BAND_K
     nearer_pos = None
     if neg_balls.any():
         nearer_pos = _nearest_sign(img.shape, pos, neg, np.asarray(work_spacing, float))
         neg_seed = _ball_mask(img.shape, neg, r_vox)
-        mu_n, sd_n = _stats(smooth[neg_seed])
+        mu_n, sd_n = _stats(smooth[neg_seed], img[neg_seed])
         if abs(mu_n - mu) > BAND_K * sd:  # only a distinguishable background sharpens the band
             cand &= dist_pos <= np.abs(smooth - mu_n) / sd_n
     cand = ndimage.binary_opening(cand, iterations=1) | pos_balls | neg_balls
