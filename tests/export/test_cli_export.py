@@ -1,0 +1,78 @@
+"""`main.py export`: every format from the command line, one-line errors for impossible requests."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pydicom
+
+from viewer.cli.main import run_cli
+from viewer.io.label_formats import load_labels
+
+
+def _mr(shared_data):
+    d = shared_data / "seg" / "mr_brain_tumour"
+    return ["--image", str(d / "image.nrrd"), "--label", str(d / "label.nrrd")]
+
+
+def test_label_formats_meshes_and_stats(shared_data, tmp_path, capsys):
+    args = _mr(shared_data)
+    original = load_labels(shared_data / "seg/mr_brain_tumour/label.nrrd").labelmap
+    for fmt, name in (("nifti", "l.nii.gz"), ("nrrd", "l.nrrd"), ("seg-nrrd", "l.seg.nrrd")):
+        assert run_cli(["export", "--format", fmt, *args, "--out", str(tmp_path / name)]) == 0
+        back = load_labels(tmp_path / name).labelmap
+        np.testing.assert_array_equal(back.array, original.array)
+        assert back.geometry.same_grid(original.geometry)
+    assert run_cli(["export", "--format", "stl", *args, "--out", str(tmp_path / "mesh")]) == 0
+    assert [p.name for p in (tmp_path / "mesh").iterdir()] == ["1_Segment_1.stl"]
+    assert (
+        run_cli(["export", "--format", "stats-csv", *args, "--out", str(tmp_path / "s.csv")]) == 0
+    )
+    header, row = (tmp_path / "s.csv").read_text().splitlines()[:2]
+    assert header.startswith("segment_id,name,voxels,volume_ml")
+    assert int(row.split(",")[2]) == int((original.array == 1).sum())
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_dicom_seg_from_the_command_line(shared_data, tmp_path):
+    d = shared_data / "seg" / "ct_abdomen_3slice"
+    out = tmp_path / "liver.dcm"
+    argv = ["export", "--format", "dicom-seg", "--image", str(d / "dicom"), "--out", str(out)]
+    assert run_cli([*argv, "--label", str(d / "liver_seg.nrrd")]) == 0
+    ds = pydicom.dcmread(out)
+    assert ds.Modality == "SEG" and len(ds.SegmentSequence) == 1
+
+
+def test_impossible_requests_are_one_line_errors(shared_data, tmp_path, capsys):
+    code = run_cli(
+        ["export", "--format", "dicom-seg", *_mr(shared_data), "--out", str(tmp_path / "x.dcm")]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "image.nrrd" in err and "not from a DICOM series" in err
+    code = run_cli(["export", "--format", "nnunet", "--out", str(tmp_path), "--dataset-id", "3"])
+    assert code == 2 and "--name" in capsys.readouterr().err
+    code = run_cli(
+        ["export", "--format", "nifti", *_mr(shared_data), "--out", str(tmp_path / "l.png")]
+    )
+    assert code == 2 and "l.png" in capsys.readouterr().err
+
+
+def test_nnunet_dataset_from_repeated_cases(shared_data, tmp_path, capsys):
+    seg = shared_data / "seg"
+    names = tmp_path / "names.json"
+    names.write_text(json.dumps({"labels": {"1": "tumour", "7": "a", "8": "b", "9": "c"}}))
+    argv = ["export", "--format", "nnunet", "--out", str(tmp_path / "raw"), "--dataset-id", "42"]
+    argv += ["--name", "Brain", "--labels-json", str(names), "--channel-name", "MRI"]
+    for case in ("mr_brain_tumour", "mr_prostate_phantom"):
+        argv += ["--case", str(seg / case / "image.nrrd"), str(seg / case / "label.nrrd")]
+    assert run_cli(argv) == 0
+    folder = tmp_path / "raw" / "Dataset042_Brain"
+    doc = json.loads((folder / "dataset.json").read_text())
+    assert doc["labels"] == {"background": 0, "tumour": 1, "a": 2, "b": 3, "c": 4}
+    assert doc["numTraining"] == 2 and doc["channel_names"] == {"0": "MRI"}
+    assert sorted(p.name for p in (folder / "imagesTr").iterdir()) == [
+        "case_000_0000.nii.gz",
+        "case_001_0000.nii.gz",
+    ]
