@@ -11,6 +11,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     "bench_loading.py",
     "bench_editing.py",
+    "bench_viewer.py",
 ]
 
 

@@ -93,6 +93,16 @@ class VolumeView3D(QtWidgets.QWidget):
         state.changed.connect(self._on_state)
         if self.interactor is not None:
             self.interactor.Initialize()
+            style = self.interactor.GetInteractorStyle()
+            # Coarser ray casting while the camera moves, full quality when it stops.
+            style.AddObserver(
+                "StartInteractionEvent", lambda *_: self.scene.set_quality("interactive")
+            )
+            style.AddObserver("EndInteractionEvent", lambda *_: self._still())
+
+    def _still(self) -> None:
+        self.scene.set_quality("still")
+        self.render()
 
     def set_document(self, document) -> None:
         if self.document is not None:
