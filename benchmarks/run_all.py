@@ -12,6 +12,7 @@ BENCHMARKS = [
     "bench_loading.py",
     "bench_editing.py",
     "bench_viewer.py",
+    "bench_export.py",
 ]
 
 
