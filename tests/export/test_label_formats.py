@@ -161,3 +161,33 @@ def test_mr_anisotropic_round_trip(mr_case, tmp_path, name):
     assert labels.values() == [1]
     back = load_labels(save_labels(tmp_path / name, labels, loaded.segments))
     _assert_same(back, labels)
+
+
+def test_slicer_style_layers_reusing_values_are_renumbered(tmp_path):
+    """Slicer stores each layer's segments as 1, 2, ... again; ids must stay distinct here."""
+    data = np.zeros((2, 3, 4, 5), np.uint8)  # (layer, x, y, z) in NRRD order
+    data[0, 0, 0, 0] = 1
+    data[1, 0, 0, 0] = 1  # overlaps segment 0
+    data[1, 2, 3, 4] = 1  # x=2, y=3, z=4
+    header = {
+        "space": "right-anterior-superior",  # Slicer writes LPS; RAS must be converted
+        "space directions": np.array([[np.nan] * 3, [2.0, 0, 0], [0, 2.0, 0], [0, 0, 3.0]]),
+        "kinds": ["list", "domain", "domain", "domain"],
+        "space origin": np.array([10.0, 20.0, 30.0]),
+    }
+    for i, name in enumerate(("kidney", "cyst")):
+        header.update({f"Segment{i}_ID": f"S{i}", f"Segment{i}_Name": name})
+        header.update({f"Segment{i}_LabelValue": "1", f"Segment{i}_Layer": str(i)})
+        header[f"Segment{i}_Color"] = "1 0 0" if i == 0 else "0 0 1"
+    nrrd.write(str(tmp_path / "s.seg.nrrd"), data, header)
+    layers = load_labels(tmp_path / "s.seg.nrrd").layers
+    assert [(s.id, s.name, s.colour, s.layer) for s in layers.segments] == [
+        (1, "kidney", (255, 0, 0), 0),
+        (2, "cyst", (0, 0, 255), 1),
+    ]
+    g = layers.geometry
+    assert g.origin == (-10.0, -20.0, 30.0) and g.spacing == (2.0, 2.0, 3.0)
+    assert g.orientation_code() == "RAS"
+    cyst = layers.mask(layers.segments[1])
+    assert cyst[0, 0, 0] and cyst[4, 3, 2] and cyst.sum() == 2
+    assert layers.overlap_voxels() == 1
