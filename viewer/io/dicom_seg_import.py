@@ -8,12 +8,14 @@ placed on the nearest voxel and `DicomSegImport.how` says so.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import highdicom as hd
 import numpy as np
 import pydicom
+from pydicom.pixels import iter_pixels
 
 from viewer.errors import GeometryError, LoadError
 from viewer.io.label_formats_layers import LabelLayers, SegmentInfo
@@ -51,7 +53,6 @@ def read_dicom_seg(
     p = Path(path)
     ds = _read(p)
     segments, by_number = _segments(ds, table)
-    frames = _frames(ds, p)
     groups = _frame_groups(ds, p)
     seg_type = str(ds.get("SegmentationType", "BINARY")).upper()
     threshold = 1
@@ -61,7 +62,9 @@ def read_dicom_seg(
     masks = {n: np.zeros(geometry.shape_zyx, dtype=bool) for n in by_number}
     off_grid = 0
     placed_outside = 0
-    for i, frame in enumerate(frames):
+    for i, frame in enumerate(_frames(ds, p)):
+        if i >= len(groups):
+            raise LoadError(f"SEG pixel data holds more than {len(groups)} frames", p)
         number, ipp, iop, spacing = groups[i]
         if seg_type == "LABELMAP":
             values = [int(v) for v in np.unique(frame) if v and int(v) in masks]
@@ -86,7 +89,7 @@ def read_dicom_seg(
             placed_outside += int(np.count_nonzero(~inside))
             r = rounded[inside]
             masks[value][r[:, 0], r[:, 1], r[:, 2]] = True
-    if frames.size and not any(m.any() for m in masks.values()) and placed_outside:
+    if not any(m.any() for m in masks.values()) and placed_outside:
         raise GeometryError(
             "the SEG frames lie outside the image grid (is it the segmentation of another series?)",
             str(p),
@@ -146,12 +149,12 @@ def _segments(
     return list(by_number.values()), by_number
 
 
-def _frames(ds: pydicom.Dataset, p: Path) -> np.ndarray:
+def _frames(ds: pydicom.Dataset, p: Path) -> Iterator[np.ndarray]:
+    """Decoded frames one at a time (a whole SEG can be hundreds of MB once unpacked)."""
     try:
-        pixels = ds.pixel_array
+        yield from iter_pixels(ds)
     except Exception as e:  # pydicom raises many types for bad pixel data
         raise LoadError(f"cannot decode the SEG pixel data ({e})", p) from e
-    return pixels[np.newaxis] if pixels.ndim == 2 else pixels
 
 
 def _frame_groups(ds: pydicom.Dataset, p: Path) -> list[tuple[int, np.ndarray, np.ndarray, tuple]]:
