@@ -42,6 +42,10 @@ def test_dicom_seg_from_the_command_line(shared_data, tmp_path):
     assert run_cli([*argv, "--label", str(d / "liver_seg.nrrd")]) == 0
     ds = pydicom.dcmread(out)
     assert ds.Modality == "SEG" and len(ds.SegmentSequence) == 1
+    source = pydicom.dcmread(next((d / "dicom").iterdir()), stop_before_pixels=True)
+    assert ds.StudyInstanceUID == source.StudyInstanceUID  # the SEG joins the source study
+    assert ds.ReferencedSeriesSequence[0].SeriesInstanceUID == source.SeriesInstanceUID
+    assert ds.PatientID == source.PatientID and ds.FrameOfReferenceUID == source.FrameOfReferenceUID
 
 
 def test_impossible_requests_are_one_line_errors(shared_data, tmp_path, capsys):
