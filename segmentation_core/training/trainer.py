@@ -119,14 +119,36 @@ class Trainer:
         st = self.out_dir / STATE
         if ck.is_file() and st.is_file():
             self.net.set_state_dict(self.paddle.load(str(ck)))
+            with open(st, encoding="utf-8") as f:
+                saved = json.load(f)
+            old_names = saved.pop("param_names", None)
+            self.state = TrainState(**saved)
             opt_path = self.out_dir / OPT_CHECKPOINT
             if opt_path.is_file():
-                self.opt.set_state_dict(self.paddle.load(str(opt_path)))
-            with open(st, encoding="utf-8") as f:
-                self.state = TrainState(**json.load(f))
+                self.opt.set_state_dict(
+                    self._rename_opt_state(self.paddle.load(str(opt_path)), old_names)
+                )
             self.rng = np.random.default_rng(self.cfg.seed + self.state.step)
             self.sampler.rng = self.rng
             log.info("resumed from step %d", self.state.step)
+
+    def _param_names(self) -> list[str]:
+        return [p.name for p in self.net.parameters()]
+
+    def _rename_opt_state(self, state: dict, old_names: list[str] | None) -> dict:
+        """Optimizer state is keyed by Paddle's global parameter names, which differ between
+        two networks built in one process: map them by parameter order."""
+        if not old_names:
+            return state
+        mapping = dict(zip(old_names, self._param_names()))
+        out = {}
+        for key, value in state.items():
+            for old in sorted(mapping, key=len, reverse=True):
+                if key.startswith(old + "_"):
+                    key = mapping[old] + key[len(old) :]
+                    break
+            out[key] = value
+        return out
 
     def save_checkpoint(self) -> None:
         tmp = self.out_dir / (CHECKPOINT + ".tmp")
@@ -137,7 +159,7 @@ class Trainer:
         os.replace(tmp, self.out_dir / OPT_CHECKPOINT)
         tmp = self.out_dir / (STATE + ".tmp")
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(asdict(self.state), f)
+            json.dump({**asdict(self.state), "param_names": self._param_names()}, f)
         os.replace(tmp, self.out_dir / STATE)
 
     # --- data ---------------------------------------------------------------------------------
