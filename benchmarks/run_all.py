@@ -11,6 +11,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     "bench_loading.py",
     "bench_editing.py",
+    "bench_engine.py",
     "bench_viewer.py",
     "bench_export.py",
 ]
