@@ -158,8 +158,17 @@ def read_header(path: str) -> DicomHeader:
         raise NotAnImage(f"unreadable DICOM header ({type(e).__name__}: {e})") from None
 
 
+def _uid(ds: pydicom.Dataset, key: str, meta_key: str) -> str:
+    """A UID from the dataset, or from the file meta header when de-identification blanked it."""
+    value = str(ds.get(key, "") or "").strip()
+    if value:
+        return value
+    meta = getattr(ds, "file_meta", None)
+    return str(meta.get(meta_key, "") or "").strip() if meta is not None else ""
+
+
 def header_from_dataset(ds: pydicom.Dataset, path: str) -> DicomHeader:
-    sop_class = str(ds.get("SOPClassUID", ""))
+    sop_class = _uid(ds, "SOPClassUID", "MediaStorageSOPClassUID")
     if sop_class in NON_IMAGE_SOP_CLASSES:
         raise NotAnImage(NON_IMAGE_SOP_CLASSES[sop_class])
     if sop_class.startswith(_SR_PREFIX):
@@ -174,14 +183,14 @@ def header_from_dataset(ds: pydicom.Dataset, path: str) -> DicomHeader:
     h = DicomHeader(
         path=path,
         sop_class_uid=sop_class,
-        sop_instance_uid=str(ds.get("SOPInstanceUID", "")),
+        sop_instance_uid=_uid(ds, "SOPInstanceUID", "MediaStorageSOPInstanceUID"),
         transfer_syntax=ts,
         patient_id=str(ds.get("PatientID", "")),
         patient_name=str(ds.get("PatientName", "")),
-        study_uid=str(ds.get("StudyInstanceUID", "")),
+        study_uid=str(ds.get("StudyInstanceUID", "") or "").strip(),
         study_date=str(ds.get("StudyDate", "")),
         study_description=str(ds.get("StudyDescription", "")),
-        series_uid=str(ds.get("SeriesInstanceUID", "")),
+        series_uid=str(ds.get("SeriesInstanceUID", "") or "").strip(),
         series_number=_int(ds.get("SeriesNumber")),
         series_description=str(ds.get("SeriesDescription", "")),
         series_date=str(ds.get("SeriesDate", "")),

@@ -239,10 +239,11 @@ def _metadata(series: DicomSeries, frames: list[Frame], time_index: int) -> dict
     return {
         "format": "DICOM",
         "series_id": series.series_id,
-        "StudyInstanceUID": h0.study_uid,
-        "SeriesInstanceUID": series.series_uid,
-        "FrameOfReferenceUID": h0.frame_of_reference_uid,
-        "SOPClassUID": h0.sop_class_uid,
+        # The files' own UIDs, None when absent; `series_id` is the loader's id for the series.
+        "StudyInstanceUID": h0.study_uid or None,
+        "SeriesInstanceUID": series.series_uid or None,
+        "FrameOfReferenceUID": h0.frame_of_reference_uid or None,
+        "SOPClassUID": h0.sop_class_uid or None,
         "SOPInstanceUIDs": [f.sop_instance_uid for f in frames],
         "frame_numbers": [None if f.frame_index is None else f.frame_index + 1 for f in frames],
         "PatientName": h0.patient_name,

@@ -40,8 +40,8 @@ class SkippedFile:
 class DicomSeries:
     """One loadable series: slices per time point, with the geometry computed from headers."""
 
-    series_id: str  # SeriesInstanceUID, or "UID:k" when one UID held several series
-    series_uid: str
+    series_id: str  # SeriesInstanceUID (or a stand-in), plus ":k" when one UID held several
+    series_uid: str  # the files' SeriesInstanceUID; "" when de-identification removed it
     headers: list[DicomHeader]
     slices: list[list[Frame]]  # [time point][slice], slices sorted along the normal
     geometry: Geometry
@@ -92,7 +92,7 @@ class DicomSeries:
     def to_dict(self) -> dict:
         return {
             "series_id": self.series_id,
-            "series_uid": self.series_uid,
+            "series_uid": self.series_uid or None,
             "series_number": self.series_number,
             "description": self.description,
             "modality": self.modality,
@@ -136,7 +136,7 @@ class DicomScan:
         for s in series:
             if s.series_id == series_id:
                 return s
-        matches = [s for s in series if s.series_uid == series_id]
+        matches = [s for s in series if s.series_uid and s.series_uid == series_id]
         if len(matches) == 1:
             return matches[0]
         if matches:
@@ -187,10 +187,11 @@ def _group(headers: list[DicomHeader], scan: DicomScan) -> None:
         by_uid[h.series_uid or _stand_in_uid(h)].append(h)
     studies: dict[str, DicomStudy] = {}
     patients: dict[str, DicomPatient] = {}
-    for uid, group in by_uid.items():
-        parts = _split_series(uid, group)
+    for key, group in by_uid.items():
+        uid = group[0].series_uid  # "" for the stand-in groups: never invent a DICOM UID
+        parts = _split_series(key, group)
         for k, (part_headers, note) in enumerate(parts, start=1):
-            series_id = uid if len(parts) == 1 else f"{uid}:{k}"
+            series_id = key if len(parts) == 1 else f"{key}:{k}"
             for series in _build_series(series_id, uid, part_headers, note, scan):
                 first = series.first
                 study = studies.get(first.study_uid)
