@@ -7,15 +7,19 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint format bench venv check-system clean bundle
 
 $(STAMP): pyproject.toml
-	@bash scripts/check_system.sh
-	@test -x $(VPY) || $(PY) -m venv $(VENV)
+	@PY=$(PY) bash scripts/check_system.sh
+	@$(VPY) -m pip --version >/dev/null 2>&1 || $(PY) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
 	$(VPY) -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
 
+check-system:
+	@PY=$(PY) bash scripts/check_system.sh
+
 run: $(STAMP)
+	@PY=$(PY) bash scripts/check_system.sh gui
 	$(VPY) main.py resources/demo/ct_abdomen_demo.nii.gz
 
 test: $(STAMP)

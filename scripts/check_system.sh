@@ -1,15 +1,55 @@
 #!/usr/bin/env bash
-# Checks the Debian packages RadLabel needs before the venv is built; prints how to install what is missing.
+# Checks what RadLabel needs from the system before the venv is built (a Python 3.10-3.12 with
+# venv, and the Debian libraries that Qt, VTK and Paddle load); says how to install what is missing.
+# `check_system.sh gui` also checks what a window on a desktop needs (X11/xcb libraries, a display).
 set -u
+PY="${PY:-python3}"
+mode="${1:-base}"
+
+if ! command -v "$PY" >/dev/null 2>&1; then
+  echo "RadLabel needs Python 3.10-3.12: '$PY' was not found (sudo apt-get install python3 python3-venv)" >&2
+  exit 1
+fi
+if ! "$PY" -c 'import sys; sys.exit(not ((3, 10) <= sys.version_info[:2] <= (3, 12)))'; then
+  echo "RadLabel needs Python 3.10-3.12 (PaddlePaddle and PyQt5 wheels); '$PY' is $("$PY" -V 2>&1)." >&2
+  echo "Point the Makefile at another interpreter, e.g.: make test PY=python3.11" >&2
+  exit 1
+fi
+
+if [ "$mode" = gui ] && [ "${QT_QPA_PLATFORM:-}" != offscreen ] \
+  && [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+  echo "No display to open the window on (DISPLAY is not set). Run it on a desktop, under" >&2
+  echo "xvfb-run -a make run, or headless with QT_QPA_PLATFORM=offscreen make run." >&2
+  exit 1
+fi
+
+ldconfig_cmd=$(command -v ldconfig || echo /sbin/ldconfig)  # /sbin is not on a user's PATH
+libs=$("$ldconfig_cmd" -p 2>/dev/null)
+have_lib() { grep -qF "$1" <<<"$libs"; }
 missing=()
-have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
-have_lib 'libGL.so.1' || missing+=(libgl1)
-have_lib 'libEGL.so.1' || missing+=(libegl1)
-have_lib 'libxkbcommon.so.0' || missing+=(libxkbcommon0)
-have_lib 'libfontconfig.so.1' || missing+=(libfontconfig1)
-have_lib 'libdbus-1.so.3' || missing+=(libdbus-1-3)
-have_lib 'libgomp.so.1' || missing+=(libgomp1)
-python3 -c 'import venv' 2>/dev/null || missing+=(python3-venv)
+need() { have_lib "$1" || missing+=("$2"); }
+
+need libGL.so.1 libgl1               # VTK, Qt
+need libEGL.so.1 libegl1             # VTK off-screen rendering
+need libxkbcommon.so.0 libxkbcommon0 # Qt
+need libfontconfig.so.1 libfontconfig1
+need libdbus-1.so.3 libdbus-1-3
+need libgomp.so.1 libgomp1           # Paddle (OpenMP)
+# Debian splits venv's pip bootstrap into python3-venv: `import venv` works without it.
+"$PY" -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
+
+if [ "$mode" = gui ] && [ "${QT_QPA_PLATFORM:-}" != offscreen ]; then
+  # Qt's xcb platform plugin (the window on an X11 or XWayland desktop).
+  need libxcb-icccm.so.4 libxcb-icccm4
+  need libxcb-keysyms.so.1 libxcb-keysyms1
+  need libxcb-xinerama.so.0 libxcb-xinerama0
+  need libxcb-image.so.0 libxcb-image0
+  need libxcb-randr.so.0 libxcb-randr0
+  need libxcb-render-util.so.0 libxcb-render-util0
+  need libxcb-shape.so.0 libxcb-shape0
+  need libxkbcommon-x11.so.0 libxkbcommon-x11-0
+fi
+
 if [ ${#missing[@]} -gt 0 ]; then
   echo "RadLabel needs these Debian packages: ${missing[*]}" >&2
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -21,3 +61,5 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
 fi
+
+exit 0
