@@ -9,6 +9,13 @@ from pathlib import Path
 
 _CONFIGURED = False
 
+# `log.error(..., extra=FILE_ONLY)`: details (a traceback) for the log file, not the console.
+FILE_ONLY = {"file_only": True}
+
+
+def _console_filter(record: logging.LogRecord) -> bool:
+    return not getattr(record, "file_only", False)
+
 
 def log_dir() -> Path:
     override = os.environ.get("RADLABEL_DATA_DIR")
@@ -34,6 +41,8 @@ def setup_logging(debug: bool = False) -> Path | None:
     console = logging.StreamHandler()
     console.setLevel(logging.DEBUG if debug else logging.WARNING)
     console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if not debug:
+        console.addFilter(_console_filter)
     root.addHandler(console)
     path = log_file_path()
     try:

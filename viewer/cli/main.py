@@ -6,6 +6,7 @@ import argparse
 import importlib
 import logging
 import sys
+import warnings
 
 from viewer.cli import SUBCOMMANDS
 from viewer.errors import RadLabelError
@@ -28,7 +29,9 @@ def versions_text() -> str:
         ("pyqtgraph", "pyqtgraph"),
     ):
         try:
-            m = importlib.import_module(mod)
+            with warnings.catch_warnings():  # paddle warns about ccache on import
+                warnings.simplefilter("ignore")
+                m = importlib.import_module(mod)
             v = getattr(m, "__version__", None) or getattr(m, "QT_VERSION_STR", None)
             if mod == "SimpleITK":
                 v = m.Version_VersionString()
@@ -59,9 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
 def run_cli(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from viewer.logsetup import setup_logging
+    from viewer import __version__
+    from viewer.logsetup import FILE_ONLY, setup_logging
 
-    setup_logging(debug=args.debug)
+    log_path = setup_logging(debug=args.debug)
+    log.info("RadLabel %s: %s", __version__, " ".join(argv))
     if args.version:
         print(versions_text())
         return 0
@@ -70,6 +75,7 @@ def run_cli(argv: list[str]) -> int:
     except RadLabelError as e:
         if args.debug:
             raise
+        log.info("error: %s", e.message)  # for the log file: what the user saw
         print(f"error: {e.message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -78,9 +84,10 @@ def run_cli(argv: list[str]) -> int:
     except Exception as e:  # unexpected: still one line, details in the log file
         if args.debug:
             raise
-        log.exception("unexpected error")
+        log.exception("unexpected error", extra=FILE_ONLY)  # the traceback goes to the file
         print(
-            f"error: {type(e).__name__}: {e} (details in the log; rerun with --debug)",
+            f"error: {type(e).__name__}: {e} (details in {log_path or 'the log'}; "
+            "rerun with --debug)",
             file=sys.stderr,
         )
         return 1
