@@ -91,24 +91,17 @@ class VolumeView3D(QtWidgets.QWidget):
         self._render_timer = _single_shot(self, 15, self.render)
         self._surface_timer = _single_shot(self, 400, self._rebuild_surfaces)
         state.changed.connect(self._on_state)
+        self._preset_chosen = False  # the user picked a volume preset for this document
         if self.interactor is not None:
             self.interactor.Initialize()
-            style = self.interactor.GetInteractorStyle()
-            # Coarser ray casting while the camera moves, full quality when it stops.
-            style.AddObserver(
-                "StartInteractionEvent", lambda *_: self.scene.set_quality("interactive")
-            )
-            style.AddObserver("EndInteractionEvent", lambda *_: self._still())
-
-    def _still(self) -> None:
-        self.scene.set_quality("still")
-        self.render()
+            watch_interaction(self.interactor.GetInteractorStyle(), self.scene, self.render)
 
     def set_document(self, document) -> None:
         if self.document is not None:
             self.document.labels_changed.disconnect(self._on_labels_changed)
             self.document.segments_changed.disconnect(self._on_labels_changed)
         self.document = document
+        self._preset_chosen = False
         self.scene.set_document(document)
         if document is not None:
             document.labels_changed.connect(self._on_labels_changed)
@@ -135,6 +128,7 @@ class VolumeView3D(QtWidgets.QWidget):
         self._on_preset(name)
 
     def _on_preset(self, name: str) -> None:
+        self._preset_chosen = True
         self.scene.set_preset(name)
         self.render()
 
@@ -155,11 +149,30 @@ class VolumeView3D(QtWidgets.QWidget):
         self._surface_timer.start()  # debounced: strokes arrive many times a second
 
     def _rebuild_surfaces(self) -> None:
+        had_surfaces = self.scene.surface_actor is not None
         self.scene.update_surfaces()
+        if not had_surfaces and not self._preset_chosen and self.scene.volume is not None:
+            # The first label surfaces of a document: show them clear, as at open.
+            self.preset_box.blockSignals(True)
+            self.preset_box.setCurrentText(self.scene.default_preset())
+            self.preset_box.blockSignals(False)
+            self.scene.set_preset(self.scene.default_preset())
         self.render()
 
     def mouseDoubleClickEvent(self, ev) -> None:  # noqa: N802
         self.sigMaximise.emit(self.view)
+
+
+def watch_interaction(style, scene: Scene3D, render) -> None:
+    """While the camera moves (mouse held on the VTK interactor style) draw the scene in its
+    'interactive' quality (coarse surfaces, coarser ray casting); render full quality on release."""
+
+    def still(*_args) -> None:
+        scene.set_quality("still")
+        render()
+
+    style.AddObserver("StartInteractionEvent", lambda *_: scene.set_quality("interactive"))
+    style.AddObserver("EndInteractionEvent", still)
 
 
 def _single_shot(parent, ms: int, slot) -> QtCore.QTimer:

@@ -13,11 +13,9 @@ import math
 import numpy as np
 import vtkmodules.vtkRenderingVolumeOpenGL2  # noqa: F401 (registers volume mappers)
 from vtkmodules.util.numpy_support import numpy_to_vtk
-from vtkmodules.vtkCommonCore import vtkLookupTable, vtkPoints
+from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData, vtkPolyLine
 from vtkmodules.vtkCommonMath import vtkMatrix4x4
-from vtkmodules.vtkFiltersCore import vtkPolyDataNormals, vtkWindowedSincPolyDataFilter
-from vtkmodules.vtkFiltersGeneral import vtkDiscreteFlyingEdges3D
 from vtkmodules.vtkRenderingCore import (
     vtkActor,
     vtkColorTransferFunction,
@@ -32,6 +30,7 @@ from vtkmodules.vtkRenderingVolumeOpenGL2 import vtkSmartVolumeMapper
 
 from viewer.model.display_frame import VIEWS, DisplayFrame
 from viewer.model.view_state import auto_window, effective_modality
+from viewer.qt.label_surfaces import SurfaceBuilder
 from viewer.qt.vtk_offscreen import is_software_renderer
 
 BACKGROUND = (0.08, 0.09, 0.13)
@@ -50,7 +49,11 @@ CAMERA_PRESETS = {  # name -> (direction from focal point to camera, view-up), L
     "inferior": ((0, 0, -1), (0, -1, 0)),
 }
 MAX_VOLUME_DIM = 256  # voxels per axis sent to the volume mapper
-MAX_SURFACE_VOXELS = 4_000_000  # label maps bigger than this are strided for surfaces
+# Triangles of all label surfaces together. Software OpenGL (llvmpipe) draws about a million
+# triangles a second at 512x512 (measured, 2 shared cores): ~50k keeps a still frame near 70 ms,
+# ~15k a moving one near 30 ms.
+TRIANGLE_BUDGET = 50_000
+INTERACTIVE_TRIANGLE_BUDGET = 15_000
 
 
 def _image_data(array: np.ndarray, spacing_xyz) -> vtkImageData:
@@ -73,13 +76,8 @@ def _user_matrix(geometry) -> vtkMatrix4x4:
     return m
 
 
-def _strides(shape, limit_dim: int | None = None, limit_voxels: int | None = None):
-    if limit_dim is not None:
-        return tuple(max(1, math.ceil(n / limit_dim)) for n in shape)
-    step = 1
-    while limit_voxels and np.prod([math.ceil(n / step) for n in shape]) > limit_voxels:
-        step += 1
-    return (step, step, step)
+def _strides(shape, limit_dim: int):
+    return tuple(max(1, math.ceil(n / limit_dim)) for n in shape)
 
 
 class Scene3D:
@@ -94,7 +92,8 @@ class Scene3D:
         self.document = None
         self.frame: DisplayFrame | None = None
         self.volume: vtkVolume | None = None
-        self.surface_actor: vtkActor | None = None
+        self.surface_actor: vtkActor | None = None  # full detail, still frames
+        self.surface_actor_coarse: vtkActor | None = None  # while the camera moves
         self.plane_actors: dict[str, tuple[vtkActor, vtkPoints]] = {}
         self.preset = "Auto"
         self.quality = "still"
@@ -105,7 +104,7 @@ class Scene3D:
     def set_document(self, document, preset: str | None = None) -> None:
         self.renderer.RemoveAllViewProps()
         self.volume = None
-        self.surface_actor = None
+        self.surface_actor = self.surface_actor_coarse = None
         self.plane_actors = {}
         self.document = document
         if document is None:
@@ -113,19 +112,21 @@ class Scene3D:
         self.software = is_software_renderer(self.render_window)
         self.frame = DisplayFrame.from_geometry(document.geometry)
         self._matrix = _user_matrix(document.geometry)
+        self.update_surfaces()
         vol = document.volume
         if vol.is_segmentable:
             self._window = auto_window(vol.array)
             self._build_volume(vol.array, document.geometry)
-            modality = effective_modality(vol.modality, vol.array)
-            self.set_preset(preset or ("CT Bone" if modality == "CT" else "Auto"))
-        self.update_surfaces()
+            self.set_preset(preset or self.default_preset())
         for view in VIEWS:
             self._add_plane(view)
+        # Planes start through the centre: unset points would give the renderer garbage bounds.
+        lo, hi = document.geometry.world_bounds()
+        self.set_planes((lo + hi) / 2.0)
         self.reset_camera()
 
     def _build_volume(self, array: np.ndarray, geometry) -> None:
-        steps = _strides(array.shape, limit_dim=MAX_VOLUME_DIM)
+        steps = _strides(array.shape, MAX_VOLUME_DIM)
         small = array[:: steps[0], :: steps[1], :: steps[2]]
         if small.dtype.kind == "f" or small.dtype.itemsize > 2:
             small = small.astype(np.float32)
@@ -151,12 +152,22 @@ class Scene3D:
         self.volume.SetUserMatrix(self._matrix)
         self.renderer.AddVolume(self.volume)
 
+    def default_preset(self) -> str:
+        """'Off' when label surfaces are shown (as in 3D Slicer: a volume rendering around them
+        hides and clutters them, and triples the frame time), else a preset for the modality."""
+        if self.surface_actor is not None:
+            return "Off"
+        vol = self.document.volume
+        return "CT Bone" if effective_modality(vol.modality, vol.array) == "CT" else "Auto"
+
     def set_quality(self, quality: str) -> None:
-        """'interactive' casts a ray per 2x2 pixels with half the samples (software only:
-        about 4x faster while the camera moves); 'still' casts one per pixel."""
+        """'interactive' (while the camera moves) draws the coarse label surfaces and, in
+        software, casts a ray per 2x2 pixels with half the samples (about 4x faster); 'still'
+        draws the fine surfaces and casts one ray per pixel."""
         if quality not in ("interactive", "still"):
             raise ValueError(f"unknown quality {quality!r}")
         self.quality = quality
+        self._show_surface_lod()
         mapper = self.volume.GetMapper() if self.volume is not None else None
         if isinstance(mapper, vtkFixedPointVolumeRayCastMapper):
             fast = quality == "interactive"
@@ -213,54 +224,53 @@ class Scene3D:
 
     # --- label surfaces ------------------------------------------------------------------------------
     def update_surfaces(self) -> None:
-        """(Re)build the smoothed surfaces of visible segments present in the label map."""
-        if self.surface_actor is not None:
-            self.renderer.RemoveActor(self.surface_actor)
-            self.surface_actor = None
+        """(Re)build the surfaces of visible segments: a fine mesh for still frames and a coarse
+        one shown while the camera moves (see label_surfaces for the triangle budgets)."""
+        for actor in (self.surface_actor, self.surface_actor_coarse):
+            if actor is not None:
+                self.renderer.RemoveActor(actor)
+        self.surface_actor = self.surface_actor_coarse = None
         doc = self.document
         if doc is None:
             return
-        labels = doc.labels.array
-        present = set(np.unique(labels).tolist()) - {0}
-        ids = [s.id for s in doc.segments if s.visible and s.id in present]
-        if not ids:
+        colours = {s.id: tuple(s.colour) for s in doc.segments if s.visible}
+        if not colours:
             return
-        steps = _strides(labels.shape, limit_voxels=MAX_SURFACE_VOXELS)
-        small = labels[:: steps[0], :: steps[1], :: steps[2]]
-        spacing = [doc.geometry.spacing[i] * steps[2 - i] for i in range(3)]
-        fe = vtkDiscreteFlyingEdges3D()
-        fe.SetInputData(_image_data(small, spacing))
-        for i, v in enumerate(ids):
-            fe.SetValue(i, float(v))
-        fe.ComputeScalarsOn()
-        smooth = vtkWindowedSincPolyDataFilter()
-        smooth.SetInputConnection(fe.GetOutputPort())
-        smooth.SetNumberOfIterations(15)
-        smooth.SetPassBand(0.05)
-        smooth.NormalizeCoordinatesOn()
-        smooth.NonManifoldSmoothingOn()
-        normals = vtkPolyDataNormals()
-        normals.SetInputConnection(smooth.GetOutputPort())
-        normals.ComputePointNormalsOn()
-        top = max(ids)
-        lut = vtkLookupTable()
-        lut.SetNumberOfTableValues(top + 1)
-        lut.SetTableRange(0, top)
-        for s in doc.segments:
-            if s.id <= top:
-                lut.SetTableValue(s.id, *(c / 255.0 for c in s.colour), 1.0)
-        lut.Build()
+        builder = SurfaceBuilder(doc.labels.array, doc.geometry.spacing, colours)
+        fine = builder.mesh(TRIANGLE_BUDGET)
+        if fine.GetNumberOfCells() == 0:
+            return
+        coarse = builder.mesh(INTERACTIVE_TRIANGLE_BUDGET)
+        self.surface_actor = self._surface_actor(fine)
+        self.surface_actor_coarse = self._surface_actor(coarse)
+        self._show_surface_lod()
+
+    def _surface_actor(self, poly) -> vtkActor:
         mapper = vtkPolyDataMapper()
-        mapper.SetInputConnection(normals.GetOutputPort())
-        mapper.SetLookupTable(lut)
-        mapper.SetColorModeToMapScalars()  # without this the surfaces render black
+        mapper.SetInputData(poly)
+        mapper.SetColorModeToDirectScalars()  # per-point RGB of each segment's colour
         mapper.SetScalarModeToUsePointData()
-        mapper.UseLookupTableScalarRangeOn()
         mapper.ScalarVisibilityOn()
-        self.surface_actor = vtkActor()
-        self.surface_actor.SetMapper(mapper)
-        self.surface_actor.SetUserMatrix(self._matrix)
-        self.renderer.AddActor(self.surface_actor)
+        actor = vtkActor()
+        actor.SetMapper(mapper)
+        prop = actor.GetProperty()
+        # Opaque, matte with a little sheen (close to 3D Slicer's segment surfaces).
+        prop.SetOpacity(1.0)
+        prop.SetInterpolationToGouraud()
+        prop.SetAmbient(0.08)
+        prop.SetDiffuse(0.85)
+        prop.SetSpecular(0.15)
+        prop.SetSpecularPower(20.0)
+        actor.SetUserMatrix(self._matrix)
+        self.renderer.AddActor(actor)
+        return actor
+
+    def _show_surface_lod(self) -> None:
+        if self.surface_actor is None:
+            return
+        fast = self.quality == "interactive"
+        self.surface_actor.SetVisibility(not fast)
+        self.surface_actor_coarse.SetVisibility(fast)
 
     # --- slice planes -------------------------------------------------------------------------------
     def _add_plane(self, view: str) -> None:
@@ -315,7 +325,17 @@ class Scene3D:
 
     # --- camera ----------------------------------------------------------------------------------------
     def reset_camera(self) -> None:
+        """From the front and a little above: shows depth better than a flat anterior view."""
         self.camera_preset("anterior")
+        cam = self.renderer.GetActiveCamera()
+        if self.document is None:
+            return
+        cam.Elevation(20.0)
+        cam.OrthogonalizeViewUp()
+        lo, hi = self.document.geometry.world_bounds()
+        self.renderer.ResetCameraClippingRange(
+            *[float(v) for p in zip(lo, hi, strict=True) for v in p]
+        )
 
     def camera_preset(self, name: str) -> None:
         """Look at the whole image from one side of the patient (see CAMERA_PRESETS)."""
