@@ -1,0 +1,278 @@
+"""The AI service: one click-to-segment session for the open document, driven off the caller's
+thread, with results handed back through a callback (Qt-free).
+
+All work on the session (opening the engine, `set_image`, `add_click`, `undo`, `reset`,
+`close`) runs on one worker thread, in submission order, so the session is never touched by
+two threads. The Paddle engine's Predictor itself runs in the engine's worker process, so the
+GUI thread stays free while a prediction is computed. Each request gets an id and carries the
+service's *generation*; a new document, engine or reset bumps the generation, so a consumer can
+drop answers that belong to an earlier state (`AIResult.generation != service.generation`).
+
+When the Paddle model cannot be opened (for instance the shipped weights are absent) the
+service falls back to the classic engine and says so in `AIResult.message`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from segmentation_core.types import Prediction, SegmentationError
+
+if TYPE_CHECKING:
+    from segmentation_core.session import InteractiveSession
+    from viewer.model.document import Document
+
+log = logging.getLogger(__name__)
+
+ENGINES = {"paddle": "Paddle model", "classic": "Classic (no learning)"}
+SessionFactory = Callable[[str], "InteractiveSession"]
+Listener = Callable[["AIResult"], None]
+
+
+def default_session_factory(engine: str) -> InteractiveSession:
+    from segmentation_core import open_session
+
+    return open_session(engine=engine)
+
+
+@dataclass(frozen=True)
+class AIResult:
+    """The answer to one request.
+
+    kind: "prepare" (engine + image ready), "click", "undo" or "reset".
+    prediction: what changed (None for prepare/reset, or an undo with nothing to undo).
+    error: a message for the user when the request failed (the session is then unchanged).
+    engine: the engine actually in use; message: a notice such as a fallback to classic.
+    """
+
+    kind: str
+    request_id: int
+    generation: int
+    prediction: Prediction | None = None
+    error: str = ""
+    engine: str = ""
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+class AIService:
+    """Owns the interactive session of the open document and runs it on a worker thread.
+
+    `listener(result)` is called on the worker thread after each request; a GUI marshals it to
+    its own thread (a Qt signal does). `max_pending` bounds queued clicks: beyond it a click is
+    refused (`request_click` returns None) rather than piling up behind a slow engine.
+    """
+
+    def __init__(
+        self,
+        engine: str = "paddle",
+        *,
+        listener: Listener | None = None,
+        session_factory: SessionFactory | None = None,
+        fallback_to_classic: bool = True,
+        max_pending: int = 3,
+    ) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+        self.listener = listener
+        self.requested_engine = engine
+        self.engine = engine  # the engine in use (differs after a fallback)
+        self.fallback_to_classic = fallback_to_classic
+        self.max_pending = int(max_pending)
+        self._factory = session_factory or default_session_factory
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ai-service")
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._futures: list[Future] = []
+        self._next_id = 0
+        self.generation = 0
+        self._image: tuple[np.ndarray, tuple[float, float, float]] | None = None
+        self._image_token = 0
+        self._closed = False
+        # worker-thread state: touched only by jobs running on the executor
+        self._session: InteractiveSession | None = None
+        self._opened_for: str | None = None
+        self._session_token = -1
+        self._notice: list[str] = []
+
+    # --- state (caller's thread) ----------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """True while a request is queued or running."""
+        with self._lock:
+            return self._pending > 0
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return self._pending
+
+    def set_document(self, document: Document | None) -> None:
+        """Use the open document's image (or none); prepares the engine in the background."""
+        self.generation += 1
+        self._image_token += 1
+        if document is None or not document.volume.is_segmentable:
+            self._image = None
+            return
+        spacing = tuple(float(s) for s in document.geometry.spacing_zyx)
+        self._image = (document.volume.array, spacing)  # type: ignore[assignment]
+        self._submit("prepare", self._job_prepare)
+
+    def set_engine(self, engine: str) -> int | None:
+        """Switch engine ("paddle" or "classic"); clicks so far are dropped."""
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+        self.requested_engine = engine
+        self.generation += 1
+        return self._submit("prepare", self._job_switch(engine))
+
+    def request_click(self, zyx: tuple[int, int, int], positive: bool = True) -> int | None:
+        """Queue a click; returns its request id, or None when refused (no image, too busy)."""
+        if self._image is None or self._closed:
+            return None
+        with self._lock:
+            if self._pending >= self.max_pending:
+                return None
+        pt = tuple(int(v) for v in zyx)
+        return self._submit("click", lambda: self._session_ready().add_click(pt, bool(positive)))
+
+    def request_undo(self) -> int | None:
+        """Queue taking back the last click."""
+        if self._image is None or self._closed:
+            return None
+        return self._submit("undo", lambda: self._session_ready().undo())
+
+    def request_reset(self) -> int | None:
+        """Forget all clicks; answers still in flight become stale (a new generation)."""
+        self.generation += 1
+        if self._image is None or self._closed:
+            return None
+        return self._submit("reset", self._job_reset)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every queued request has been answered (tests, shutdown)."""
+        with self._lock:
+            futures = list(self._futures)
+        for f in futures:
+            try:
+                f.result(timeout=timeout)
+            except TimeoutError:
+                return False
+            except CancelledError:
+                continue
+        return True
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Drop queued requests, close the session (stops a Paddle worker process), stop."""
+        if self._closed:
+            return
+        self._closed = True
+        self.generation += 1
+        with self._lock:
+            for f in self._futures:
+                f.cancel()
+        self._executor.submit(self._job_close)
+        self._executor.shutdown(wait=wait)
+
+    # --- submission -------------------------------------------------------------------------
+    def _submit(self, kind: str, job: Callable[[], Prediction | None]) -> int | None:
+        if self._closed:
+            return None
+        with self._lock:
+            self._next_id += 1
+            rid = self._next_id
+            self._pending += 1
+            gen = self.generation
+            fut = self._executor.submit(self._run, kind, rid, gen, job)
+            self._futures = [f for f in self._futures if not f.done()] + [fut]
+        return rid
+
+    def _run(self, kind: str, rid: int, gen: int, job: Callable[[], Prediction | None]) -> None:
+        notice: list[str] = []
+        self._notice = notice
+        prediction, error = None, ""
+        try:
+            prediction = job()
+        except SegmentationError as e:
+            error = str(e)
+        except Exception as e:  # an engine bug must not kill the worker thread
+            log.exception("AI %s request failed", kind)
+            error = f"AI engine failed unexpectedly: {type(e).__name__}: {e}"
+        finally:
+            with self._lock:
+                self._pending -= 1
+        result = AIResult(kind, rid, gen, prediction, error, self.engine, " ".join(notice))
+        if self.listener is not None:
+            try:
+                self.listener(result)
+            except Exception:
+                log.exception("AI result listener failed")
+
+    # --- jobs (worker thread) -----------------------------------------------------------------
+    def _open(self, engine: str) -> None:
+        self._close_session()
+        try:
+            session = self._factory(engine)
+            self.engine = engine
+        except SegmentationError as e:
+            if engine != "classic" and self.fallback_to_classic:
+                session = self._factory("classic")
+                self.engine = "classic"
+                self._notice.append(
+                    f"The {ENGINES[engine]} is unavailable ({e}); using the classic engine."
+                )
+            else:
+                raise
+        self._session = session
+        self._opened_for = engine
+        self._session_token = -1
+
+    def _session_ready(self) -> InteractiveSession:
+        if self._session is None or self._opened_for != self.requested_engine:
+            self._open(self.requested_engine)
+        token, image = self._image_token, self._image
+        if image is None:
+            raise SegmentationError("no image is open")
+        if self._session_token != token:
+            self._session.set_image(*image)
+            self._session_token = token
+        return self._session
+
+    def _job_prepare(self) -> None:
+        self._session_ready()
+
+    def _job_switch(self, engine: str) -> Callable[[], None]:
+        def job() -> None:
+            self._opened_for = None  # retry even the engine that failed before
+            if self._image is None:
+                self._open(engine)
+            else:
+                self._session_ready()
+
+        return job
+
+    def _job_reset(self) -> None:
+        if self._session is not None and self._session_token == self._image_token:
+            self._session.reset()
+
+    def _close_session(self) -> None:
+        if self._session is not None:
+            try:
+                self._session.close()
+            except Exception:
+                log.exception("closing the AI session failed")
+        self._session = None
+        self._opened_for = None
+
+    def _job_close(self) -> None:
+        self._close_session()
