@@ -176,7 +176,8 @@ class SurfaceBuilder:
         self._masks: dict[int, np.ndarray] = {}
         self._polys: dict[tuple[int, tuple[int, int, int]], vtkPolyData] = {}
 
-    def _surface(self, plan: SurfacePlan) -> vtkPolyData:
+    def surface(self, plan: SurfacePlan) -> vtkPolyData:
+        """The surface of one planned segment (cached by value and steps; shared, do not edit)."""
         key = (plan.value, plan.steps)
         if key not in self._polys:
             if plan.value not in self._masks:
@@ -187,7 +188,7 @@ class SurfaceBuilder:
 
     def _extract(self, budget: int, per_face: float) -> tuple[list[SurfacePlan], int]:
         plans = choose_steps(self.measured, self.spacing, budget, per_face=per_face)
-        return plans, sum(self._surface(p).GetNumberOfCells() for p in plans)
+        return plans, sum(self.surface(p).GetNumberOfCells() for p in plans)
 
     def plans(self, budget: int) -> list[SurfacePlan]:
         """The finest plans whose surfaces stay within `budget` triangles (10% slack).
@@ -204,7 +205,7 @@ class SurfaceBuilder:
                 break
             if low is None:
                 est = sum(high * _triangles(p.faces_mm2, p.steps, self.spacing) for p in coarse)
-                got = sum(self._surface(p).GetNumberOfCells() for p in coarse)
+                got = sum(self.surface(p).GetNumberOfCells() for p in coarse)
                 factor = high * max(got, 1) / max(est, 1.0)
             else:
                 factor = math.sqrt(high * low)
@@ -222,7 +223,7 @@ class SurfaceBuilder:
         n = 0
         for plan in self.plans(budget):
             poly = vtkPolyData()
-            poly.ShallowCopy(self._surface(plan))
+            poly.ShallowCopy(self.surface(plan))
             npts = poly.GetNumberOfPoints()
             if npts == 0:
                 continue
