@@ -27,7 +27,8 @@ from vtkmodules.vtkFiltersCore import vtkAppendPolyData, vtkFlyingEdges3D
 MIN_SAMPLES_ACROSS = 6  # never coarser than a sixth of a segment's smallest extent
 TRIANGLES_PER_FACE = 2.0  # contour triangles per boundary voxel face (measured on a sphere)
 REFINE_ROUNDS = 4  # re-plans with the measured triangles-per-face ratio
-BLUR_SIGMA = 0.6  # in (downsampled) voxels: rounds the staircase, keeps thin parts
+BLUR_SIGMA = 0.6  # voxels: rounds the staircase of a full-detail surface, keeps thin parts
+BLUR_SIGMA_BLOCKS = 0.4  # (downsampled) voxels, when contouring block means
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,9 @@ def segment_surface(mask: np.ndarray, crop, steps, spacing_xyz) -> vtkPolyData:
     frac = block_fraction(mask, steps)
     pad = 2  # background all round closes surfaces cut by the image border; room for the blur
     frac = np.pad(frac, pad)
-    if BLUR_SIGMA > 0:
-        frac = gaussian_filter(frac, BLUR_SIGMA, mode="constant", truncate=3.0)
+    # Block means are partly smooth already: blur them less (a full blur turns organs to blobs).
+    sigma = BLUR_SIGMA if all(s == 1 for s in steps) else BLUR_SIGMA_BLOCKS
+    frac = gaussian_filter(frac, sigma, mode="constant", truncate=3.0)
     img = vtkImageData()
     img.SetDimensions(frac.shape[2], frac.shape[1], frac.shape[0])
     origin = []

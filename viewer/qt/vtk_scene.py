@@ -50,10 +50,10 @@ CAMERA_PRESETS = {  # name -> (direction from focal point to camera, view-up), L
 }
 MAX_VOLUME_DIM = 256  # voxels per axis sent to the volume mapper
 # Triangles of all label surfaces together. Software OpenGL (llvmpipe) draws about a million
-# triangles a second at 512x512 (measured, 2 shared cores): ~50k keeps a still frame near 70 ms,
-# ~15k a moving one near 30 ms.
-TRIANGLE_BUDGET = 50_000
-INTERACTIVE_TRIANGLE_BUDGET = 15_000
+# triangles a second at 512x512, plus ~15 ms a frame (measured on 2 shared cores): ~45k keeps a
+# still frame near 70 ms (100 ms on a busy machine), ~12k a moving one near 30 ms.
+TRIANGLE_BUDGET = 45_000
+INTERACTIVE_TRIANGLE_BUDGET = 12_000
 
 
 def _image_data(array: np.ndarray, spacing_xyz) -> vtkImageData:
