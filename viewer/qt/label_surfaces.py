@@ -24,7 +24,10 @@ from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
 from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPolyData
 from vtkmodules.vtkFiltersCore import vtkAppendPolyData, vtkFlyingEdges3D
 
-MIN_SAMPLES_ACROSS = 6  # never coarser than a sixth of a segment's smallest extent
+# A segment is sampled no coarser than its smallest extent over this (6: a 5 mm lesion keeps
+# its shape); only when many small segments alone overshoot the budget is it relaxed (3, then 2).
+SAMPLES_ACROSS = (6, 3, 2)
+MIN_SAMPLES_ACROSS = SAMPLES_ACROSS[0]
 TRIANGLES_PER_FACE = 2.0  # contour triangles per boundary voxel face (measured on a sphere)
 REFINE_ROUNDS = 4  # re-plans with the measured triangles-per-face ratio
 BLUR_SIGMA = 0.6  # voxels: rounds the staircase of a full-detail surface, keeps thin parts
@@ -54,9 +57,11 @@ def _boundary_area(mask: np.ndarray, spacing_xyz) -> float:
     return area
 
 
-def _steps_for(h: float, spacing_xyz, extent_mm) -> tuple[int, int, int]:
+def _steps_for(
+    h: float, spacing_xyz, extent_mm, across: int = MIN_SAMPLES_ACROSS
+) -> tuple[int, int, int]:
     """Block steps (z, y, x) for a sampling distance h (mm), capped by the segment's extent."""
-    h = min(h, min(extent_mm) / MIN_SAMPLES_ACROSS)
+    h = min(h, min(extent_mm) / across)
     sx, sy, sz = spacing_xyz
     return tuple(max(1, int(h / s + 1e-6)) for s in (sz, sy, sx))  # type: ignore[return-value]
 
@@ -85,6 +90,7 @@ def choose_steps(
     spacing_xyz,
     budget: int,
     per_face: float = TRIANGLES_PER_FACE,
+    across: int = MIN_SAMPLES_ACROSS,
 ) -> list[SurfacePlan]:
     """Block steps so the estimated triangles fit `budget`.
 
@@ -99,7 +105,7 @@ def choose_steps(
 
     def total(h: float) -> float:
         return sum(
-            per_face * _triangles(p.faces_mm2, _steps_for(h, spacing_xyz, e), spacing_xyz)
+            per_face * _triangles(p.faces_mm2, _steps_for(h, spacing_xyz, e, across), spacing_xyz)
             for p, e in zip(plans, extents, strict=True)
         )
 
@@ -111,7 +117,7 @@ def choose_steps(
             lo, hi = (lo, mid) if total(mid) <= budget else (mid, hi)
         h = hi
     return [
-        SurfacePlan(p.value, p.crop, _steps_for(h, spacing_xyz, e), p.faces_mm2)
+        SurfacePlan(p.value, p.crop, _steps_for(h, spacing_xyz, e, across), p.faces_mm2)
         for p, e in zip(plans, extents, strict=True)
     ]
 
@@ -188,8 +194,8 @@ class SurfaceBuilder:
             self._polys[key] = segment_surface(mask, plan.crop, plan.steps, self.spacing)
         return self._polys[key]
 
-    def _extract(self, budget: int, per_face: float) -> tuple[list[SurfacePlan], int]:
-        plans = choose_steps(self.measured, self.spacing, budget, per_face=per_face)
+    def _extract(self, budget: int, per_face: float, across: int) -> tuple[list[SurfacePlan], int]:
+        plans = choose_steps(self.measured, self.spacing, budget, per_face, across)
         return plans, sum(self.surface(p).GetNumberOfCells() for p in plans)
 
     def plans(self, budget: int) -> list[SurfacePlan]:
@@ -200,7 +206,10 @@ class SurfaceBuilder:
         triangles-per-face factor is searched (first from the measured ratio, then by
         bisection) for a few rounds."""
         high, low = TRIANGLES_PER_FACE, None  # factors known to fit / to overshoot
-        best, count = self._extract(budget, high)
+        for across in SAMPLES_ACROSS:  # relax the small-structure rule only when it must
+            best, count = self._extract(budget, high, across)
+            if count <= 1.1 * budget:
+                break
         for _ in range(REFINE_ROUNDS):
             coarse = [p for p in best if p.steps != (1, 1, 1)]
             if not coarse or count >= 0.7 * budget:
@@ -211,7 +220,7 @@ class SurfaceBuilder:
                 factor = high * max(got, 1) / max(est, 1.0)
             else:
                 factor = math.sqrt(high * low)
-            plans, n = self._extract(budget, factor)
+            plans, n = self._extract(budget, factor, across)
             if n <= 1.1 * budget:
                 best, count, high = plans, n, factor
             else:
