@@ -39,7 +39,8 @@ bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VPY) benchmarks/run_all.py
 
 bundle: $(STAMP)
-	$(VPY) -m PyInstaller --noconfirm build_spec/radlabel.spec
+	$(VPY) -m PyInstaller --noconfirm --log-level WARN build_spec/radlabel.spec
+	bash scripts/check_bundle.sh dist/radlabel/radlabel
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
