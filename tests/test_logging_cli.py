@@ -83,7 +83,7 @@ def test_debug_shows_the_traceback(tmp_path):
 BOOM = (
     "import sys, viewer.cli.info as i\n"
     "def boom(*a):\n"
-    "    raise RuntimeError('boom in collect')\n"
+    "    raise RuntimeError('boom in collect\\nsecond line of a long library message')\n"
     "i.collect = boom\n"
     "import main\n"
     "sys.exit(main.main(sys.argv[1:]))\n"
@@ -100,4 +100,5 @@ def test_unexpected_error_keeps_the_traceback_for_the_log(tmp_path, debug):
     else:
         (line,) = r.stderr.strip().splitlines()
         assert "RuntimeError: boom in collect" in line and "radlabel.log" in line
-        assert "Traceback" in log and "boom in collect" in log
+        assert "second line" not in r.stderr
+        assert "Traceback" in log and "second line of a long library message" in log

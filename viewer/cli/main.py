@@ -85,8 +85,9 @@ def run_cli(argv: list[str]) -> int:
         if args.debug:
             raise
         log.exception("unexpected error", extra=FILE_ONLY)  # the traceback goes to the file
+        first = (str(e).strip().splitlines() or [""])[0]  # e.g. Paddle's messages run many lines
         print(
-            f"error: {type(e).__name__}: {e} (details in {log_path or 'the log'}; "
+            f"error: {type(e).__name__}: {first} (details in {log_path or 'the log'}; "
             "rerun with --debug)",
             file=sys.stderr,
         )
