@@ -1,0 +1,152 @@
+"""Editing in the GUI, driven by synthetic mouse and key events (offscreen)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from conftest import phantom_document
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from viewer.qt.panels import install_editing, offer_recovery
+from viewer.services.autosave import AutosaveService, find_recoverable
+
+
+def viewport_pos(sv, index_zyx, doc):
+    x, y, _ = sv.world_to_scene(doc.geometry.index_to_world(index_zyx))
+    return sv.canvas.mapFromScene(sv.viewbox.mapViewToScene(pg.Point(x, y)))
+
+
+def drag(qtbot, sv, points):
+    vp = sv.canvas.viewport()
+    qtbot.mousePress(vp, QtCore.Qt.LeftButton, pos=points[0])
+    for p in points[1:]:
+        # QTest's mouseMove carries no button state: send the move with the left button held
+        ev = QtGui.QMouseEvent(
+            QtCore.QEvent.MouseMove,
+            QtCore.QPointF(p),
+            QtCore.Qt.NoButton,
+            QtCore.Qt.LeftButton,
+            QtCore.Qt.NoModifier,
+        )
+        QtWidgets.QApplication.sendEvent(vp, ev)
+    qtbot.mouseRelease(vp, QtCore.Qt.LeftButton, pos=points[-1])
+
+
+@pytest.fixture(autouse=True)
+def _no_blocking_prompts(monkeypatch):
+    """Closing a window with edits asks Save/Discard/Cancel; a modal box would block teardown."""
+    monkeypatch.setattr(
+        QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.Discard
+    )
+
+
+@pytest.fixture
+def editing(window):
+    ctl = install_editing(window, autosave=False)
+    doc = phantom_document()
+    window.set_document(doc)
+    return ctl, doc
+
+
+def test_brush_drag_paints_one_undo_step_and_keys_undo_redo(window, editing, qtbot):
+    ctl, doc = editing
+    assert window.history is ctl.history
+    ctl.segments_panel.add_segment("Lesion")
+    sid = ctl.state.active_segment_id
+    assert doc.segments.get(sid).name == "Lesion"
+    ctl.select_tool("brush")
+    assert window.active_tool is ctl.tools["brush"]
+    ctl.tools_panel.size.setValue(6.0)
+    ax = window.slice_views["axial"]
+    z = ax.slice_index
+    before = doc.labels.array.copy()
+    pts = [viewport_pos(ax, (z, 12, x), doc) for x in (10, 15, 20, 25, 30)]
+    drag(qtbot, ax, pts)
+    painted = doc.labels.array == sid
+    assert painted.any(), "the drag painted nothing"
+    assert np.flatnonzero(painted.any(axis=(1, 2))).tolist() == [z]
+    assert painted[z, 12, 12:28].all()  # continuous along the drag
+    assert ctl.history.undo_names()[-1] == "Brush on Lesion"
+    assert ctl.undo_action.text() == "Undo Brush on Lesion"
+    window.activateWindow()
+    qtbot.keyClick(window, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)
+    assert np.array_equal(doc.labels.array, before)
+    qtbot.keyClick(window, QtCore.Qt.Key_Y, QtCore.Qt.ControlModifier)
+    assert np.array_equal(doc.labels.array == sid, painted)
+    qtbot.keyClick(window, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)
+    qtbot.keyClick(window, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier | QtCore.Qt.ShiftModifier)
+    assert np.array_equal(doc.labels.array == sid, painted)
+
+
+def test_locked_segment_survives_gui_brush_and_panel_commands_undo(window, editing, qtbot):
+    ctl, doc = editing
+    panel = ctl.segments_panel
+    assert panel.table.rowCount() == 1  # the phantom's segment 1
+    lock_item = panel.table.item(0, 3)
+    lock_item.setCheckState(QtCore.Qt.Checked)
+    assert doc.segments.get(1).locked and ctl.history.undo_names() == ["Lock Segment 1"]
+    panel.add_segment("Other")
+    ctl.tools_panel.overwrite.setChecked(True)
+    ctl.tools_panel.size.setValue(30.0)
+    ctl.select_tool("brush")
+    sa = window.slice_views["axial"]
+    z = 10
+    while sa.slice_index != z:
+        sa.scroll(1 if sa.slice_index < z else -1)
+    locked_before = doc.labels.array == 1
+    drag(qtbot, sa, [viewport_pos(sa, (z, 25, x), doc) for x in (30, 36, 44)])
+    assert np.array_equal(doc.labels.array == 1, locked_before)
+    assert (doc.labels.array == ctl.state.active_segment_id).any()
+    # statistics and colour/rename through the panel
+    panel.refresh_stats()
+    assert panel.table.item(0, 4).text() == str(int(locked_before.sum()))
+    panel.table.item(0, 1).setText("Liver")
+    assert doc.segments.get(1).name == "Liver"
+    ctl.history.undo()
+    assert doc.segments.get(1).name == "Segment 1"
+
+
+def test_close_prompt_and_save(window, editing, qtbot, monkeypatch, tmp_path):
+    ctl, doc = editing
+    from viewer.commands.segment_commands import RenameSegment
+
+    ctl.execute(RenameSegment(1, "Changed"))
+    assert ctl.has_unsaved_changes() and window.isWindowModified()
+    answers = [QtWidgets.QMessageBox.Cancel]
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", lambda *a, **k: answers.pop(0))
+    window.close()
+    assert window.isVisible()  # cancelled
+    doc.label_path = str(tmp_path / "labels.nii.gz")
+    answers.append(QtWidgets.QMessageBox.Save)
+    window.close()
+    assert not window.isVisible()
+    assert (tmp_path / "labels.nii.gz").stat().st_size > 0
+    assert not ctl.has_unsaved_changes()
+
+
+def test_recovery_prompt_restores_autosaved_labels(window, qtbot, monkeypatch):
+    doc = phantom_document()
+    doc.volume.source_path = "/nonexistent/phantom.nii.gz"
+    crashed = AutosaveService(doc)
+    doc.labels.array[2:4, 2:4, 2:4] = 1
+    doc.segments.get(1).name = "Recovered"
+    crashed.save_now()
+    crashed.stop(clean=False)  # as after a crash: files stay, lock released
+    assert len(find_recoverable()) == 1
+    fresh = phantom_document()
+    fresh.volume.source_path = "/nonexistent/phantom.nii.gz"
+    ctl = install_editing(window, autosave=False)
+    window.set_document(fresh)
+    monkeypatch.setattr(
+        QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.Yes
+    )
+    assert offer_recovery(window)
+    monkeypatch.setattr(
+        QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.Discard
+    )
+    assert np.array_equal(window.document.labels.array, doc.labels.array)
+    assert window.document.segments.get(1).name == "Recovered"
+    assert find_recoverable() == []
+    ctl.history.undo()  # recovery is one undoable step
+    assert not (window.document.labels.array[2:4, 2:4, 2:4] == 1).any()

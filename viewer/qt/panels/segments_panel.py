@@ -1,0 +1,236 @@
+"""The segments panel: the segment table (add, remove, rename, recolour, show/hide, lock,
+reorder, active segment), per-segment statistics with CSV export, and colour-table import.
+
+Every change goes through the controller's history, so it can be undone."""
+
+from __future__ import annotations
+
+import math
+
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from viewer.commands.segment_commands import (
+    AddSegment,
+    LockSegment,
+    MoveSegment,
+    RecolourSegment,
+    RemoveSegment,
+    RenameSegment,
+    ReplaceSegmentTable,
+    ShowSegment,
+)
+from viewer.errors import LoadError, SaveError
+from viewer.io.atomic_save import atomic_write_text
+from viewer.model.segment_io import apply_colour_table, read_colour_table
+from viewer.model.statistics import segment_statistics, statistics_csv
+
+COLUMNS = ["", "Name", "Show", "Lock", "Voxels", "mL", "Mean", "Std", "Min", "Max"]
+AUTO_STATS_MAX_VOXELS = 30_000_000  # above this, statistics update on request only
+
+
+class SegmentsPanel(QtWidgets.QWidget):
+    def __init__(self, controller, parent=None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self._updating = False
+        self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(1, QtWidgets.QHeaderView.Stretch)
+        self.table.itemChanged.connect(self._item_changed)
+        self.table.cellDoubleClicked.connect(self._double_clicked)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        buttons = QtWidgets.QGridLayout()
+        self.buttons = {}
+        for i, (key, text, slot) in enumerate(
+            [
+                ("add", "Add", self.add_segment),
+                ("remove", "Remove", self.remove_segment),
+                ("up", "Up", lambda: self.move_segment(-1)),
+                ("down", "Down", lambda: self.move_segment(1)),
+                ("import", "Import colours...", self.import_colours),
+                ("csv", "Export CSV...", self.export_csv),
+                ("stats", "Update statistics", self.refresh_stats),
+            ]
+        ):
+            b = QtWidgets.QPushButton(text)
+            b.clicked.connect(lambda _=False, s=slot: s())
+            buttons.addWidget(b, i // 4, i % 4)
+            self.buttons[key] = b
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.addWidget(self.table)
+        lay.addLayout(buttons)
+        self._stats_timer = QtCore.QTimer(self)
+        self._stats_timer.setSingleShot(True)
+        self._stats_timer.setInterval(400)
+        self._stats_timer.timeout.connect(self.refresh_stats)
+        self.stats: dict[int, object] = {}
+
+    # --- model -> view ---------------------------------------------------------------------
+    @property
+    def document(self):
+        return self.controller.document
+
+    def on_document(self, doc) -> None:
+        self.stats = {}
+        self.refresh()
+        self.schedule_stats()
+
+    def schedule_stats(self) -> None:
+        doc = self.document
+        if doc is not None and doc.labels.array.size <= AUTO_STATS_MAX_VOXELS:
+            self._stats_timer.start()
+
+    def refresh(self) -> None:
+        doc = self.document
+        self._updating = True
+        try:
+            segs = list(doc.segments) if doc is not None else []
+            self.table.setRowCount(len(segs))
+            for row, s in enumerate(segs):
+                sw = QtWidgets.QTableWidgetItem()
+                sw.setBackground(QtGui.QColor(*s.colour))
+                sw.setFlags(QtCore.Qt.ItemIsEnabled | QtCore.Qt.ItemIsSelectable)
+                sw.setData(QtCore.Qt.UserRole, s.id)
+                sw.setToolTip("Double-click to change the colour")
+                self.table.setItem(row, 0, sw)
+                name = QtWidgets.QTableWidgetItem(s.name)
+                name.setData(QtCore.Qt.UserRole, s.id)
+                self.table.setItem(row, 1, name)
+                for col, value in ((2, s.visible), (3, s.locked)):
+                    it = QtWidgets.QTableWidgetItem()
+                    it.setFlags(
+                        QtCore.Qt.ItemIsEnabled
+                        | QtCore.Qt.ItemIsUserCheckable
+                        | QtCore.Qt.ItemIsSelectable
+                    )
+                    it.setCheckState(QtCore.Qt.Checked if value else QtCore.Qt.Unchecked)
+                    self.table.setItem(row, col, it)
+                self._fill_stats_row(row, s.id)
+            active = self.controller.state.active_segment_id
+            ids = [s.id for s in segs]
+            if active not in ids:
+                active = ids[0] if ids else None
+                self.controller.set_active_segment(active)
+            if active is not None:
+                self.table.selectRow(ids.index(active))
+        finally:
+            self._updating = False
+        self.buttons["remove"].setEnabled(bool(doc and len(doc.segments)))
+
+    def _fill_stats_row(self, row: int, segment_id: int) -> None:
+        st = self.stats.get(segment_id)
+        values = [st.voxels, st.volume_ml, st.mean, st.std, st.min, st.max] if st else [""] * 6
+        for col, v in enumerate(values, start=4):
+            if isinstance(v, float):
+                text = "" if math.isnan(v) else f"{v:.4g}" if col != 5 else f"{v:.3f}"
+            else:
+                text = str(v)
+            it = QtWidgets.QTableWidgetItem(text)
+            it.setFlags(QtCore.Qt.ItemIsEnabled | QtCore.Qt.ItemIsSelectable)
+            it.setTextAlignment(QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter)
+            self.table.setItem(row, col, it)
+
+    def refresh_stats(self) -> None:
+        doc = self.document
+        self.stats = {r.segment_id: r for r in segment_statistics(doc)} if doc else {}
+        self._updating = True
+        try:
+            for row in range(self.table.rowCount()):
+                self._fill_stats_row(row, self.segment_id_at(row))
+        finally:
+            self._updating = False
+
+    # --- view -> commands ----------------------------------------------------------------------
+    def segment_id_at(self, row: int) -> int:
+        return int(self.table.item(row, 0).data(QtCore.Qt.UserRole))
+
+    def _selection_changed(self) -> None:
+        if self._updating:
+            return
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            self.controller.set_active_segment(self.segment_id_at(rows[0].row()))
+
+    def _item_changed(self, item: QtWidgets.QTableWidgetItem) -> None:
+        if self._updating or self.document is None:
+            return
+        sid = self.segment_id_at(item.row())
+        seg = self.document.segments.get(sid)
+        col = item.column()
+        if col == 1 and item.text().strip() and item.text() != seg.name:
+            self.controller.execute(RenameSegment(sid, item.text().strip()))
+        elif col == 2 and (item.checkState() == QtCore.Qt.Checked) != seg.visible:
+            self.controller.execute(ShowSegment(sid, item.checkState() == QtCore.Qt.Checked))
+        elif col == 3 and (item.checkState() == QtCore.Qt.Checked) != seg.locked:
+            self.controller.execute(LockSegment(sid, item.checkState() == QtCore.Qt.Checked))
+
+    def _double_clicked(self, row: int, col: int) -> None:
+        if col != 0 or self.document is None:
+            return
+        sid = self.segment_id_at(row)
+        colour = QtWidgets.QColorDialog.getColor(
+            QtGui.QColor(*self.document.segments.get(sid).colour), self, "Segment colour"
+        )
+        if colour.isValid():
+            self.controller.execute(
+                RecolourSegment(sid, (colour.red(), colour.green(), colour.blue()))
+            )
+
+    def add_segment(self, name: str | None = None) -> None:
+        if self.document is None:
+            return
+        cmd = AddSegment(name)
+        self.controller.execute(cmd)
+        self.controller.set_active_segment(cmd.segment_id)
+        self.refresh()
+
+    def remove_segment(self) -> None:
+        sid = self.controller.state.active_segment_id
+        if self.document is not None and sid is not None and self.document.segments.get(sid):
+            self.controller.execute(RemoveSegment(sid))
+
+    def move_segment(self, delta: int) -> None:
+        sid = self.controller.state.active_segment_id
+        doc = self.document
+        if doc is None or sid is None or doc.segments.get(sid) is None:
+            return
+        pos = doc.segments.ids().index(sid) + delta
+        if 0 <= pos < len(doc.segments):
+            self.controller.execute(MoveSegment(sid, pos))
+
+    def import_colours(self, path: str | None = None) -> None:
+        if self.document is None:
+            return
+        if path is None:
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(
+                self,
+                "Import segment names and colours",
+                "",
+                "Colour tables (*.json *.txt *.ctbl *.label);;All files (*)",
+            )
+            if not path:
+                return
+        try:
+            imported = read_colour_table(path)
+        except LoadError as e:
+            self.controller.show_error("Cannot import colour table", e.message)
+            return
+        merged = apply_colour_table(self.document.segments, imported)
+        self.controller.execute(ReplaceSegmentTable(merged))
+
+    def export_csv(self, path: str | None = None) -> None:
+        if self.document is None:
+            return
+        if path is None:
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(
+                self, "Export statistics", "segment_statistics.csv", "CSV (*.csv)"
+            )
+            if not path:
+                return
+        try:
+            atomic_write_text(path, statistics_csv(segment_statistics(self.document)))
+        except SaveError as e:
+            self.controller.show_error("Cannot export statistics", e.message)
