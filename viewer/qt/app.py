@@ -34,8 +34,10 @@ def ensure_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
 def create_main_window(path: str | None = None, label: str | None = None):
     """The main window, shown, with `path` (and `label`) opened when given."""
     from viewer.qt.main_window import MainWindow
+    from viewer.qt.panels import install_editing
 
     window = MainWindow()
+    install_editing(window)  # history, editing panels, autosave, close prompt
     window.show()
     if path:
         if window.open_path(path) and label:
@@ -56,6 +58,9 @@ def run_gui(argv: list[str]) -> int:
     app = ensure_app()
     window = create_main_window(args.path, args.label)
     window.restore_dock_state()
+    from viewer.qt.panels import offer_recovery
+
+    offer_recovery(window)  # after a crash: offer the autosaved labels
     return int(app.exec_())
 
 
