@@ -150,3 +150,18 @@ def test_recovery_prompt_restores_autosaved_labels(window, qtbot, monkeypatch):
     assert find_recoverable() == []
     ctl.history.undo()  # recovery is one undoable step
     assert not (window.document.labels.array[2:4, 2:4, 2:4] == 1).any()
+
+
+def test_brush_cursor_outline_follows_mouse(window, editing, qtbot):
+    ctl, doc = editing
+    ctl.select_tool("brush")
+    ctl.tools_panel.size.setValue(8.0)
+    ax = window.slice_views["axial"]
+    pos = viewport_pos(ax, (ax.slice_index, 20, 20), doc)
+    qtbot.mouseMove(ax.canvas.viewport(), pos=pos)
+    item = ctl.brush_cursor.items["axial"]
+    assert item.isVisible()
+    assert abs(item.rect().width() - 8.0) < 1e-6  # diameter in mm (view coordinates)
+    assert not ctl.brush_cursor.items["coronal"].isVisible()
+    ctl.select_tool(None)
+    assert not item.isVisible()

@@ -13,6 +13,7 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 from viewer.commands import CompositeCommand, History, LabelEdit
 from viewer.commands.segment_commands import ReplaceSegmentTable
 from viewer.errors import RadLabelError
+from viewer.qt.panels.brush_cursor import BrushCursor
 from viewer.qt.panels.operations_panel import OperationsPanel
 from viewer.qt.panels.segments_panel import SegmentsPanel
 from viewer.qt.panels.tools_panel import ToolsPanel
@@ -50,6 +51,7 @@ class EditingController(QtCore.QObject):
         window.add_panel(self.tools_panel, "Tools")
         window.add_panel(self.operations_panel, "Segment operations")
         self._build_actions()
+        self.brush_cursor = BrushCursor(self)
         self._connected_doc = None
         window.document_changed.connect(self.on_document)
         self.history.changed.connect(self._history_changed)
@@ -80,6 +82,7 @@ class EditingController(QtCore.QObject):
             self.segments_panel.add_segment()  # painting needs a segment
         self.window.set_active_tool(tool)
         self.tools_panel.show_tool(key)
+        self.brush_cursor.hide()
 
     # --- document ----------------------------------------------------------------------------
     def on_document(self, doc) -> None:
