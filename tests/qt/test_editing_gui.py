@@ -165,3 +165,13 @@ def test_brush_cursor_outline_follows_mouse(window, editing, qtbot):
     assert not ctl.brush_cursor.items["coronal"].isVisible()
     ctl.select_tool(None)
     assert not item.isVisible()
+
+
+def test_opening_a_label_file_resets_history(window, editing):
+    ctl, doc = editing
+    from viewer.commands.segment_commands import RenameSegment
+
+    ctl.execute(RenameSegment(1, "Changed"))
+    assert ctl.history.can_undo()
+    doc.replace_labels(np.zeros_like(doc.labels.array))  # what MainWindow.open_label does
+    assert not ctl.history.can_undo() and not ctl.has_unsaved_changes()

@@ -151,3 +151,36 @@ def test_logical_ops_and_locks_never_overwritten_by_any_op():
     assert morphology.margin(doc, 2, -1.0) is None and morphology.fill_holes(doc, 2) is None
     with pytest.raises(ValueError):
         logical.logical_op(doc, 1, box, "xor")
+
+
+def test_all_segment_ops_on_ct_liver_keep_locks_and_undo_exactly(ct):
+    """Every whole-segment operation on the real CT liver, with its neighbours locked."""
+    doc = ct
+    for s in doc.segments:
+        s.locked = s.id != 5
+    locked_before = (doc.labels.array != 5) & (doc.labels.array != 0)
+    before = doc.labels.array.copy()
+    h = History(doc)
+    liver0 = (doc.labels.array == 5).sum()
+    ops = [
+        morphology.margin(doc, 5, 6.0),
+    ]
+    h.push(ops[0])
+    grown = (doc.labels.array == 5).sum()
+    assert grown > liver0
+    for make in (
+        lambda: morphology.fill_holes(doc, 5),
+        lambda: morphology.smooth(doc, 5, "closing", 6.0),
+        lambda: morphology.smooth(doc, 5, "median", 6.0),
+        lambda: morphology.margin(doc, 5, -3.0),
+        lambda: islands.remove_small(doc, 5, 50),
+        lambda: islands.keep_largest(doc, 5),
+        lambda: logical.segment_logical(doc, 5, 1, "union"),  # spleen is locked: no change
+        lambda: fill_between_slices(doc, 5, axis=0),
+    ):
+        h.push(make())
+        assert np.array_equal((doc.labels.array != 5) & (doc.labels.array != 0), locked_before)
+    assert len(h.undo_names()) >= 4
+    while h.undo():
+        pass
+    assert np.array_equal(doc.labels.array, before)

@@ -90,6 +90,7 @@ class EditingController(QtCore.QObject):
             self._connected_doc.segments_changed.disconnect(self._segments_changed)
             self._connected_doc.labels_changed.disconnect(self._labels_changed)
         self._connected_doc = doc
+        self._label_array = doc.labels.array if doc is not None else None
         self.history.set_document(doc)
         for t in self.tools.values():
             t.set_document(doc)
@@ -111,6 +112,12 @@ class EditingController(QtCore.QObject):
         self.operations_panel.on_segments(self.document)
 
     def _labels_changed(self, bbox=None) -> None:
+        doc = self.document
+        if doc is not None and doc.labels.array is not self._label_array:
+            # the label map was replaced outside the history (a label file was opened): old
+            # entries refer to other voxels, and the new labels are the saved state
+            self._label_array = doc.labels.array
+            self.history.clear()
         self.segments_panel.schedule_stats()
 
     # --- actions ---------------------------------------------------------------------------------
