@@ -22,6 +22,21 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("RADLABEL_DATA_DIR", str(tmp_path_factory.mktemp("radlabel-user")))
 
 
+@pytest.fixture(autouse=True)
+def _no_blocking_message_boxes(request, monkeypatch):
+    """A modal QMessageBox under the offscreen platform waits forever (nobody can click it):
+    answer every unpatched one with 'Discard'/'No' so a stray prompt fails a test, not CI."""
+    from PyQt5.QtWidgets import QMessageBox
+
+    def answer(*_args, **_kwargs):
+        return QMessageBox.Discard
+
+    for name in ("question", "warning", "information", "critical"):
+        monkeypatch.setattr(QMessageBox, name, answer)
+    monkeypatch.setattr(QMessageBox, "exec_", lambda self: QMessageBox.Discard)
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: QMessageBox.Discard)
+
+
 @pytest.fixture
 def test_data() -> Path:
     return TEST_DATA
