@@ -1,0 +1,158 @@
+"""Wires click-to-segment into the main window: the AI service (session off the UI thread), the
+AI tool registered with the editing tools (shortcut A, a toolbar entry), its panel, the preview
+and markers in the slice views, and the keys Enter (accept), Esc (reject), Backspace (undo
+click) while the tool has work in progress. `install_ai(window)` is the entry point.
+
+Answers of the service arrive on its worker thread; a Qt signal carries them to the UI thread
+(queued connection), so the window keeps painting and answering input during a prediction.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from viewer.qt.ai_overlay import AIOverlay
+from viewer.qt.ai_panel import AIPanel
+from viewer.qt.panels.editing import install_editing
+from viewer.services.ai_service import ENGINES, AIService
+from viewer.tools.ai_tool import AITool
+
+log = logging.getLogger(__name__)
+SETTING_ENGINE = "ai/engine"
+_KEYS = {
+    QtCore.Qt.Key_Return: "accept",
+    QtCore.Qt.Key_Enter: "accept",
+    QtCore.Qt.Key_Escape: "reject",
+    QtCore.Qt.Key_Backspace: "undo_click",
+}
+
+
+class AIController(QtCore.QObject):
+    """Owns the AI tool of one main window (create it with `install_ai`)."""
+
+    sig_result = QtCore.pyqtSignal(object)  # an AIResult, emitted on the service's thread
+
+    def __init__(self, window, editing=None, engine: str | None = None, service=None) -> None:
+        super().__init__(window)
+        self.window = window
+        self.editing = editing if editing is not None else install_editing(window)
+        if engine is None:
+            engine = str(window.settings.value(SETTING_ENGINE, "paddle"))
+            engine = engine if engine in ENGINES else "paddle"
+        self.service = service if service is not None else AIService(engine)
+        self.service.listener = self.sig_result.emit
+        self.sig_result.connect(self._on_result)  # queued: the emitter is another thread
+        self.tool = AITool(window.document, self.editing.state, self.service)
+        self.editing.tools["ai"] = self.tool
+        self.overlay = AIOverlay(window.slice_views, self.tool)
+        self.panel = AIPanel(self)
+        self.dock = window.add_panel(self.panel, "AI segmentation")
+        self._build_action()
+        self.tool.changed.connect(self._tool_changed)
+        self.editing.state.changed.connect(self.overlay.refresh)
+        window.state.changed.connect(self.overlay.on_view_state)
+        window.document_changed.connect(self.on_document)
+        for sv in window.slice_views.values():
+            sv.canvas.installEventFilter(self)
+        window.destroyed.connect(lambda *_: self.service.shutdown(wait=False))
+        self.on_document(window.document)
+
+    # --- activation ---------------------------------------------------------------------------
+    def _build_action(self) -> None:
+        w = self.window
+        self.action = QtWidgets.QAction("AI segmentation", w)
+        self.action.setShortcut(QtGui.QKeySequence("A"))
+        self.action.setShortcutContext(QtCore.Qt.WindowShortcut)
+        self.action.setToolTip("AI click-to-segment (A): left click includes, right click excludes")
+        self.action.triggered.connect(lambda: self.activate(True))
+        w.addAction(self.action)
+        toolbar = w.findChild(QtWidgets.QToolBar, "toolbar_main")
+        if toolbar is not None:
+            toolbar.addSeparator()
+            toolbar.addAction(self.action)
+
+    def activate(self, on: bool = True) -> None:
+        """Make the AI tool the active one (False: back to navigation)."""
+        self.editing.select_tool("ai" if on else None)
+        self.overlay.set_visible(on)
+        if on:
+            self.dock.show()
+            self.dock.raise_()
+        self.panel.refresh()
+
+    def is_active(self) -> bool:
+        return self.window.active_tool is self.tool
+
+    # --- commands from the panel and keys -------------------------------------------------------
+    def accept(self) -> bool:
+        command = self.tool.accept()
+        if command is not None:
+            self.window.execute(command)
+        self._tool_changed()
+        return command is not None
+
+    def reject(self) -> None:
+        self.tool.reject()
+
+    def undo_click(self) -> None:
+        self.tool.undo_click()
+
+    def set_engine(self, engine: str) -> None:
+        if engine not in ENGINES or engine == self.service.requested_engine:
+            return
+        self.tool.reject()  # the clicks belong to the old engine's session
+        self.service.set_engine(engine)
+        self.window.settings.setValue(SETTING_ENGINE, engine)
+        self.tool.message = f"Starting the {ENGINES[engine]}..."
+        self._tool_changed()
+
+    def busy(self) -> bool:
+        """True while the engine works on something the user asked for."""
+        return self.service.busy or any(not c.done for c in self.tool.clicks)
+
+    # --- events -----------------------------------------------------------------------------------
+    def on_document(self, doc) -> None:
+        self.tool.set_document(doc)
+        self.service.set_document(doc)
+        self._tool_changed()
+
+    def _on_result(self, result) -> None:
+        self.tool.apply_result(result)
+        if result.error or result.message:
+            self.window.statusBar().showMessage(result.error or result.message, 8000)
+        self._tool_changed()
+
+    def _tool_changed(self) -> None:
+        self.overlay.visible = self.is_active()
+        self.overlay.refresh()
+        self.panel.refresh()
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802
+        """Enter/Esc/Backspace act on the AI work while it is in progress (only then: Esc is
+        also the editing panel's "navigate" shortcut)."""
+        t = ev.type()
+        if t not in (QtCore.QEvent.ShortcutOverride, QtCore.QEvent.KeyPress):
+            return False
+        what = _KEYS.get(ev.key())
+        if what is None or ev.modifiers() & ~QtCore.Qt.KeypadModifier:
+            return False
+        if not self.is_active() or not (self.tool.clicks or self.tool.has_preview()):
+            return False
+        if t == QtCore.QEvent.ShortcutOverride:
+            ev.accept()  # deliver the key to the view instead of triggering a shortcut
+            return True
+        getattr(self, what)()
+        return True
+
+
+def install_ai(window, editing=None, engine: str | None = None, service=None) -> AIController:
+    """Add the AI tool, its panel and keys to a MainWindow (installs editing when missing);
+    idempotent. `engine` overrides the saved choice ("paddle" by default, falling back to
+    "classic" with a message when the model cannot be opened)."""
+    existing = getattr(window, "ai", None)
+    if existing is not None:
+        return existing
+    window.ai = AIController(window, editing, engine, service)
+    return window.ai
