@@ -67,7 +67,9 @@ def test_clicks_preview_markers_accept_undo_and_reject(ct_window, qtbot):
     ax = window.slice_views["axial"]
     assert ax.slice_index == ax.view_coords(doc.geometry.index_to_world(c))[0].round()
     pos = viewport_pos(ax, c, doc)
-    away = viewport_pos(ax, (c[0], c[1], c[2] - 6), doc)  # inside the liver, off the marker
+    off = (c[0], c[1] - 4, c[2] - 6)  # inside the liver, off the marker and the crosshair
+    assert liver[off]
+    away = viewport_pos(ax, off, doc)
     grey_away = pixel(ax, away)
     before = doc.labels.array.copy()
 
@@ -76,7 +78,7 @@ def test_clicks_preview_markers_accept_undo_and_reject(ct_window, qtbot):
     assert ai.panel.busy_bar.isVisible(), "busy until the answer reaches the UI thread"
     qtbot.waitUntil(lambda: ai.tool.clicks[0].done and not ai.busy(), timeout=20000)
     assert not ai.panel.busy_bar.isVisible()
-    assert ai.tool.has_preview() and ai.tool.preview[c[0], c[1], c[2] - 6]
+    assert ai.tool.has_preview() and ai.tool.preview[off]
     assert np.array_equal(doc.labels.array, before), "the preview is not in the label map"
     assert "click" in ai.panel.status.text() and " s" in ai.panel.status.text()  # latency
     r, g, b = pixel(ax, pos)
@@ -85,6 +87,12 @@ def test_clicks_preview_markers_accept_undo_and_reject(ct_window, qtbot):
     assert np.abs(tinted.astype(int) - grey_away).sum() > 20, "preview not drawn"
     colour = editing.document.segments.get(editing.state.active_segment_id).colour
     assert POSITIVE_COLOUR != colour
+    # another tool hides the AI layer and keeps the work; back with A
+    qtbot.keyClick(window, QtCore.Qt.Key_B)
+    assert window.active_tool is editing.tools["brush"] and not ai.panel.use_button.isChecked()
+    assert np.abs(pixel(ax, away).astype(int) - grey_away).sum() <= 6
+    qtbot.keyClick(window, QtCore.Qt.Key_A)
+    assert ai.tool.has_preview() and np.array_equal(pixel(ax, away), tinted)
 
     # a negative click by right button, on a previewed voxel outside the true liver if any
     wrong = np.argwhere(ai.tool.preview & ~liver)
@@ -170,5 +178,8 @@ def test_missing_model_falls_back_to_classic_and_says_so(window, qtbot, monkeypa
         qtbot.waitUntil(lambda: ai.service.engine == "classic" and not ai.busy(), timeout=20000)
         assert "unavailable" in ai.panel.status.text() and "classic" in ai.panel.status.text()
         assert ai.panel.engine_box.currentData() == "classic"
+        ai.set_engine("paddle")  # asking again retries the model, and says so again
+        qtbot.waitUntil(lambda: not ai.busy() and "unavailable" in ai.panel.status.text())
+        assert ai.service.engine == "classic"
     finally:
         ai.service.shutdown()

@@ -51,7 +51,7 @@ class AIController(QtCore.QObject):
         self.dock = window.add_panel(self.panel, "AI segmentation")
         self._build_action()
         self.tool.changed.connect(self._tool_changed)
-        self.editing.state.changed.connect(self.overlay.refresh)
+        self.editing.state.changed.connect(lambda *_: self.overlay.refresh(markers=False))
         window.state.changed.connect(self.overlay.on_view_state)
         window.document_changed.connect(self.on_document)
         for sv in window.slice_views.values():
@@ -76,7 +76,6 @@ class AIController(QtCore.QObject):
     def activate(self, on: bool = True) -> None:
         """Make the AI tool the active one (False: back to navigation)."""
         self.editing.select_tool("ai" if on else None)
-        self.overlay.set_visible(on)
         if on:
             self.dock.show()
             self.dock.raise_()
@@ -100,7 +99,8 @@ class AIController(QtCore.QObject):
         self.tool.undo_click()
 
     def set_engine(self, engine: str) -> None:
-        if engine not in ENGINES or engine == self.service.requested_engine:
+        svc = self.service
+        if engine not in ENGINES or engine == svc.engine == svc.requested_engine:
             return
         self.tool.reject()  # the clicks belong to the old engine's session
         self.service.set_engine(engine)
@@ -125,7 +125,7 @@ class AIController(QtCore.QObject):
         self._tool_changed()
 
     def _tool_changed(self) -> None:
-        self.overlay.visible = self.is_active()
+        self.overlay.visible = self.tool.active
         self.overlay.refresh()
         self.panel.refresh()
 

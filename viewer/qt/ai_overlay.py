@@ -38,21 +38,31 @@ class AIOverlay:
         self.tool = tool
         self.visible = True
         self._items: dict[str, pg.ImageItem] = {}
+        self._marked: set[str] = set()  # views that show AI markers now
 
-    def set_visible(self, on: bool) -> None:
-        self.visible = on
-        self.refresh()
-
-    def refresh(self) -> None:
+    def refresh(self, markers: bool = True) -> None:
+        """Redraw the preview slices (and the markers, unless only the slice changed: the views
+        place their markers on slice changes themselves)."""
         for sv in self.slice_views.values():
-            self._render(sv)
+            show = self.visible and sv.frame is not None and sv.document is self.tool.document
+            if markers:
+                self._render_markers(sv, show)
+            self._render_preview(sv, show)
 
-    def _render(self, sv) -> None:
+    def _render_markers(self, sv, show: bool) -> None:
         tool = self.tool
-        show = self.visible and sv.frame is not None and sv.document is tool.document
-        empty = np.zeros((0, 3))
-        sv.set_markers("ai_positive", tool.points_world(True) if show else empty, POSITIVE_COLOUR)
-        sv.set_markers("ai_negative", tool.points_world(False) if show else empty, NEGATIVE_COLOUR)
+        if not (show and tool.clicks):
+            if sv.view in self._marked:
+                sv.clear_markers("ai_positive")
+                sv.clear_markers("ai_negative")
+                self._marked.discard(sv.view)
+            return
+        sv.set_markers("ai_positive", tool.points_world(True), POSITIVE_COLOUR)
+        sv.set_markers("ai_negative", tool.points_world(False), NEGATIVE_COLOUR)
+        self._marked.add(sv.view)
+
+    def _render_preview(self, sv, show: bool) -> None:
+        tool = self.tool
         item = self._items.get(sv.view)
         if not show or not tool.has_preview():
             if item is not None:
@@ -76,5 +86,7 @@ class AIOverlay:
 
     def on_view_state(self, what: str) -> None:
         """Follow slice changes and display flips (connect after the views' own handlers)."""
-        if what in ("cursor", "display"):
+        if what == "cursor" and self.tool.has_preview():
+            self.refresh(markers=False)
+        elif what == "display":
             self.refresh()

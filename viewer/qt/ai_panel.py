@@ -73,7 +73,7 @@ class AIPanel(QtWidgets.QWidget):
         self.accept_button.setEnabled(tool.has_preview() and not busy)
         self.reject_button.setEnabled(bool(tool.clicks) or tool.has_preview())
         self.undo_button.setEnabled(bool(tool.clicks) and not busy)
-        self.use_button.setChecked(c.window.active_tool is tool)
+        self.use_button.setChecked(tool.active)
         i = self.engine_box.findData(c.service.engine)
         if i >= 0 and i != self.engine_box.currentIndex():
             self.engine_box.setCurrentIndex(i)

@@ -84,7 +84,17 @@ class AITool(Tool):
         self.message = ""
         self.latency_s: float | None = None
         self.engine = ""
+        self.active = False  # between activate() and deactivate(): views show the AI layer
         self.changed = Event()
+
+    def activate(self) -> None:
+        self.active = True
+        self.changed.emit()
+
+    def deactivate(self) -> None:
+        # the clicks and preview stay: coming back to the tool continues the work
+        self.active = False
+        self.changed.emit()
 
     # --- document ------------------------------------------------------------------------------
     def set_document(self, document) -> None:
