@@ -143,9 +143,9 @@ def test_window_stays_responsive_and_extra_clicks_are_refused_while_busy(ct_wind
 
     service = AIService("classic", session_factory=slow_factory, max_pending=1)
     ai = install_ai(window, service=service)
-    assert service.wait(30)  # engine and image prepared
     editing.segments_panel.add_segment("Liver")
     ai.activate(True)
+    assert service.wait(30)  # engine and image prepared on activation
     doc = window.document
     c = inner_point(liver, doc.geometry.spacing_zyx)
     show_voxel(window, c)
@@ -167,15 +167,21 @@ def test_window_stays_responsive_and_extra_clicks_are_refused_while_busy(ct_wind
     assert (doc.labels.array == editing.state.active_segment_id).any()
 
 
-def test_missing_model_falls_back_to_classic_and_says_so(window, qtbot, monkeypatch, tmp_path):
-    from conftest import phantom_document
+def test_missing_model_falls_back_to_classic_and_says_so(
+    window, qtbot, monkeypatch, tmp_path, test_data
+):
+    from viewer.io import load_volume
+    from viewer.model.document import Document
 
     monkeypatch.setenv("RADLABEL_MODEL_DIR", str(tmp_path / "no-model"))
     install_editing(window, autosave=False)
     ai = install_ai(window, engine="paddle")
     try:
-        window.set_document(phantom_document())
-        qtbot.waitUntil(lambda: ai.service.engine == "classic" and not ai.busy(), timeout=20000)
+        window.set_document(Document(load_volume(str(test_data / "prostate_phantom_image.nrrd"))))
+        assert not ai.busy(), "no engine is started before the tool is used"
+        ai.activate(True)
+        qtbot.waitUntil(lambda: "unavailable" in ai.panel.status.text(), timeout=20000)
+        assert ai.service.engine == "classic"
         assert "unavailable" in ai.panel.status.text() and "classic" in ai.panel.status.text()
         assert ai.panel.engine_box.currentData() == "classic"
         ai.set_engine("paddle")  # asking again retries the model, and says so again

@@ -77,6 +77,7 @@ class AIController(QtCore.QObject):
         """Make the AI tool the active one (False: back to navigation)."""
         self.editing.select_tool("ai" if on else None)
         if on:
+            self.service.prepare()  # the engine starts when first needed, not at every open
             self.dock.show()
             self.dock.raise_()
         self.panel.refresh()
@@ -115,7 +116,7 @@ class AIController(QtCore.QObject):
     # --- events -----------------------------------------------------------------------------------
     def on_document(self, doc) -> None:
         self.tool.set_document(doc)
-        self.service.set_document(doc)
+        self.service.set_document(doc, prepare=self.tool.active)
         self._tool_changed()
 
     def _on_result(self, result) -> None:

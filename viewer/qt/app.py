@@ -38,6 +38,9 @@ def create_main_window(path: str | None = None, label: str | None = None):
 
     window = MainWindow()
     install_editing(window)  # history, editing panels, autosave, close prompt
+    from viewer.qt.ai_controller import install_ai
+
+    install_ai(window)  # AI click-to-segment tool (A), its panel, preview and markers
     window.show()
     if path:
         if window.open_path(path) and label:

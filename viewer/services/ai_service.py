@@ -117,8 +117,9 @@ class AIService:
         with self._lock:
             return self._pending
 
-    def set_document(self, document: Document | None) -> None:
-        """Use the open document's image (or none); prepares the engine in the background."""
+    def set_document(self, document: Document | None, prepare: bool = True) -> None:
+        """Use the open document's image (or none); `prepare` readies the engine and image in
+        the background now (else on the first click or `prepare()`)."""
         self.generation += 1
         self._image_token += 1
         if document is None or not document.volume.is_segmentable:
@@ -126,7 +127,14 @@ class AIService:
             return
         spacing = tuple(float(s) for s in document.geometry.spacing_zyx)
         self._image = (document.volume.array, spacing)  # type: ignore[assignment]
-        self._submit("prepare", self._job_prepare)
+        if prepare:
+            self.prepare()
+
+    def prepare(self) -> int | None:
+        """Open the engine and hand it the image in the background (cheap when already done)."""
+        if self._image is None or self._closed:
+            return None
+        return self._submit("prepare", self._job_prepare)
 
     def set_engine(self, engine: str) -> int | None:
         """Switch engine ("paddle" or "classic"); clicks so far are dropped."""
