@@ -13,7 +13,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from segmentation_core.evaluation.clicker import edt_units, first_click, next_click
+from segmentation_core.evaluation.clicker import (
+    edt_units,
+    first_click,
+    mask_bbox,
+    next_click,
+)
 from segmentation_core.evaluation.metrics import NOC_THRESHOLDS, dice, dsc_auc, noc, percentile
 from segmentation_core.memory import peak_rss_self_bytes
 from segmentation_core.types import EngineError
@@ -79,11 +84,24 @@ def _target_metric(t: TargetResult, key: str) -> float:
     return t.dsc_auc
 
 
+def value_counts(label: np.ndarray, chunk_voxels: int = 1 << 22) -> np.ndarray:
+    """Voxels per label value 0..max: bincount slab by slab, since it converts its input to
+    int64 (a 256^3 label map would cost 128 MB at once)."""
+    flat = np.asarray(label).reshape(-1)
+    if flat.size == 0:
+        return np.zeros(1, np.int64)
+    counts = np.zeros(int(flat.max()) + 1, np.int64)
+    for i in range(0, flat.size, chunk_voxels):
+        chunk = flat[i : i + chunk_voxels].astype(np.int64, copy=False)
+        counts += np.bincount(chunk, minlength=counts.size)
+    return counts
+
+
 def select_targets(
     label: np.ndarray, spacing_zyx, values: Sequence[int] | None = None
 ) -> tuple[list[tuple[int, int, float]], list[dict]]:
     """(value, voxels, mL) of every target to evaluate, and the skipped ones with the reason."""
-    counts = np.bincount(np.asarray(label).ravel().astype(np.int64))
+    counts = value_counts(label)
     present = [int(v) for v in np.flatnonzero(counts) if v != 0]
     wanted = present if values is None else [int(v) for v in values]
     voxel_ml = float(np.prod(spacing_zyx)) / 1000.0
@@ -105,6 +123,7 @@ def evaluate_target(session, target: np.ndarray, spacing_zyx, n_clicks: int) -> 
     session.reset()
     res = TargetResult(value=0, voxels=int(target.sum()), volume_ml=0.0)
     pred = np.zeros(target.shape, bool)
+    target_box = mask_bbox(target)
     click = first_click(target, spacing_zyx)
     while click is not None and len(res.dice) < n_clicks:
         zyx, positive = click
@@ -117,7 +136,7 @@ def evaluate_target(session, target: np.ndarray, spacing_zyx, n_clicks: int) -> 
         res.clicks.append((zyx, positive))
         res.latencies_s.append(p.latency_s)
         res.dice.append(dice(pred, target))
-        click = next_click(pred, target, spacing_zyx)
+        click = next_click(pred, target, spacing_zyx, target_box)
     if not res.dice:
         res.dice = [0.0]
     # a perfect mask needs no more clicks: the curve stays where it is

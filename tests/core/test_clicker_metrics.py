@@ -69,3 +69,73 @@ def test_dice_noc_auc():
     # trapezoid over clicks 1..5 with unit steps
     assert dsc_auc([0.0, 1.0, 1.0, 1.0, 1.0, 0.0]) == pytest.approx(0.5 + 3.0)
     assert dsc_auc([0.4]) == pytest.approx(1.6)  # a short curve keeps its last value
+
+
+# --- the bounding-box clicker picks exactly the clicks of the plain full-volume definition ---
+
+
+def _reference_click(mask: np.ndarray, spacing) -> tuple[int, int, int]:
+    """EVALUATION.md read literally: label the whole volume, pad the component's box by 25 %,
+    scipy's distance transform, first maximum in flat order."""
+    from scipy import ndimage
+
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3, 3), bool))
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    comp = labels == int(np.argmax(sizes))
+    idx = np.argwhere(comp)
+    lo, hi = idx.min(axis=0), idx.max(axis=0) + 1
+    size = hi - lo
+    pad = np.maximum((size * 0.25).astype(int), 1)
+    crop = np.zeros(size + 2 * pad, bool)
+    inner = tuple(slice(p, p + s) for p, s in zip(pad, size))
+    crop[inner] = comp[tuple(slice(a, b) for a, b in zip(lo, hi))]
+    sampling = np.asarray(spacing, float) if edt_units(spacing) == "mm" else None
+    edt = ndimage.distance_transform_edt(crop, sampling=sampling)[inner]
+    best = np.flatnonzero(edt == edt.max())[0]
+    return tuple(int(v) for v in np.add(np.unravel_index(best, edt.shape), lo))
+
+
+@pytest.mark.parametrize("spacing", [(1, 1, 1), (3, 1, 1), (6.5, 0.78, 0.78), (0.7, 0.9, 2.5)])
+def test_clicks_match_the_full_volume_definition(spacing, monkeypatch):
+    from scipy import ndimage
+
+    from segmentation_core.evaluation import clicker
+
+    monkeypatch.setattr(clicker, "CHUNK_VOXELS", 60)  # many slabs: ties across slab borders
+    rng = np.random.default_rng(7)
+    for i in range(60):
+        shape = tuple(int(s) for s in rng.integers(4, 22, 3))
+        target = ndimage.binary_opening(rng.random(shape) < rng.uniform(0.3, 0.8))
+        if i % 2:
+            pred = rng.random(shape) < 0.3  # scattered errors: many components, size ties
+        else:
+            pred = ndimage.binary_dilation(target)  # one shell of error
+        if target.any():
+            assert first_click(target, spacing) == (_reference_click(target, spacing), True)
+        error = pred != target
+        want = None
+        if error.any():
+            pt = _reference_click(error, spacing)
+            want = (pt, bool(target[pt]))
+        assert next_click(pred, target, spacing) == want
+
+
+def test_equal_components_tie_to_the_first_in_flat_order():
+    m = np.zeros((6, 6, 12), bool)
+    m[3:5, 1:3, 1:3] = True  # starts later in flat order (z = 3)...
+    m[1:3, 3:5, 8:10] = True  # ...than this one (z = 1), same size
+    assert np.array_equal(np.argwhere(largest_component(m))[0], (1, 3, 8))
+
+
+def test_value_counts_and_mask_bbox():
+    from segmentation_core.evaluation.clicker import mask_bbox
+    from segmentation_core.evaluation.harness import value_counts
+
+    lab = np.zeros((5, 6, 7), np.uint16)
+    lab[1:3, 2:5, 3:4] = 9
+    lab[4, 5, 6] = 2
+    counts = value_counts(lab, chunk_voxels=7)  # several chunks
+    assert counts.tolist() == np.bincount(lab.ravel()).tolist() and counts[9] == 6
+    assert mask_bbox(lab == 9) == (1, 2, 3, 3, 5, 4)
+    assert mask_bbox(lab == 5) is None
