@@ -1,6 +1,7 @@
 """File I/O: the only package that imports SimpleITK, pydicom, highdicom, nibabel or nrrd.
 
-Public entries: `load_volume`, `scan_dicom_folder`, `load_label_for`, `write_volume`.
+Public entries: `load_volume`, `scan_dicom_folder`, `open_labels` (every label format, with
+names and colours; `load_label_for` is its label-map-only shorthand), `write_volume`.
 """
 
 from viewer.io.dicom_scan import (
@@ -11,6 +12,7 @@ from viewer.io.dicom_scan import (
     LoadCancelled,
     SkippedFile,
 )
+from viewer.io.label_formats_open import open_labels
 from viewer.io.labels import label_onto_grid, load_label_for
 from viewer.io.loader import load_volume, load_volume_from_scan, scan_dicom_folder
 from viewer.io.writer import write_volume
@@ -26,6 +28,7 @@ __all__ = [
     "load_label_for",
     "load_volume",
     "load_volume_from_scan",
+    "open_labels",
     "scan_dicom_folder",
     "write_volume",
 ]

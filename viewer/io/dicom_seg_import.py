@@ -43,15 +43,26 @@ def read_dicom_seg(
     geometry: Geometry,
     table: SegmentTable | None = None,
     series_uid: str | None = None,
+    frame_of_reference_uid: str | None = None,
 ) -> DicomSegImport:
     """Read the SEG at `path` onto `geometry`.
 
     Segment ids: our own export's `RadLabel label N` tracking id, else the id of the `table`
     segment with the same name, else the segment number. With `series_uid`, a SEG that
     references another series is reported in `notes` (its frames are still placed by position).
+    With `frame_of_reference_uid` (the image's), a SEG in another frame of reference is refused
+    with a GeometryError: its coordinates mean nothing on this image.
     """
     p = Path(path)
     ds = _read(p)
+    seg_for = str(ds.get("FrameOfReferenceUID", ""))
+    if frame_of_reference_uid and seg_for and seg_for != frame_of_reference_uid:
+        raise GeometryError(
+            f"the DICOM SEG belongs to another frame of reference ({seg_for}, image "
+            f"{frame_of_reference_uid}): another scan or patient position, so its coordinates "
+            "do not apply to this image",
+            str(p),
+        )
     segments, by_number = _segments(ds, table)
     groups = _frame_groups(ds, p)
     seg_type = str(ds.get("SegmentationType", "BINARY")).upper()
@@ -103,7 +114,7 @@ def read_dicom_seg(
     if series_uid and refs and series_uid not in refs:
         notes.append(f"the SEG references series {refs}, not the open series {series_uid}")
     how = "nearest voxel" if off_grid else "on voxel centres"
-    return DicomSegImport(layers, how, refs, str(ds.get("FrameOfReferenceUID", "")), notes)
+    return DicomSegImport(layers, how, refs, seg_for, notes)
 
 
 def _read(p: Path) -> pydicom.Dataset:

@@ -1,5 +1,7 @@
-"""Loads a label file onto an image: same grid as is, same space on another grid resampled
-(nearest neighbour, with a note), no overlap refused with a GeometryError."""
+"""Puts labels onto an image grid: same grid as is, same space on another grid resampled
+(nearest neighbour, with a note), no overlap refused with a GeometryError.
+
+`load_label_for` is the label-map-only shorthand of `viewer.io.open_labels` (every label format)."""
 
 from __future__ import annotations
 
@@ -21,15 +23,11 @@ log = logging.getLogger(__name__)
 def load_label_for(
     volume: Volume, path: str | os.PathLike, notes: list[str] | None = None
 ) -> LabelMap:
-    """Read a label file and put it on `volume`'s grid; notes about resampling go to `notes`."""
-    from viewer.io.loader import load_volume
+    """Read a label file (any format `open_labels` reads) onto `volume`'s grid as one label map;
+    notes about resampling and flattened overlaps go to `notes`."""
+    from viewer.io.label_formats_open import open_labels
 
-    path = os.fspath(path)
-    label = load_volume(path)
-    if label.array.ndim != 3:
-        raise LoadError("a label file must hold one integer value per voxel, not colour", path)
-    array = _as_label_values(label.array, path)
-    return label_onto_grid(array, label.geometry, volume.geometry, path, notes)
+    return open_labels(volume, path, notes).labelmap
 
 
 def label_onto_grid(
@@ -68,7 +66,8 @@ def label_onto_grid(
     return LabelMap(target, out)
 
 
-def _as_label_values(array: np.ndarray, path: str) -> np.ndarray:
+def as_label_values(array: np.ndarray, path: str) -> np.ndarray:
+    """`array` as uint16 label values; LoadError for fractions, negatives or values over 65535."""
     if array.dtype.kind == "f":
         if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
             raise LoadError(
