@@ -8,8 +8,8 @@ Single study (--image IMAGE --label LABEL --out OUT):
 Datasets (--out FOLDER --dataset-id N --name NAME, cases by --case IMAGE LABEL or --cases-dir):
   nnunet                    nnU-Net v2 raw dataset (DatasetNNN_NAME) + splits_final.json
   msd                       Medical Segmentation Decathlon / PaddleSeg MedicalSeg (TaskNN_NAME)
-Segment names: --labels-json (`{"1": "liver"}`, optionally under "labels"), a labels.json next to
-the label, or the names stored in a .seg.nrrd.
+Segment names: --labels-json (`{"1": "liver"}`, optionally under "labels"), the names stored in a
+.seg.nrrd or DICOM SEG, or a names file next to a plain label (labels.json, <label>s.json).
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ import argparse
 from pathlib import Path
 
 from viewer.errors import LoadError, RadLabelError, SaveError
-from viewer.io import load_volume
+from viewer.io import load_volume, open_labels
 from viewer.io.atomic_save import atomic_write_text
 from viewer.io.dataset_export import ExportCase, export_msd, export_nnunet
 from viewer.io.dicom_seg import export_dicom_seg
-from viewer.io.label_formats import load_labels, save_labels
+from viewer.io.label_formats import save_labels
+from viewer.io.label_formats_open import names_file_for
 from viewer.io.mesh_export import export_meshes
 from viewer.model.document import Document
 from viewer.model.segment_io import read_json_map
@@ -45,7 +46,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--format", required=True, choices=SINGLE + DATASETS)
     p.add_argument("--out", required=True, help="output file, or folder for meshes/datasets")
     p.add_argument("--image", help="image file, DICOM file or DICOM folder (single study)")
-    p.add_argument("--label", help="label file (.nii.gz, .nrrd, .seg.nrrd) (single study)")
+    p.add_argument(
+        "--label",
+        help="label file (.nii.gz, .nrrd, .seg.nrrd, .mha, DICOM SEG .dcm) (single study)",
+    )
     p.add_argument("--series", default=None, help="series id / SeriesInstanceUID in --image")
     p.add_argument("--labels-json", help="segment names: {'1': 'liver', ...}")
     p.add_argument(
@@ -69,8 +73,8 @@ def add_parser(subparsers) -> None:
 
 
 def _names(label: str, labels_json: str | None) -> SegmentTable | None:
-    path = Path(labels_json) if labels_json else Path(label).with_name("labels.json")
-    if not path.is_file():
+    path = Path(labels_json) if labels_json else names_file_for(Path(label))
+    if path is None or not path.is_file():
         return None
     table = SegmentTable()
     for s in read_json_map(path):
@@ -80,8 +84,12 @@ def _names(label: str, labels_json: str | None) -> SegmentTable | None:
 
 def _load_case(image: str, label: str, series: str | None, labels_json: str | None):
     volume = load_volume(image, series_uid=series)
-    loaded = load_labels(label, volume.geometry)
-    table = _names(label, labels_json) or loaded.segments
+    loaded = open_labels(volume, label)  # NIfTI, NRRD, MetaImage, .seg.nrrd, DICOM SEG
+    # a names file beside the label applies only to formats that do not name their segments
+    own_names = loaded.format in ("seg-nrrd", "dicom-seg") and loaded.named
+    table = (_names(label, labels_json) if labels_json or not own_names else None) or (
+        loaded.segments
+    )
     for s in loaded.segments:  # values without a name in the names file keep the file's name
         if table.get(s.id) is None:
             table.add(s.name, s.colour, segment_id=s.id)
@@ -92,8 +100,8 @@ def _run_single(args: argparse.Namespace) -> int:
     if not args.image or not args.label:
         raise LoadError(f"--format {args.format} needs --image and --label")
     volume, loaded, table = _load_case(args.image, args.label, args.series, args.labels_json)
-    if loaded.how != "same grid":
-        print(f"note: {loaded.how}")
+    for note in loaded.notes:
+        print(f"note: {note}")
     labels = loaded.labelmap
     out = Path(args.out)
     if args.format in ("nifti", "nrrd", "seg-nrrd"):

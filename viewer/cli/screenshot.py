@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 
 def add_parser(subparsers) -> None:
@@ -32,7 +33,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from viewer.errors import RadLabelError
-    from viewer.io import load_label_for, load_volume
+    from viewer.io import load_volume, open_labels
     from viewer.model.document import Document
     from viewer.qt.screenshot import ScreenshotRenderer, make_app, parse_slice, save_png
 
@@ -41,8 +42,13 @@ def run(args: argparse.Namespace) -> int:
     volume = load_volume(args.path, series_uid=args.series)
     document = Document(volume)
     if args.label:
-        labels = load_label_for(volume, args.label)
-        document.replace_labels(labels.array)
+        notes: list[str] = []
+        loaded = open_labels(volume, args.label, notes)  # every label format, names and colours
+        document = Document(volume, loaded.labelmap)
+        document.segments = loaded.segments
+        document.segments.ensure(document.labels.values())
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
     try:
         cursor = parse_slice(args.slice, document, args.view)
     except ValueError as e:
