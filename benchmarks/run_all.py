@@ -14,6 +14,7 @@ BENCHMARKS = [
     "bench_engine.py",
     "bench_viewer.py",
     "bench_export.py",
+    "bench_ai_tool.py",
 ]
 
 
