@@ -154,19 +154,32 @@ class MainWindow(QtWidgets.QMainWindow):
         return True
 
     def open_label(self, path: str) -> bool:
-        from viewer.io import load_label_for
+        """Read a label file (viewer.io.open_labels: any label format) onto the open image as
+        one undoable step; notes (resampling, overlaps flattened) go to the status bar."""
+        from viewer.io import open_labels
+        from viewer.qt.panels.editing import open_labels_command
 
         if self.document is None:
             self.show_error("Cannot open label", "Open an image first.")
             return False
+        notes: list[str] = []
         try:
-            labels = load_label_for(self.document.volume, path)
+            loaded = open_labels(self.document.volume, path, notes)
         except RadLabelError as e:
             self.show_error("Cannot open label", e.message)
             return False
-        self.document.replace_labels(labels.array)
-        self.document.label_path = os.fspath(path)
+        except Exception as e:  # an unexpected failure must not take the window down
+            log.exception("opening label %s failed", path)
+            self.show_error("Cannot open label", f"{path}: {type(e).__name__}: {e}")
+            return False
+        self.execute(open_labels_command(self.document, loaded, path))
+        history = getattr(self, "history", None)
+        if history is not None and hasattr(history, "mark_clean"):
+            history.mark_clean()  # the labels now equal a file on disk
         self.document.dirty = False
+        if notes:
+            log.warning("%s: %s", path, "; ".join(notes))
+            self.statusBar().showMessage(f"{os.path.basename(path)}: {'; '.join(notes)}", 20000)
         return True
 
     def modality(self) -> str:

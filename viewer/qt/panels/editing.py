@@ -1,6 +1,7 @@
 """Wires editing into the main window: the app-wide history (window.history), editor state and
 tools, the segments/tools/operations panels, Edit menu (Undo Ctrl+Z, Redo Ctrl+Shift+Z and
-Ctrl+Y, Save labels Ctrl+S), autosave, the unsaved-changes prompt and the recovery offer."""
+Ctrl+Y, Save labels Ctrl+S), autosave, the unsaved-changes prompt and the recovery offer; and
+`open_labels_command`, the undoable "Open labels <file>" step MainWindow.open_label runs."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import os
 import numpy as np
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from viewer.commands import CompositeCommand, History, LabelEdit
+from viewer.commands import Command, CompositeCommand, History, LabelEdit
 from viewer.commands.segment_commands import ReplaceSegmentTable
-from viewer.errors import RadLabelError
+from viewer.errors import LoadError, RadLabelError
 from viewer.qt.panels.brush_cursor import BrushCursor
 from viewer.qt.panels.operations_panel import OperationsPanel
 from viewer.qt.panels.segments_panel import SegmentsPanel
@@ -227,6 +228,53 @@ class EditingController(QtCore.QObject):
             cmds.append(edit)
         self.execute(CompositeCommand("Recover autosaved labels", cmds))
         return True
+
+
+class _SetLabelPath(Command):
+    """Which file Ctrl+S writes to; undone with the labels it came with."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.old = ""
+        self.name = "Set label file"
+
+    def do(self, doc) -> None:
+        self.old, doc.label_path = doc.label_path, self.path
+
+    def undo(self, doc) -> None:
+        doc.label_path = self.old
+
+
+def open_labels_command(doc, loaded, path: str | os.PathLike) -> Command:
+    """One undoable step that puts labels read by `viewer.io.open_labels` into `doc`: the
+    label map, the segment table (the file's names and colours; for a file without names the
+    open document's names for the same values; visibility and locks of those values kept) and
+    the file Ctrl+S saves to (none for formats that are only read: MetaImage, DICOM SEG)."""
+    from viewer.io.label_formats import label_format
+    from viewer.model.segments import Segment
+
+    labels = loaded.labelmap
+    table = loaded.segments
+    table.ensure(labels.values())
+    segments = []
+    for s in table:
+        old = doc.segments.get(s.id)
+        name, colour = (s.name, s.colour) if loaded.named or old is None else (old.name, old.colour)
+        visible, locked = (old.visible, old.locked) if old is not None else (True, False)
+        segments.append(Segment(s.id, name, colour, visible, locked))
+    path = os.fspath(path)
+    try:
+        label_format(path)
+        save_path = path
+    except LoadError:
+        save_path = ""
+    name = f"Open labels {os.path.basename(path)}"
+    cmds: list[Command] = [ReplaceSegmentTable(segments, name), _SetLabelPath(save_path)]
+    full = (0, 0, 0, *doc.labels.array.shape)
+    edit = LabelEdit.from_box(name, doc.labels.array, full, labels.array)
+    if edit is not None:
+        cmds.append(edit)
+    return CompositeCommand(name, cmds)
 
 
 def install_editing(window, **kwargs) -> EditingController:
