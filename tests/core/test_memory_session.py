@@ -1,0 +1,37 @@
+"""Memory of the session: undo records are bit-packed, non-finite pixels are fixed in place."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from segmentation_core import open_session
+
+
+def test_undo_records_are_packed_and_restore_exactly(blob_case):
+    image, spacing, _ = blob_case
+    s = open_session("classic")
+    s.set_image(image, spacing)
+    states = [s.segmentation()]
+    for zyx, positive in [((20, 20, 20), True), ((20, 20, 30), False), ((20, 30, 44), True)]:
+        s.add_click(zyx, positive)
+        states.append(s.segmentation())
+    assert not np.array_equal(states[1], states[2])  # the negative click changed something
+    for step in s._steps:
+        voxels = int(np.prod([step.box[k + 3] - step.box[k] for k in range(3)]))
+        assert step.packed.dtype == np.uint8 and step.packed.nbytes == -(-voxels // 8)
+    for want in reversed(states[:-1]):
+        s.undo()
+        assert np.array_equal(s.segmentation(), want)
+
+
+def test_non_finite_pixels_become_the_lowest_finite_value(blob_case):
+    image, spacing, _ = blob_case
+    img = image.astype(np.float32)
+    img[0, 0, :3] = [np.nan, np.inf, -np.inf]
+    s = open_session("classic")
+    s.set_image(img, spacing)
+    kept = s._vol.image
+    assert np.isfinite(kept).all() and kept[0, 0, :3].tolist() == [img[np.isfinite(img)].min()] * 3
+    assert np.isnan(img[0, 0, 0])  # the caller's array is untouched
+    s.set_image(np.full((4, 5, 6), np.nan), spacing)  # nothing finite: zeros, not NaN
+    assert not s._vol.image.any()
