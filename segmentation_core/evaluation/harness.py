@@ -20,7 +20,7 @@ from segmentation_core.evaluation.clicker import (
     next_click,
 )
 from segmentation_core.evaluation.metrics import NOC_THRESHOLDS, dice, dsc_auc, noc, percentile
-from segmentation_core.memory import peak_rss_self_bytes
+from segmentation_core.memory import current_rss_bytes, peak_rss_self_bytes, reset_peak_rss
 from segmentation_core.types import EngineError
 
 MIN_VOLUME_ML = 0.5
@@ -55,7 +55,8 @@ class CaseResult:
     skipped: list[dict] = field(default_factory=list)
     latency_p50_s: float = float("nan")
     latency_p95_s: float = float("nan")
-    peak_rss_bytes: int = 0
+    peak_rss_bytes: int = 0  # of this run where the peak can be reset (Linux), else lifetime
+    rss_at_start_bytes: int | None = None  # with the caller's image and label already loaded
     worker_peak_rss_bytes: int | None = None
     device: str = "cpu"
     cpu_count: int = os.cpu_count() or 1
@@ -157,6 +158,8 @@ def evaluate_case(
 ) -> CaseResult:
     """Every target of one case through one session; latency after one warm-up click."""
     t0 = time.perf_counter()
+    reset_peak_rss()
+    rss_at_start = current_rss_bytes()
     spacing = tuple(float(s) for s in spacing_zyx)
     targets, skipped = select_targets(label, spacing, values)
     out = CaseResult(
@@ -166,6 +169,7 @@ def evaluate_case(
         edt_units=edt_units(spacing),
         image_bytes=int(image.nbytes),
         skipped=skipped,
+        rss_at_start_bytes=rss_at_start,
     )
     session.set_image(image, spacing)
     if targets:  # warm-up: the first click of the first target, not counted

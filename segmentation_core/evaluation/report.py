@@ -44,6 +44,8 @@ def _metric(t, key: str) -> float:
 def summary_line(res: CaseResult) -> str:
     worker = res.worker_peak_rss_bytes
     mem = f"peak RSS {res.peak_rss_bytes / MB:.0f} MB"
+    if res.rss_at_start_bytes:
+        mem += f" ({(res.peak_rss_bytes - res.rss_at_start_bytes) / MB:+.0f} MB over the start)"
     if worker:
         mem += f" + worker {worker / MB:.0f} MB"
     return (
