@@ -29,14 +29,20 @@ class PatchSample:
 
 
 def _choose_level(target: Target, spacing_zyx, patch: int, rng: np.random.Generator) -> int:
-    """Level whose field of view fits the target, sometimes one below (overflow) or above."""
+    """A zoom level the engine passes through for this target.
+
+    AutoZoom starts every first click at level 0 and doubles the spacing while the prediction
+    touches the patch border, so a large organ is seen at every level from 0 up to the one
+    whose field of view holds it ('fit'): sample uniformly over those, and sometimes one above.
+    """
     z0, y0, x0, z1, y1, x1 = target.bbox
     extent_mm = np.array([z1 - z0, y1 - y0, x1 - x0]) * np.asarray(spacing_zyx)
     fit = 0
     while fit < 3 and np.any(working_spacing(spacing_zyx, fit) * patch * 0.8 < extent_mm):
         fit += 1
-    jitter = rng.choice([-1, 0, 0, 0, 1])
-    return int(np.clip(fit + jitter, 0, 3))
+    if rng.random() < 0.15:
+        return min(fit + 1, 3)
+    return int(rng.integers(0, fit + 1))
 
 
 def _spacing_jitter(spacing_zyx, rng: np.random.Generator) -> np.ndarray:
