@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-
-from viewer.model.document import Document
-from viewer.model.geometry import Geometry
-from viewer.model.volume import Volume
+from qt_helpers import grab_rgb, phantom_document  # noqa: F401  (re-exported for fixtures)
 
 
 @pytest.fixture
@@ -16,21 +12,6 @@ def qapp_configured(qapp):
 
     configure_pyqtgraph()
     return qapp
-
-
-def phantom_document(direction=None, spacing=(1.0, 1.0, 2.0), shape=(20, 40, 50)) -> Document:
-    """A CT-like box: -1000 air, a 0 HU body, and bright markers that reveal orientation:
-    a +1000 block at low x/low y index (patient right-anterior for an LPS grid) on every
-    slice, and a label (id 1) block at high x."""
-    a = np.full(shape, -1000, dtype=np.int16)
-    a[:, 5:-5, 5:-5] = 0
-    a[:, 8:14, 8:16] = 1000
-    g = Geometry(shape, spacing, (10.0, -20.0, 30.0), np.eye(3) if direction is None else direction)
-    doc = Document(Volume(a, g, "CT", name="phantom"))
-    lab = np.zeros(shape, dtype=np.uint16)
-    lab[5:15, 20:30, 32:42] = 1
-    doc.replace_labels(lab)
-    return doc
 
 
 @pytest.fixture
@@ -53,9 +34,3 @@ def window(qapp_configured, qtbot, monkeypatch):
     w.show()
     qtbot.waitExposed(w)
     return w
-
-
-def grab_rgb(widget) -> np.ndarray:
-    from viewer.qt.screenshot import qimage_to_rgb
-
-    return qimage_to_rgb(widget.grab().toImage())

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from conftest import phantom_document
 from PyQt5 import QtCore, QtGui, QtWidgets
+from qt_helpers import phantom_document
 
 from viewer.qt.panels import install_editing, offer_recovery
 from viewer.services.autosave import AutosaveService, find_recoverable

@@ -7,8 +7,8 @@ import os
 
 import numpy as np
 import pyqtgraph as pg
-from conftest import phantom_document
 from PyQt5 import QtCore
+from qt_helpers import phantom_document
 
 from viewer.model.display_frame import DisplayFrame
 from viewer.tools.base import Tool

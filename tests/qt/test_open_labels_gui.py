@@ -7,8 +7,8 @@ import functools
 
 import numpy as np
 import pytest
-from conftest import phantom_document
 from PyQt5 import QtWidgets
+from qt_helpers import phantom_document
 
 from viewer.commands.segment_commands import RenameSegment
 from viewer.io import load_volume, open_labels, write_volume

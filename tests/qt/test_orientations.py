@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import grab_rgb
 from PyQt5 import QtCore
+from qt_helpers import grab_rgb
 
 from viewer.model.document import Document
 from viewer.model.view_state import ViewState, auto_window

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import grab_rgb, phantom_document
+from qt_helpers import grab_rgb, phantom_document
 
 from viewer.model.view_state import CT_PRESETS, WindowLevel
 

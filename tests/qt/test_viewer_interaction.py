@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from conftest import grab_rgb, phantom_document
 from PyQt5 import QtCore, QtGui, QtWidgets
+from qt_helpers import grab_rgb, phantom_document
 
 from viewer.model.view_state import WindowLevel
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import phantom_document
+from qt_helpers import phantom_document
 
 from viewer.qt.vtk_scene import BACKGROUND
 
