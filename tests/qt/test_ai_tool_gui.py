@@ -189,3 +189,23 @@ def test_missing_model_falls_back_to_classic_and_says_so(
         assert ai.service.engine == "classic"
     finally:
         ai.service.shutdown()
+
+
+def test_panels_neither_outgrow_the_window_nor_resize_the_views(window, phantom, qtbot):
+    """With every panel docked the window keeps the size it was given, and a panel that grows
+    (the AI busy bar, a long message) leaves the slice views alone: images do not jump under
+    the mouse at each click."""
+    install_editing(window, autosave=False)
+    ai = install_ai(window, engine="classic")
+    window.set_document(phantom)
+    qtbot.wait(50)  # layout requests are posted events
+    assert window.width() <= 900 and window.height() <= 800, window.size()
+    views = {name: sv.size() for name, sv in window.slice_views.items()}
+    ai.panel.busy_bar.setVisible(True)
+    ai.panel.status.setText("a message long enough to wrap over several lines " * 6)
+    qtbot.wait(50)
+    assert {name: sv.size() for name, sv in window.slice_views.items()} == views
+    ai.panel.busy_bar.setVisible(False)
+    ai.panel.status.setText("")
+    qtbot.wait(50)
+    assert {name: sv.size() for name, sv in window.slice_views.items()} == views

@@ -37,6 +37,9 @@ class AIPanel(QtWidgets.QWidget):
         self.busy_bar.setRange(0, 0)  # an indeterminate, animated bar
         self.busy_bar.setMaximumHeight(12)
         self.busy_bar.setTextVisible(False)
+        keep = self.busy_bar.sizePolicy()
+        keep.setRetainSizeWhenHidden(True)  # the buttons do not jump at every click
+        self.busy_bar.setSizePolicy(keep)
         self.busy_bar.setVisible(False)
         lay.addWidget(self.busy_bar)
         self.status = QtWidgets.QLabel("")

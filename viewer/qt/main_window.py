@@ -68,10 +68,16 @@ class MainWindow(QtWidgets.QMainWindow):
     def add_panel(
         self, widget: QtWidgets.QWidget, title: str, area=QtCore.Qt.RightDockWidgetArea
     ) -> QtWidgets.QDockWidget:
-        """Dock `widget` under `title`; it gets an entry in View > Panels."""
+        """Dock `widget` under `title`; it gets an entry in View > Panels. The panel sits in a
+        scroll area: otherwise the stacked panels' minimum sizes force the window beyond the
+        screen, and any panel that grows (a busy bar, a longer message) resizes the slice views."""
         dock = QtWidgets.QDockWidget(title, self)
         dock.setObjectName(f"dock_{title}")
-        dock.setWidget(widget)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.NoFrame)
+        scroll.setWidget(widget)
+        dock.setWidget(scroll)
         self.addDockWidget(area, dock)
         self.panels_menu.addAction(dock.toggleViewAction())
         self.docks[title] = dock
