@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from PyQt5 import QtWidgets
 
+from viewer.qt.panels.layout import show_panel
 from viewer.services.ai_service import ENGINES
 
 HELP = (
@@ -15,10 +16,13 @@ HELP = (
 
 
 class AIPanel(QtWidgets.QWidget):
+    short_title = "AI"  # its tab in the main window's narrow dock column
+
     def __init__(self, controller, parent=None) -> None:
         super().__init__(parent)
         self.controller = controller
         lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
         self.use_button = QtWidgets.QPushButton("Use the AI tool (A)")
         self.use_button.setCheckable(True)
         self.use_button.clicked.connect(lambda on: controller.activate(on))
@@ -28,6 +32,8 @@ class AIPanel(QtWidgets.QWidget):
         for key, text in ENGINES.items():
             self.engine_box.addItem(text, key)
         self.engine_box.setToolTip("Which click-to-segment engine answers the clicks")
+        self.engine_box.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLength)
+        self.engine_box.setMinimumContentsLength(10)
         self.engine_box.activated.connect(
             lambda i: controller.set_engine(self.engine_box.itemData(i))
         )
@@ -53,6 +59,7 @@ class AIPanel(QtWidgets.QWidget):
         self.reject_button.setToolTip("Discard the clicks and the preview (Esc)")
         self.reject_button.clicked.connect(lambda: controller.reject())
         self.undo_button = QtWidgets.QPushButton("Undo click")
+        row.setSpacing(2)
         self.undo_button.setToolTip("Take back the last click (Backspace)")
         self.undo_button.clicked.connect(lambda: controller.undo_click())
         for b in (self.accept_button, self.reject_button, self.undo_button):
@@ -64,6 +71,7 @@ class AIPanel(QtWidgets.QWidget):
         help_label.setStyleSheet("color: gray")
         lay.addWidget(help_label)
         lay.addStretch(1)
+        self._was_active = False
         self.refresh()
 
     def refresh(self) -> None:
@@ -77,6 +85,9 @@ class AIPanel(QtWidgets.QWidget):
         self.reject_button.setEnabled(bool(tool.clicks) or tool.has_preview())
         self.undo_button.setEnabled(bool(tool.clicks) and not busy)
         self.use_button.setChecked(tool.active)
+        if tool.active and not self._was_active:
+            show_panel(self)  # its tab may be behind another panel's
+        self._was_active = tool.active
         i = self.engine_box.findData(c.service.engine)
         if i >= 0 and i != self.engine_box.currentIndex():
             self.engine_box.setCurrentIndex(i)

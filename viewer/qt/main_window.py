@@ -31,6 +31,9 @@ from viewer.tools.base import Tool
 
 log = logging.getLogger(__name__)
 SLICE_VIEWS = ("axial", "coronal", "sagittal")
+PANEL_WIDTH = 320  # px, the docked panels' column: the slice views get the rest
+SCREEN_FRACTION = 0.8  # of the screen's available area, the first window size
+DOCK_STATE_VERSION = 2  # bump when the dock arrangement changes: older saved states are ignored
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -58,6 +61,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.grid = ViewGrid(views)
         self.setCentralWidget(self.grid)
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
+        self._dock_columns: dict[int, list[QtWidgets.QDockWidget]] = {}
+        self.setDockOptions(
+            QtWidgets.QMainWindow.AnimatedDocks | QtWidgets.QMainWindow.AllowTabbedDocks
+        )
+        self.setTabPosition(QtCore.Qt.AllDockWidgetAreas, QtWidgets.QTabWidget.North)
         self._build_actions()
         self._build_toolbar()
         self.status_label = QtWidgets.QLabel("Open an image: File > Open, or drop a file here")
@@ -70,8 +78,13 @@ class MainWindow(QtWidgets.QMainWindow):
     ) -> QtWidgets.QDockWidget:
         """Dock `widget` under `title`; it gets an entry in View > Panels. The panel sits in a
         scroll area: otherwise the stacked panels' minimum sizes force the window beyond the
-        screen, and any panel that grows (a busy bar, a longer message) resizes the slice views."""
-        dock = QtWidgets.QDockWidget(title, self)
+        screen, and any panel that grows (a busy bar, a longer message) resizes the slice views.
+
+        One column per dock area, PANEL_WIDTH wide: the first panel of an area stays visible on
+        its own (Segments); every later one joins a tab group below it, so the slice views keep
+        most of the screen. `widget.short_title`, when present, names the tab."""
+        # a panel may name a shorter `short_title` for its tab and title bar
+        dock = QtWidgets.QDockWidget(getattr(widget, "short_title", title), self)
         dock.setObjectName(f"dock_{title}")
         scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)
@@ -79,7 +92,24 @@ class MainWindow(QtWidgets.QMainWindow):
         scroll.setWidget(widget)
         dock.setWidget(scroll)
         self.addDockWidget(area, dock)
-        self.panels_menu.addAction(dock.toggleViewAction())
+        column = self._dock_columns.setdefault(int(area), [])
+        if len(column) >= 2:
+            self.tabifyDockWidget(column[-1], dock)
+            column[1].raise_()  # the group's first panel is the one shown at start
+        column.append(dock)
+        orientation = (
+            QtCore.Qt.Horizontal
+            if area in (QtCore.Qt.LeftDockWidgetArea, QtCore.Qt.RightDockWidgetArea)
+            else QtCore.Qt.Vertical
+        )
+        self.resizeDocks([dock], [PANEL_WIDTH], orientation)
+        if len(column) == 2 and orientation == QtCore.Qt.Horizontal:
+            # the always-visible panel gets about 40 % of the column, the tab group the rest
+            h = max(self.height() - 120, 400)
+            self.resizeDocks(column, [int(h * 0.4), int(h * 0.6)], QtCore.Qt.Vertical)
+        toggle = dock.toggleViewAction()
+        toggle.setText(title)
+        self.panels_menu.addAction(toggle)
         self.docks[title] = dock
         return dock
 
@@ -297,7 +327,9 @@ class MainWindow(QtWidgets.QMainWindow):
         tb.addSeparator()
         self.preset_box = QtWidgets.QComboBox()
         self.preset_box.setToolTip("Window/level preset")
+        self.preset_box.setPlaceholderText("Window/level")  # shown while no preset matches
         self.preset_box.activated[str].connect(self.apply_preset)
+        self.state.changed.connect(lambda what: what == "window" and self._show_preset())
         tb.addWidget(self.preset_box)
         tb.addWidget(QtWidgets.QLabel(" Label opacity "))
         self.opacity_slider = QtWidgets.QSlider(QtCore.Qt.Horizontal)
@@ -316,9 +348,18 @@ class MainWindow(QtWidgets.QMainWindow):
         names = presets_for(self.modality())
         self.preset_box.clear()
         self.preset_box.addItems(names)
+        self._show_preset()
         self.preset_menu.clear()
         for name in names:
             self.preset_menu.addAction(name, lambda n=name: self.apply_preset(n))
+
+    def _show_preset(self) -> None:
+        """Show the CT preset equal to the current window (none matches: the placeholder)."""
+        window = self.state.window
+        match = [n for n, wl in CT_PRESETS.items() if WindowLevel(*wl) == window]
+        index = self.preset_box.findText(match[0]) if match else -1
+        if index != self.preset_box.currentIndex():
+            self.preset_box.setCurrentIndex(index)
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -364,10 +405,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _restore_settings(self) -> None:
         s = self.settings
         geometry = s.value("window_geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1200, 850)
+        if geometry is None or not self.restoreGeometry(geometry):
+            self._default_geometry()
         layout = str(s.value("layout", "2x2"))
         main_view = str(s.value("main_view", "axial"))
         if layout not in LAYOUTS or main_view not in self.grid.views:
@@ -376,16 +415,30 @@ class MainWindow(QtWidgets.QMainWindow):
         self.layout_actions[layout].setChecked(True)
         self.state.radiological = str(s.value("radiological", "true")).lower() == "true"
 
+    def _default_geometry(self) -> None:
+        """SCREEN_FRACTION of the screen's available area (at least 1024 x 700 where the screen
+        has room), centred."""
+        screen = QtWidgets.QApplication.primaryScreen()
+        if screen is None:
+            self.resize(1280, 800)
+            return
+        avail = screen.availableGeometry()
+        w = min(max(int(avail.width() * SCREEN_FRACTION), 1024), avail.width())
+        h = min(max(int(avail.height() * SCREEN_FRACTION), 700), avail.height())
+        self.resize(w, h)
+        self.move(avail.center() - QtCore.QPoint(w // 2, h // 2))
+
     def restore_dock_state(self) -> None:
-        """Call after other parts added their panels, so their docks go back where they were."""
+        """Call after other parts added their panels, so their docks go back where they were.
+        A state saved by an older dock arrangement (another DOCK_STATE_VERSION) is ignored."""
         state = self.settings.value("window_state")
         if state is not None:
-            self.restoreState(state)
+            self.restoreState(state, DOCK_STATE_VERSION)
 
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802
         s = self.settings
         s.setValue("window_geometry", self.saveGeometry())
-        s.setValue("window_state", self.saveState())
+        s.setValue("window_state", self.saveState(DOCK_STATE_VERSION))
         s.setValue("layout", self.grid.layout_name)
         s.setValue("main_view", self.grid.main_view)
         s.setValue("radiological", "true" if self.state.radiological else "false")

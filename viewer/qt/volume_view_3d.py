@@ -1,4 +1,4 @@
-"""The 3D view widget: a small bar (volume preset, camera presets) over a VTK picture.
+"""The 3D view widget: a narrow bar (volume preset, camera menu) over a VTK picture.
 
 With a real display it embeds QVTKRenderWindowInteractor. Without one (offscreen Qt: tests, the
 screenshot command) it renders into an off-screen EGL window and shows the captured picture in a
@@ -66,21 +66,25 @@ class VolumeView3D(QtWidgets.QWidget):
         self.preset_box = QtWidgets.QComboBox()
         self.preset_box.addItems(VOLUME_PRESETS)
         self.preset_box.setToolTip("Volume rendering preset")
+        self.preset_box.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLength)
+        self.preset_box.setMinimumContentsLength(8)  # a narrow bar: the 3D view may be small
         self.preset_box.currentTextChanged.connect(self._on_preset)
+        # camera directions in one drop-down button, so the bar stays narrow
+        self.camera_button = QtWidgets.QToolButton()
+        self.camera_button.setText("View")
+        self.camera_button.setToolTip("Camera: view from a direction, or reset (menu 3D)")
+        self.camera_button.setPopupMode(QtWidgets.QToolButton.InstantPopup)
+        menu = QtWidgets.QMenu(self.camera_button)
+        for name in CAMERA_PRESETS:
+            menu.addAction(f"From {name}", lambda _=False, n=name: self.camera_preset(n))
+        menu.addSeparator()
+        menu.addAction("Reset camera", lambda _=False: self.reset_camera())
+        self.camera_button.setMenu(menu)
         bar = QtWidgets.QHBoxLayout()
         bar.setContentsMargins(2, 2, 2, 2)
         bar.addWidget(QtWidgets.QLabel("3D"))
         bar.addWidget(self.preset_box)
-        for name in CAMERA_PRESETS:
-            b = QtWidgets.QToolButton()
-            b.setText(name[0].upper())
-            b.setToolTip(f"View from {name}")
-            b.clicked.connect(lambda _=False, n=name: self.camera_preset(n))
-            bar.addWidget(b)
-        reset = QtWidgets.QToolButton()
-        reset.setText("Reset")
-        reset.clicked.connect(self.reset_camera)
-        bar.addWidget(reset)
+        bar.addWidget(self.camera_button)
         bar.addStretch(1)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)

@@ -10,76 +10,108 @@ from viewer.tools.interpolate import fill_between_slices
 
 
 class OperationsPanel(QtWidgets.QWidget):
+    short_title = "Operations"  # its tab in the main window's narrow dock column
+
     def __init__(self, controller, parent=None) -> None:
         super().__init__(parent)
         self.controller = controller
-        form = QtWidgets.QFormLayout(self)
+        # a grid of three narrow columns (a button, then its parameters) under short headings,
+        # so the panel fits a narrow dock; tooltips carry the full description
+        grid = QtWidgets.QGridLayout(self)
+        grid.setContentsMargins(4, 4, 4, 4)
+        grid.setVerticalSpacing(3)
+        grid.setHorizontalSpacing(3)
+        rows = [0]
 
-        def button(text, fn):
+        def add(*cells: tuple[QtWidgets.QWidget, int]) -> None:
+            col = 0
+            for widget, span in cells:
+                grid.addWidget(widget, rows[0], col, 1, span)
+                col += span
+            rows[0] += 1
+
+        def heading(text: str) -> None:
+            add((QtWidgets.QLabel(f"<b>{text}</b>"), 3))
+
+        def button(text, fn, tip):
             b = QtWidgets.QPushButton(text)
+            b.setToolTip(f"{tip} (active segment; undoable)")
             b.clicked.connect(lambda _=False: self.run(fn))
             return b
 
-        form.addRow(button("Fill holes", lambda d, s: morphology.fill_holes(d, s, self._opts())))
-        form.addRow(button("Keep largest island", islands.keep_largest))
+        heading("Islands")
+        add(
+            (button("Keep largest", islands.keep_largest, "Keep only the largest island"), 1),
+            (button("Split islands", islands.split_islands, "Split: one segment per island"), 2),
+        )
         self.min_voxels = QtWidgets.QSpinBox()
         self.min_voxels.setRange(1, 10_000_000)
         self.min_voxels.setValue(100)
-        form.addRow(
-            button(
-                "Remove islands smaller than",
-                lambda d, s: islands.remove_small(d, s, self.min_voxels.value()),
-            ),
-            self.min_voxels,
+        self.min_voxels.setPrefix("< ")
+        self.min_voxels.setSuffix(" voxels")
+        self.min_voxels.setToolTip("Islands smaller than this many voxels are removed")
+        self.min_voxels.setSizePolicy(QtWidgets.QSizePolicy.Preferred, QtWidgets.QSizePolicy.Fixed)
+        remove = button(
+            "Remove",
+            lambda d, s: islands.remove_small(d, s, self.min_voxels.value()),
+            "Remove islands smaller than the given number of voxels",
         )
-        form.addRow(button("Split islands into segments", islands.split_islands))
+        add((remove, 1), (self.min_voxels, 2))
+        heading("Shape")
         self.smooth_method = QtWidgets.QComboBox()
         self.smooth_method.addItems(["median", "opening", "closing"])
-        self.smooth_mm = _mm_spin(3.0)
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(self.smooth_method)
-        row.addWidget(self.smooth_mm)
-        form.addRow(
-            button(
-                "Smooth",
-                lambda d, s: morphology.smooth(
-                    d, s, self.smooth_method.currentText(), self.smooth_mm.value(), self._opts()
-                ),
+        self.smooth_method.setToolTip("Smoothing method")
+        self.smooth_method.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLength)
+        self.smooth_method.setMinimumContentsLength(5)
+        self.smooth_mm = _mm_spin(3.0, "Smoothing kernel size")
+        smooth = button(
+            "Smooth",
+            lambda d, s: morphology.smooth(
+                d, s, self.smooth_method.currentText(), self.smooth_mm.value(), self._opts()
             ),
-            row,
+            "Smooth with the chosen method and kernel size",
         )
-        self.margin_mm = _mm_spin(2.0)
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(
-            button(
-                "Grow", lambda d, s: morphology.margin(d, s, self.margin_mm.value(), self._opts())
-            )
+        add((smooth, 1), (self.smooth_method, 1), (self.smooth_mm, 1))
+        self.margin_mm = _mm_spin(2.0, "Margin to grow or shrink by")
+        grow = button(
+            "Grow",
+            lambda d, s: morphology.margin(d, s, self.margin_mm.value(), self._opts()),
+            "Grow the segment by the margin",
         )
-        row.addWidget(
-            button(
-                "Shrink",
-                lambda d, s: morphology.margin(d, s, -self.margin_mm.value(), self._opts()),
-            )
+        shrink = button(
+            "Shrink",
+            lambda d, s: morphology.margin(d, s, -self.margin_mm.value(), self._opts()),
+            "Shrink the segment by the margin",
         )
-        row.addWidget(self.margin_mm)
-        form.addRow("Margin", row)
-        self.axis = QtWidgets.QComboBox()
-        self.axis.addItems(["slices along z (axial)", "along y (coronal)", "along x (sagittal)"])
-        form.addRow(
-            button(
-                "Fill between slices",
-                lambda d, s: fill_between_slices(d, s, self.axis.currentIndex(), self._opts()),
-            ),
-            self.axis,
+        add((grow, 1), (shrink, 1), (self.margin_mm, 1))
+        fill = button(
+            "Fill holes",
+            lambda d, s: morphology.fill_holes(d, s, self._opts()),
+            "Fill holes inside the segment",
         )
+        add((fill, 1))
+        heading("Fill between slices")
+        self.axis = QtWidgets.QComboBox()  # the index is the array axis (z, y, x)
+        self.axis.addItems(["axial", "coronal", "sagittal"])
+        self.axis.setToolTip("Orientation of the drawn slices whose gaps are filled")
+        between = button(
+            "Fill between",
+            lambda d, s: fill_between_slices(d, s, self.axis.currentIndex(), self._opts()),
+            "Interpolate the segment between the drawn slices",
+        )
+        add((between, 1), (self.axis, 2))
+        heading("Combine segments")
         self.op = QtWidgets.QComboBox()
         self.op.addItems(list(logical.OPS))
+        self.op.setToolTip("Operation of the active segment with the other one")
         self.other = QtWidgets.QComboBox()
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(self.op)
-        row.addWidget(QtWidgets.QLabel("with"))
-        row.addWidget(self.other)
-        form.addRow(button("Logical", self._logical), row)
+        self.other.setToolTip("The other segment")
+        self.other.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLength)
+        self.other.setMinimumContentsLength(6)
+        apply = button("Apply", self._logical, "Combine the active segment with the other one")
+        add((self.op, 1), (self.other, 2))
+        add((apply, 1))
+        grid.setRowStretch(rows[0], 1)
 
     def _opts(self):
         return self.controller.state.paint_options()
@@ -107,10 +139,13 @@ class OperationsPanel(QtWidgets.QWidget):
             QtWidgets.QApplication.restoreOverrideCursor()
 
 
-def _mm_spin(value: float) -> QtWidgets.QDoubleSpinBox:
+def _mm_spin(value: float, tip: str) -> QtWidgets.QDoubleSpinBox:
     sb = QtWidgets.QDoubleSpinBox()
+    sb.setToolTip(tip)
     sb.setRange(0.1, 100.0)
     sb.setDecimals(1)
     sb.setSuffix(" mm")
     sb.setValue(value)
+    # spin boxes refuse by default to be narrower than their widest value; a dock is narrow
+    sb.setSizePolicy(QtWidgets.QSizePolicy.Preferred, QtWidgets.QSizePolicy.Fixed)
     return sb

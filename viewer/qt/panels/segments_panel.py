@@ -25,6 +25,16 @@ from viewer.model.segment_io import apply_colour_table, read_colour_table
 from viewer.model.statistics import segment_statistics, statistics_csv
 
 COLUMNS = ["", "Name", "Show", "Lock", "Voxels", "mL", "Mean", "Std", "Min", "Max"]
+# key, text, QStyle standard icon (None: the text is shown), tooltip
+BUTTONS = [
+    ("add", "Add", None, "Add a segment"),
+    ("remove", "Remove", None, "Remove the active segment"),
+    ("up", "Up", "SP_ArrowUp", "Move the active segment up"),
+    ("down", "Down", "SP_ArrowDown", "Move the active segment down"),
+    ("import", "Import colours...", "SP_DialogOpenButton", "Import names and colours..."),
+    ("csv", "Export CSV...", "SP_DialogSaveButton", "Export the statistics as CSV..."),
+    ("stats", "Update statistics", "SP_BrowserReload", "Update the statistics columns"),
+]
 AUTO_STATS_MAX_VOXELS = 30_000_000  # above this, statistics update on request only
 
 
@@ -38,28 +48,45 @@ class SegmentsPanel(QtWidgets.QWidget):
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(1, QtWidgets.QHeaderView.Stretch)
+        # a narrow dock column: colour, name, show and lock stay in view, statistics scroll
+        header = self.table.horizontalHeader()
+        header.setMinimumSectionSize(18)
+        header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(0, QtWidgets.QHeaderView.Fixed)
+        header.setMaximumSectionSize(180)  # a long name is elided; its tooltip has the rest
+        self.table.setColumnWidth(0, 18)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.table.setHorizontalScrollMode(QtWidgets.QAbstractItemView.ScrollPerPixel)
         self.table.itemChanged.connect(self._item_changed)
         self.table.cellDoubleClicked.connect(self._double_clicked)
         self.table.itemSelectionChanged.connect(self._selection_changed)
-        buttons = QtWidgets.QGridLayout()
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.setSpacing(2)
+        slots = {
+            "add": self.add_segment,
+            "remove": self.remove_segment,
+            "up": lambda: self.move_segment(-1),
+            "down": lambda: self.move_segment(1),
+            "import": self.import_colours,
+            "csv": self.export_csv,
+            "stats": self.refresh_stats,
+        }
         self.buttons = {}
-        for i, (key, text, slot) in enumerate(
-            [
-                ("add", "Add", self.add_segment),
-                ("remove", "Remove", self.remove_segment),
-                ("up", "Up", lambda: self.move_segment(-1)),
-                ("down", "Down", lambda: self.move_segment(1)),
-                ("import", "Import colours...", self.import_colours),
-                ("csv", "Export CSV...", self.export_csv),
-                ("stats", "Update statistics", self.refresh_stats),
-            ]
-        ):
-            b = QtWidgets.QPushButton(text)
-            b.clicked.connect(lambda _=False, s=slot: s())
-            buttons.addWidget(b, i // 4, i % 4)
+        for key, text, icon, tip in BUTTONS:
+            b = QtWidgets.QToolButton()
+            b.setText(text)
+            b.setToolTip(tip)
+            if icon is not None:  # icon only: the row fits a narrow dock; the tooltip says it
+                b.setIcon(self.style().standardIcon(getattr(QtWidgets.QStyle, icon)))
+                b.setToolButtonStyle(QtCore.Qt.ToolButtonIconOnly)
+            b.clicked.connect(lambda _=False, s=slots[key]: s())
+            buttons.addWidget(b)
+            if key in ("remove", "down"):
+                buttons.addSpacing(6)
             self.buttons[key] = b
+        buttons.addStretch(1)
         lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.table)
         lay.addLayout(buttons)
         self._stats_timer = QtCore.QTimer(self)
@@ -132,6 +159,10 @@ class SegmentsPanel(QtWidgets.QWidget):
             it.setFlags(QtCore.Qt.ItemIsEnabled | QtCore.Qt.ItemIsSelectable)
             it.setTextAlignment(QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter)
             self.table.setItem(row, col, it)
+        name = self.table.item(row, 1)
+        if name is not None:  # long names are elided and statistics may be scrolled away
+            stats = f"\n{st.voxels} voxels, {st.volume_ml:.3f} mL, mean {st.mean:.4g}" if st else ""
+            name.setToolTip(name.text() + stats)
 
     def refresh_stats(self) -> None:
         doc = self.document

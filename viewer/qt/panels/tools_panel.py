@@ -7,6 +7,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
 
+from viewer.qt.panels.layout import show_panel
+
 # (tool key, button text, shortcut); key None is navigation (no tool)
 TOOL_BUTTONS = [
     (None, "Navigate", "Esc"),
@@ -22,18 +24,21 @@ class ToolsPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.controller = controller
         lay = QtWidgets.QVBoxLayout(self)
-        row = QtWidgets.QHBoxLayout()
+        lay.setContentsMargins(4, 4, 4, 4)
+        grid = QtWidgets.QGridLayout()  # three per row: fits a narrow dock
+        grid.setSpacing(2)
         self.group = QtWidgets.QButtonGroup(self)
         self.group.setExclusive(True)
         self.tool_buttons: dict[str | None, QtWidgets.QToolButton] = {}
-        for key, text, shortcut in TOOL_BUTTONS:
+        for i, (key, text, shortcut) in enumerate(TOOL_BUTTONS):
             b = QtWidgets.QToolButton()
             b.setText(text)
             b.setCheckable(True)
             b.setToolTip(f"{text} ({shortcut})")
+            b.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Fixed)
             b.clicked.connect(lambda _=False, k=key: controller.select_tool(k))
             self.group.addButton(b)
-            row.addWidget(b)
+            grid.addWidget(b, i // 3, i % 3)
             self.tool_buttons[key] = b
             # window-wide shortcut, so it works whichever view has focus
             act = QtWidgets.QAction(text, controller.window)
@@ -42,17 +47,20 @@ class ToolsPanel(QtWidgets.QWidget):
             act.triggered.connect(lambda _=False, k=key: controller.select_tool(k))
             controller.window.addAction(act)
         self.tool_buttons[None].setChecked(True)
-        lay.addLayout(row)
+        lay.addLayout(grid)
 
         form = QtWidgets.QFormLayout()
+        form.setRowWrapPolicy(QtWidgets.QFormLayout.WrapLongRows)
         self.size = QtWidgets.QDoubleSpinBox()
         self.size.setRange(0.1, 200.0)
         self.size.setSuffix(" mm")
         self.size.setDecimals(1)
         self.size.setValue(controller.brush_settings.radius_mm * 2)
+        self.size.setToolTip("Brush and eraser diameter")
         self.size.valueChanged.connect(self._brush_changed)
-        form.addRow("Brush size (diameter)", self.size)
-        self.sphere = QtWidgets.QCheckBox("3D sphere (off: disk in the view plane)")
+        form.addRow("Brush size", self.size)
+        self.sphere = QtWidgets.QCheckBox("3D sphere brush")
+        self.sphere.setToolTip("On: a sphere through the slices. Off: a disk in the view plane")
         self.sphere.toggled.connect(self._brush_changed)
         form.addRow(self.sphere)
         self.overwrite = QtWidgets.QCheckBox("Overwrite other segments")
@@ -63,14 +71,19 @@ class ToolsPanel(QtWidgets.QWidget):
         self.tolerance = QtWidgets.QDoubleSpinBox()
         self.tolerance.setRange(0, 1e5)
         self.tolerance.setValue(controller.flood_settings.tolerance)
+        self.tolerance.setToolTip("Flood fill: how far from the clicked value a voxel may be")
         self.tolerance.valueChanged.connect(self._flood_changed)
-        form.addRow("Flood fill tolerance", self.tolerance)
+        form.addRow("Fill tolerance", self.tolerance)
         self.flood3d = QtWidgets.QCheckBox("Flood fill in 3D")
+        self.flood3d.setToolTip("On: fill through the slices. Off: only the clicked slice")
         self.flood3d.toggled.connect(self._flood_changed)
         form.addRow(self.flood3d)
         lay.addLayout(form)
 
-        self.threshold_box = QtWidgets.QGroupBox("Paint only within intensity range")
+        self.threshold_box = QtWidgets.QGroupBox("Paint only in range")
+        self.threshold_box.setToolTip(
+            "Brush and fill change only voxels whose intensity is within this range"
+        )
         self.threshold_box.setCheckable(True)
         self.threshold_box.setChecked(False)
         self.threshold_box.toggled.connect(self._threshold_changed)
@@ -80,12 +93,15 @@ class ToolsPanel(QtWidgets.QWidget):
         self.hi = QtWidgets.QDoubleSpinBox()
         for sb in (self.lo, self.hi):
             sb.setRange(-1e6, 1e6)
+            # narrower than the widest value (+-1e6) allowed: the panel sits in a narrow dock
+            sb.setSizePolicy(QtWidgets.QSizePolicy.Preferred, QtWidgets.QSizePolicy.Fixed)
             sb.setDecimals(1)
             sb.valueChanged.connect(self._spins_changed)
             rng.addWidget(sb)
         tl.addLayout(rng)
         self.histogram = pg.PlotWidget()
         self.histogram.setMaximumHeight(120)
+        self.histogram.setMinimumSize(120, 60)  # pyqtgraph's own minimum is wider than a dock
         self.histogram.hideAxis("left")
         self.hist_curve = self.histogram.plot(
             [0, 1], [0], stepMode="center", fillLevel=0, brush=(120, 120, 200, 120)
@@ -156,3 +172,5 @@ class ToolsPanel(QtWidgets.QWidget):
         b = self.tool_buttons.get(key)
         if b is not None:
             b.setChecked(True)
+            if key is not None:
+                show_panel(self)  # a painting tool: its settings come to the front
