@@ -53,7 +53,7 @@ class SegmentsPanel(QtWidgets.QWidget):
         header.setMinimumSectionSize(18)
         header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeToContents)
         header.setSectionResizeMode(0, QtWidgets.QHeaderView.Fixed)
-        header.setMaximumSectionSize(180)  # a long name is elided; its tooltip has the rest
+        header.setMaximumSectionSize(130)  # a long name is elided; its tooltip has the rest
         self.table.setColumnWidth(0, 18)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.table.setHorizontalScrollMode(QtWidgets.QAbstractItemView.ScrollPerPixel)
