@@ -1,18 +1,20 @@
 """Main window layout with every panel installed (as viewer.qt.app does): the slice views get
 most of the window at 1280x800 and 1920x1080, the panels share one narrow right-hand column
 without being cut off, the tool in use brings its panel to the front, and the saved layout
-comes back."""
+comes back; the 3D view's camera menu."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PyQt5 import QtCore, QtWidgets
 
 from viewer.qt.ai_controller import install_ai
 from viewer.qt.main_window import PANEL_WIDTH, MainWindow
 from viewer.qt.panels import install_editing
+from viewer.qt.vtk_scene import CAMERA_PRESETS
 
 DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo"
 TABBED = ("Tools", "Segment operations", "AI segmentation")
@@ -140,3 +142,18 @@ def test_state_saved_by_an_older_layout_is_ignored(qapp_configured, qtbot):
     w.restore_dock_state()
     assert not w.docks["Tools"].isHidden()
     w.ai.service.shutdown()
+
+
+def test_3d_view_menu_moves_and_resets_the_camera(full_window):
+    v = full_window.view_3d
+    actions = {a.text(): a for a in v.camera_button.menu().actions() if a.text()}
+    assert set(actions) == {f"From {n}" for n in CAMERA_PRESETS} | {"Reset camera"}
+    camera = v.scene.renderer.GetActiveCamera()
+    actions["From superior"].trigger()
+    direction = np.subtract(camera.GetPosition(), camera.GetFocalPoint())
+    assert direction[2] > 0.99 * np.linalg.norm(direction)  # looking down from +z (superior)
+    actions["From anterior"].trigger()
+    direction = np.subtract(camera.GetPosition(), camera.GetFocalPoint())
+    assert direction[1] < -0.99 * np.linalg.norm(direction)  # from -y (anterior, LPS)
+    actions["Reset camera"].trigger()
+    assert not np.allclose(np.subtract(camera.GetPosition(), camera.GetFocalPoint()), direction)
