@@ -140,9 +140,16 @@ def main() -> int:
                 t = time.perf_counter()
                 rw.Render()
                 samples.append(time.perf_counter() - t)
+            rays = ""
+            if vol_on and scene.software:
+                m = scene.volume.GetMapper()
+                rays = (
+                    f", a ray per {m.GetImageSampleDistance():.2f} px, "
+                    f"{m.GetSampleDistance():.2f} mm steps"
+                )
             print(
-                f"3D frame 512x512 {quality:11s} {what:18s} ({mapper}, software={scene.software}): "
-                f"{_stats(samples[1:])}  target <= 100 ms"
+                f"3D frame 512x512 {quality:11s} {what:18s} ({mapper}, software={scene.software}"
+                f"{rays}): {_stats(samples[1:])}  target <= 100 ms"
             )
     w.close()
 
