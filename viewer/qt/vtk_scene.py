@@ -59,6 +59,9 @@ MAX_VOLUME_DIM = 256  # voxels per axis sent to the volume mapper
 SAMPLES_ACROSS = 300
 RAY_BUDGET = 134_000
 INTERACTIVE_RAY_BUDGET = 60_000  # while the camera moves (with half the samples)
+# Still frames with label surfaces shown too: the surfaces cost ~40 ms a frame themselves and
+# hide what lies behind them, so the volume around them gets fewer rays (a ray per 1.7 px).
+RAY_BUDGET_WITH_SURFACES = 90_000
 # Triangles of all label surfaces together. Software OpenGL (llvmpipe) draws about a million
 # triangles a second at 512x512, plus ~15 ms a frame (measured on 2 shared cores): ~45k keeps a
 # still frame near 70 ms (100 ms on a busy machine), ~12k a moving one near 30 ms.
@@ -213,7 +216,12 @@ class Scene3D:
         if not isinstance(mapper, vtkFixedPointVolumeRayCastMapper):
             return
         w, h = self.renderer.GetSize()
-        budget = INTERACTIVE_RAY_BUDGET if self.quality == "interactive" else RAY_BUDGET
+        if self.quality == "interactive":
+            budget = INTERACTIVE_RAY_BUDGET
+        elif self.surface_actor is not None and self.surface_actor.GetVisibility():
+            budget = RAY_BUDGET_WITH_SURFACES
+        else:
+            budget = RAY_BUDGET
         distance = round(max(1.0, math.sqrt(max(w * h, 1) / budget)), 2)
         if mapper.GetImageSampleDistance() != distance:
             mapper.SetImageSampleDistance(distance)
