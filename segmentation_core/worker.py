@@ -22,6 +22,15 @@ READY_TIMEOUT_S = 120.0  # importing paddle + loading a model on a busy 2-core m
 POLL_S = 0.05
 
 
+def _warmup_shape(model_dir: str) -> tuple[int, int, int]:
+    from segmentation_core.model_store import DEFAULT_INFERENCE_PATCH, read_meta
+
+    try:
+        return tuple(int(v) for v in read_meta(Path(model_dir))["inference_patch"])  # type: ignore[return-value]
+    except (OSError, KeyError, ValueError, TypeError):
+        return DEFAULT_INFERENCE_PATCH
+
+
 def _worker_main(conn, model_dir: str, device: str, threads: int | None) -> None:
     """Entry point of the worker process: load, announce, then answer ("run", x) requests."""
     os.environ.setdefault("GLOG_minloglevel", "2")
@@ -32,6 +41,9 @@ def _worker_main(conn, model_dir: str, device: str, threads: int | None) -> None
         from segmentation_core.paddle_runtime import PaddlePredictor
 
         predictor = PaddlePredictor(Path(model_dir), device=device, threads=threads)
+        # oneDNN builds its kernels on the first run: do it now, so the user's first click
+        # does not pay for it (the patch shape is fixed, so the kernels are reused)
+        predictor(np.zeros((1, 4, *_warmup_shape(model_dir)), np.float32))
     except Exception as e:  # report why loading failed instead of dying silently
         conn.send(("failed", f"{type(e).__name__}: {e}"))
         return
