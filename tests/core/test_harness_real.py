@@ -56,7 +56,10 @@ def test_shipped_model_reaches_a_floor(shared_data):
     image, spacing, label, _ = _load(shared_data)
     with open_session("paddle", in_process=True) as s:
         res = evaluate_case(s, image, label, spacing, values=[1, 2, 5], n_clicks=3)
-    assert res.mean("dice@3") > 0.7
+    # A floor that real trained weights pass and an untrained or broken export does not
+    # (untrained: ~0.02). It is not the product's accuracy target: that is tracked by
+    # `benchmarks/bench_engine.py --validation` and resources/models/MODEL_CARD.md.
+    assert res.mean("dice@3") > 0.45
 
 
 def test_evaluate_cli_writes_json(shared_data, tmp_path, capsys):
