@@ -1,6 +1,7 @@
 """Export a small nnU-Net v2 dataset from ../shared/data and run nnU-Net's own integrity check.
 
-nnunetv2 needs torch, which RadLabel does not depend on, so it lives in its own venv:
+nnunetv2 needs torch, which RadLabel does not depend on, so it lives in its own venv. When no
+interpreter with nnunetv2 is found, this script creates one (the same steps by hand):
 
     python3 -m venv /tmp/nnunet-venv
     /tmp/nnunet-venv/bin/pip install torch==2.13.0          # the local CPU wheel, never CUDA
@@ -29,10 +30,29 @@ from viewer.model.segments import SegmentTable  # noqa: E402
 DATA = REPO.parent / "shared" / "data" / "seg"
 
 
+def install_nnunet() -> None:
+    """Create the nnU-Net venv at DEFAULT_PYTHON's location (torch pinned to the CPU wheel)."""
+    import subprocess
+
+    from viewer.io.dataset_export_check import DEFAULT_PYTHON
+
+    venv = Path(DEFAULT_PYTHON).parent.parent
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    print(f"installing nnunetv2 into {venv} (torch==2.13.0, CPU) ...", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(pip + ["torch==2.13.0"], check=True)
+    constraint = venv / "torch-constraint.txt"
+    constraint.write_text("torch==2.13.0\n", encoding="utf-8")
+    subprocess.run(pip + ["-c", str(constraint), "nnunetv2"], check=True)
+
+
 def main() -> int:
     python = nnunet_python()
     if python is None:
-        print("nnunetv2 interpreter not found: see this script's docstring")
+        install_nnunet()
+        python = nnunet_python()
+    if python is None:
+        print("nnunetv2 could not be installed: see this script's docstring")
         return 2
     if not DATA.is_dir():
         print(f"{DATA} is absent")
