@@ -100,9 +100,11 @@ def _remove_quietly(path: str) -> None:
 
 
 def save_labels_atomic(path: str | os.PathLike, labels, segments=None) -> Path:
-    """Save a label map (any format `viewer.io.label_formats.save_labels` knows) atomically."""
+    """Save a label map (any format `viewer.io.label_formats.save_labels` knows) atomically.
+
+    Every label writer there already goes through `atomic_write`; wrapping it again would only
+    add a second temporary file and fsync.
+    """
     from viewer.io.label_formats import save_labels
 
-    target = Path(path)
-    atomic_write(target, lambda tmp: save_labels(tmp, labels, segments))
-    return target
+    return Path(save_labels(path, labels, segments))
