@@ -34,3 +34,14 @@ def window(qapp_configured, qtbot, monkeypatch):
     w.show()
     qtbot.waitExposed(w)
     return w
+
+
+@pytest.fixture
+def editing(window):
+    """The window with the editing panels installed (no autosave) and a phantom document."""
+    from viewer.qt.panels import install_editing
+
+    ctl = install_editing(window, autosave=False)
+    doc = phantom_document()
+    window.set_document(doc)
+    return ctl, doc

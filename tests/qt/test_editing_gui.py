@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-import pytest
 from PyQt5 import QtCore, QtGui, QtWidgets
 from qt_helpers import phantom_document
 
@@ -31,22 +30,6 @@ def drag(qtbot, sv, points):
         )
         QtWidgets.QApplication.sendEvent(vp, ev)
     qtbot.mouseRelease(vp, QtCore.Qt.LeftButton, pos=points[-1])
-
-
-@pytest.fixture(autouse=True)
-def _no_blocking_prompts(monkeypatch):
-    """Closing a window with edits asks Save/Discard/Cancel; a modal box would block teardown."""
-    monkeypatch.setattr(
-        QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.Discard
-    )
-
-
-@pytest.fixture
-def editing(window):
-    ctl = install_editing(window, autosave=False)
-    doc = phantom_document()
-    window.set_document(doc)
-    return ctl, doc
 
 
 def test_brush_drag_paints_one_undo_step_and_keys_undo_redo(window, editing, qtbot):

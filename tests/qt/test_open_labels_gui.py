@@ -20,21 +20,6 @@ from viewer.model.segments import SegmentTable
 from viewer.qt.panels import install_editing
 
 
-@pytest.fixture(autouse=True)
-def _no_blocking_prompts(monkeypatch):
-    monkeypatch.setattr(
-        QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.Discard
-    )
-
-
-@pytest.fixture
-def editing(window):
-    ctl = install_editing(window, autosave=False)
-    doc = phantom_document()
-    window.set_document(doc)
-    return ctl, doc
-
-
 def _new_labels(doc) -> np.ndarray:
     a = np.zeros(doc.labels.array.shape, np.uint16)
     a[2:6, 10:20, 10:20] = 3
