@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from segmentation_core.autozoom import ZoomConfig, ZoomSegmenter
+from segmentation_core.encoding import ENCODING_VERSION
 from segmentation_core.session import InteractiveSession
-from segmentation_core.types import SegmentationError
+from segmentation_core.types import EngineError, SegmentationError
 
 ENGINES = ("paddle", "classic")
 DEVICES = ("auto", "cpu", "gpu")
@@ -52,7 +53,15 @@ def open_session(
     check_model_dir(mdir)
     patch = (64, 64, 64)
     if model_files_present(mdir):
-        patch = tuple(int(v) for v in read_meta(mdir).get("inference_patch", patch))
+        meta = read_meta(mdir)
+        patch = tuple(int(v) for v in meta.get("inference_patch", patch))
+        trained_for = int(meta.get("encoding_version", 1))
+        if trained_for != ENCODING_VERSION:
+            raise EngineError(
+                f"{mdir}: this model was trained for input encoding v{trained_for}, but this "
+                f"version of RadLabel feeds encoding v{ENCODING_VERSION}; use a model exported "
+                "by this version (python main.py train-base ...)"
+            )
     if in_process:
         from segmentation_core.paddle_runtime import PaddlePredictor
 

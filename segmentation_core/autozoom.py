@@ -1,10 +1,11 @@
 """AutoZoom: one interaction -> patch passes at growing zoom levels -> a mask in image voxels.
 
 Both engines share this loop; they differ only in the patch model that maps the encoded input
-(1, 4, D, H, W) to a foreground probability (D, H, W). A pass samples a `PatchFrame` around the
-interaction at `working_spacing(spacing, level)`; when the predicted mask touches a patch face
-behind which the image continues, the next pass doubles the spacing (up to `max_level`), centred
-on the prediction and the clicks, and is fed this prediction as its previous mask.
+(1, C, D, H, W) (C = encoding.IN_CHANNELS) to a foreground probability (D, H, W). A pass
+samples a `PatchFrame` around the interaction at `working_spacing(spacing, level)`; when the
+predicted mask touches a patch face behind which the image continues, the next pass doubles the
+spacing (up to `max_level`), centred on the prediction and the clicks, and is fed this
+prediction as its previous mask.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from segmentation_core.encoding import build_input, normalise_patch
 from segmentation_core.patch_frame import PatchFrame, working_spacing
 from segmentation_core.types import BBox, Click
 
-# (1, 4, D, H, W) input, working spacing of the patch (mm), positive and negative clicks in patch
+# (1, C, D, H, W) input, working spacing of the patch (mm), positive and negative clicks in patch
 # coordinates (n, 3) -> probability (D, H, W)
 PatchModel = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 

@@ -73,7 +73,7 @@ def _nearest_sign(shape, pos: np.ndarray, neg: np.ndarray, spacing: np.ndarray) 
 def classic_patch_model(
     x: np.ndarray, work_spacing: np.ndarray, pos: np.ndarray, neg: np.ndarray
 ) -> np.ndarray:
-    """(1, 4, D, H, W) encoded input -> (D, H, W) foreground probability (0 or 1)."""
+    """(1, C, D, H, W) encoded input -> (D, H, W) foreground probability (0 or 1)."""
     img = x[0, 0]
     pos_balls, neg_balls = x[0, 1] > 0.5, x[0, 2] > 0.5
     if not pos_balls.any():

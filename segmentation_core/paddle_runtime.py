@@ -38,7 +38,7 @@ def check_model_dir(model_dir: Path) -> tuple[Path, Path]:
 
 
 class PaddlePredictor:
-    """One loaded model; `__call__` maps a (1, 4, D, H, W) input to (D, H, W) logits."""
+    """One loaded model; `__call__` maps a (1, C, D, H, W) input to (D, H, W) logits."""
 
     def __init__(self, model_dir: Path, device: str = "auto", threads: int | None = None) -> None:
         from paddle import inference

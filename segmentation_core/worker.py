@@ -38,12 +38,13 @@ def _worker_main(conn, model_dir: str, device: str, threads: int | None) -> None
 
     warnings.filterwarnings("ignore")
     try:
+        from segmentation_core.encoding import IN_CHANNELS
         from segmentation_core.paddle_runtime import PaddlePredictor
 
         predictor = PaddlePredictor(Path(model_dir), device=device, threads=threads)
         # oneDNN builds its kernels on the first run: do it now, so the user's first click
         # does not pay for it (the patch shape is fixed, so the kernels are reused)
-        predictor(np.zeros((1, 4, *_warmup_shape(model_dir)), np.float32))
+        predictor(np.zeros((1, IN_CHANNELS, *_warmup_shape(model_dir)), np.float32))
     except Exception as e:  # report why loading failed instead of dying silently
         conn.send(("failed", f"{type(e).__name__}: {e}"))
         return

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segmentation_core.encoding import click_map
+from segmentation_core.encoding import build_input
 from segmentation_core.training.clicks import next_click
 from segmentation_core.training.dataset import TargetSampler, TrainingCase, find_targets
 from segmentation_core.training.samples import (
@@ -49,6 +49,7 @@ class TrainConfig:
     val_every: int = 100
     checkpoint_every_s: float = 300.0
     threads: int = 1
+    init_from: str = ""  # a checkpoint.pdparams to start from (ignored when resuming)
 
 
 @dataclass
@@ -59,13 +60,43 @@ class TrainState:
 
 
 def _input_batch(samples, clicks, prev):
-    x = np.empty((len(samples), 4, *samples[0].image.shape), np.float32)
-    for i, s in enumerate(samples):
-        x[i, 0] = s.image
-        x[i, 1] = click_map(s.image.shape, [c for c, pos in clicks[i] if pos])
-        x[i, 2] = click_map(s.image.shape, [c for c, pos in clicks[i] if not pos])
-        x[i, 3] = prev[i]
-    return x
+    """The same encoding as at use (`build_input`), one sample per batch row."""
+    return np.concatenate(
+        [
+            build_input(
+                s.image,
+                [c for c, pos in clicks[i] if pos],
+                [c for c, pos in clicks[i] if not pos],
+                prev[i],
+            )
+            for i, s in enumerate(samples)
+        ]
+    )
+
+
+def widen_state_dict(old: dict, new: dict) -> dict:
+    """`old` weights shaped for `new`: a layer that gained input channels keeps its old weights
+    for the first ones and gets zeros for the added ones, so the widened network computes
+    exactly what the old one did until training moves the new weights."""
+    out = {}
+    for key, ref in new.items():
+        if key not in old:
+            raise ValueError(f"checkpoint has no parameter {key!r}")
+        w = np.asarray(old[key].numpy() if hasattr(old[key], "numpy") else old[key])
+        shape = tuple(ref.shape)
+        if w.shape != shape:
+            if (
+                len(shape) < 2
+                or w.shape[0] != shape[0]
+                or w.shape[1] > shape[1]
+                or w.shape[2:] != shape[2:]
+            ):
+                raise ValueError(f"{key}: checkpoint shape {w.shape} does not fit {shape}")
+            wide = np.zeros(shape, w.dtype)
+            wide[:, : w.shape[1]] = w
+            w = wide
+        out[key] = w
+    return out
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -111,6 +142,11 @@ class Trainer:
         )
         self.state = TrainState()
         self.val_set = self._fixed_val_set(val_cases or [])
+        if config.init_from and not (self.out_dir / CHECKPOINT).is_file():
+            self.net.set_state_dict(
+                widen_state_dict(paddle.load(config.init_from), self.net.state_dict())
+            )
+            log.info("initialised from %s", config.init_from)
         self._resume()
 
     # --- persistence -------------------------------------------------------------------------
@@ -177,7 +213,11 @@ class Trainer:
         rng = np.random.default_rng(12345)
         out = []
         for c in val_cases:
-            for t in sorted(c.targets, key=lambda t: -t.volume_ml)[:6]:
+            # spread over sizes: the largest organs alone would hide over-segmentation of small
+            # structures, which the harness punishes hardest
+            by_size = sorted(c.targets, key=lambda t: -t.volume_ml)
+            picks = np.unique(np.linspace(0, len(by_size) - 1, min(8, len(by_size))).astype(int))
+            for t in (by_size[i] for i in picks):
                 for _ in range(5):
                     s = make_patch_sample(c, t, self.cfg.patch, rng)
                     if s is not None:

@@ -64,3 +64,16 @@ def test_broken_model_file_fails_the_click_not_the_process(tmp_path, blob_case):
         with pytest.raises(EngineError):
             s.add_click((20, 20, 20))
         assert s.clicks == []
+
+
+def test_model_for_another_input_encoding_is_refused_clearly(untrained_model_dir, tmp_path):
+    import json
+    import shutil
+
+    old = tmp_path / "old_model"
+    shutil.copytree(untrained_model_dir, old)
+    meta = json.loads((old / "meta.json").read_text())
+    meta["encoding_version"] = 1
+    (old / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(EngineError, match="encoding v1"):
+        open_session(model_dir=old, in_process=True)

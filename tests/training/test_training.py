@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import paddle
+import pytest
 
+from segmentation_core.encoding import IN_CHANNELS
 from segmentation_core.training.clicks import interior_point, next_click
 from segmentation_core.training.dataset import TrainingCase, find_targets
 from segmentation_core.training.trainer import TrainConfig, Trainer
@@ -84,7 +86,7 @@ def test_exported_model_matches_training_network(tmp_path):
     trainer = Trainer([_sphere_case()], tmp_path / "work", _config(max_steps=2))
     trainer.run()
     model_dir = trainer.export(tmp_path / "model", {"note": "test"})
-    x = np.random.default_rng(1).normal(size=(1, 4, 16, 24, 32)).astype(np.float32)
+    x = np.random.default_rng(1).normal(size=(1, IN_CHANNELS, 16, 24, 32)).astype(np.float32)
     trainer.net.eval()
     with paddle.no_grad():
         eager = trainer.net(paddle.to_tensor(x)).numpy()
@@ -100,3 +102,24 @@ def test_exported_model_matches_training_network(tmp_path):
     static = pred.get_output_handle(pred.get_output_names()[0]).copy_to_cpu()
     assert static.shape == eager.shape
     np.testing.assert_allclose(static, eager, atol=1e-4)
+
+
+def test_widened_network_starts_as_the_old_one():
+    """Fine-tuning onto more input channels: the new channels start at zero weight."""
+    from segmentation_core.network import InteractiveUNet3D
+    from segmentation_core.training.trainer import widen_state_dict
+
+    paddle.seed(3)
+    old = InteractiveUNet3D(widths=(4, 8), in_channels=4)
+    new = InteractiveUNet3D(widths=(4, 8), in_channels=IN_CHANNELS)
+    new.set_state_dict(widen_state_dict(old.state_dict(), new.state_dict()))
+    x = np.random.default_rng(2).normal(size=(1, IN_CHANNELS, 8, 8, 8)).astype(np.float32)
+    old.eval()
+    new.eval()
+    with paddle.no_grad():
+        a = old(paddle.to_tensor(x[:, :4])).numpy()
+        b = new(paddle.to_tensor(x)).numpy()
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    assert np.abs(new.state_dict()["down.0.body.0.weight"].numpy()[:, 4:]).max() == 0.0
+    with pytest.raises(ValueError, match="does not fit"):
+        widen_state_dict(new.state_dict(), old.state_dict())  # fewer channels: refused

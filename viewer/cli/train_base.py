@@ -38,6 +38,14 @@ def add_parser(sub) -> None:
         help="label values of a case kept out of training (e.g. mr_brain_freesurfer:17,53)",
     )
     p.add_argument("--export", default=None, help="model folder to publish (default OUT/model)")
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
+    p.add_argument(
+        "--init-from",
+        default="",
+        metavar="CHECKPOINT",
+        help="start from another run's checkpoint.pdparams (fine-tuning; new input channels "
+        "start at zero so the starting network computes what the old one did)",
+    )
     p.set_defaults(func=run)
 
 
@@ -133,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
         max_steps=args.steps,
         seed=args.seed,
         threads=args.threads,
+        lr=args.lr,
+        init_from=args.init_from,
     )
     trainer = Trainer(train, Path(args.out), cfg, val_cases=val, progress=_progress_printer())
     print(f"targets: {sum(len(c.targets) for c in train)} in {len(train)} cases", flush=True)
