@@ -44,32 +44,36 @@ def normalise_patch(patch: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return (p - float(p.mean())) / max(std, 1e-3 * (hi - lo))
 
 
+def _ball(shape, centre, radius: float):
+    """(slices, mask within them) of the voxels within `radius` of `centre`; None if outside."""
+    r = int(np.ceil(radius))
+    c = np.rint(centre).astype(int)
+    lo = np.maximum(c - r, 0)
+    hi = np.minimum(c + r + 1, np.asarray(shape))
+    if np.any(hi <= lo):
+        return None
+    zz, yy, xx = np.ogrid[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
+    d2 = (zz - centre[0]) ** 2 + (yy - centre[1]) ** 2 + (xx - centre[2]) ** 2
+    return tuple(slice(int(a), int(b)) for a, b in zip(lo, hi)), d2 <= radius**2
+
+
 def click_map(shape, points, radius: float = CLICK_RADIUS) -> np.ndarray:
     """Binary balls around click points (patch coordinates, may lie outside the patch)."""
     out = np.zeros(shape, dtype=np.float32)
-    r = int(np.ceil(radius))
     for pt in np.asarray(points, float).reshape(-1, 3):
-        c = np.rint(pt).astype(int)
-        lo = np.maximum(c - r, 0)
-        hi = np.minimum(c + r + 1, np.asarray(shape))
-        if np.any(hi <= lo):
-            continue
-        zz, yy, xx = np.ogrid[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
-        d2 = (zz - pt[0]) ** 2 + (yy - pt[1]) ** 2 + (xx - pt[2]) ** 2
-        out[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]][d2 <= radius**2] = 1.0
+        ball = _ball(shape, pt, radius)
+        if ball is not None:
+            out[ball[0]][ball[1]] = 1.0
     return out
 
 
 def _local_stats(image: np.ndarray, centre: np.ndarray, radius: float) -> tuple[float, float]:
-    r = int(np.ceil(radius))
-    c = np.rint(centre).astype(int)
-    lo = np.maximum(c - r, 0)
-    hi = np.minimum(c + r + 1, np.asarray(image.shape))
-    zz, yy, xx = np.ogrid[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
-    d2 = (zz - centre[0]) ** 2 + (yy - centre[1]) ** 2 + (xx - centre[2]) ** 2
-    vals = image[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]][d2 <= radius**2]
+    """Mean and std of the image in the ball around `centre` (the nearest voxel if it is empty)."""
+    ball = _ball(image.shape, centre, radius)
+    vals = image[ball[0]][ball[1]] if ball is not None else np.empty(0, image.dtype)
     if vals.size == 0:
-        vals = image[tuple(np.clip(c, 0, np.asarray(image.shape) - 1))].reshape(1)
+        c = np.clip(np.rint(centre).astype(int), 0, np.asarray(image.shape) - 1)
+        vals = image[tuple(c)].reshape(1)
     return float(vals.mean()), float(vals.std())
 
 
