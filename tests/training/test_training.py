@@ -123,3 +123,21 @@ def test_widened_network_starts_as_the_old_one():
     assert np.abs(new.state_dict()["down.0.body.0.weight"].numpy()[:, 4:]).max() == 0.0
     with pytest.raises(ValueError, match="does not fit"):
         widen_state_dict(new.state_dict(), old.state_dict())  # fewer channels: refused
+
+
+def test_some_patches_pretend_a_finer_scan(monkeypatch):
+    """With the finer-scan fraction at 1, a 2 mm case is sampled below its native spacing."""
+    from segmentation_core.training import samples
+
+    case = _sphere_case()
+    case.targets = find_targets(case)
+    rng = np.random.default_rng(0)
+    monkeypatch.setattr(samples, "FINER_SCAN_FRACTION", 0.0)
+    native = [samples.make_patch_sample(case, case.targets[1], 16, rng) for _ in range(20)]
+    monkeypatch.setattr(samples, "FINER_SCAN_FRACTION", 1.0)
+    finer = [samples.make_patch_sample(case, case.targets[1], 16, rng) for _ in range(20)]
+    # spacing jitter is at most exp(0.25) = 1.28x either way; a third of 2 mm is well below that
+    min_native = min(s.spacing.min() for s in native if s is not None)
+    min_finer = min(s.spacing.min() for s in finer if s is not None)
+    assert min_native > 2.0 / 1.3
+    assert min_finer < 2.0 / 1.3
