@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,27 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 REPO = Path(__file__).resolve().parent.parent
 TEST_DATA = REPO / "tests" / "data"
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+_paddle_fault_handler_removed = False
+
+
+def pytest_runtest_teardown(item) -> None:
+    """Importing Paddle installs its own SIGSEGV handler, which prints no Python stack: once a
+    test has imported it, give the signal back to faulthandler so a crash names its test."""
+    global _paddle_fault_handler_removed
+    if _paddle_fault_handler_removed or "paddle" not in sys.modules:
+        return
+    _paddle_fault_handler_removed = True
+    sys.modules["paddle"].disable_signal_handler()
+    try:
+        from _pytest.faulthandler import fault_handler_stderr_fd_key
+
+        fd = item.config.stash[fault_handler_stderr_fd_key]
+    except (ImportError, KeyError):  # pytest internals moved, or -p no:faulthandler
+        fd = sys.__stderr__.fileno()
+    faulthandler.disable()  # enable() alone keeps the replaced handlers
+    faulthandler.enable(file=fd, all_threads=True)
 
 
 @pytest.fixture(autouse=True)

@@ -143,7 +143,7 @@ def test_open_error_keeps_document_and_shows_message(window, phantom, tmp_path):
     assert window.errors and "broken.nii.gz" in window.errors[0]
 
 
-def test_open_path_recent_files_and_settings(window, test_data, qapp_configured):
+def test_open_path_recent_files_and_settings(window, test_data, qapp_configured, qtbot):
     from viewer.qt.main_window import MainWindow
     from viewer.qt.settings import recent_files
 
@@ -155,6 +155,7 @@ def test_open_path_recent_files_and_settings(window, test_data, qapp_configured)
     window.set_layout("1x3")
     window.close()
     again = MainWindow()
+    qtbot.addWidget(again)  # deleted by Qt at teardown, not whenever the garbage collector runs
     assert again.grid.layout_name == "1x3"
     assert str(demo) in recent_files(again.settings)
     assert again.settings.fileName().startswith(os.environ["RADLABEL_DATA_DIR"])  # not home
@@ -176,3 +177,15 @@ def test_oblique_and_flipped_documents_render(window):
     for sv in window.slice_views.values():
         assert sv.image_item.image is not None and sv.image_item.image.max() > 0
     assert window.slice_views["axial"].canvas.letters["top"] == "A"
+
+
+def test_closing_the_window_frees_the_views_at_once(window, phantom, qtbot):
+    """The scenes are cleared on close, not left to the garbage collector (which once tore
+    pyqtgraph items down in a crashing order during CI)."""
+    window.set_document(phantom)
+    scenes = [sv.canvas.scene() for sv in window.slice_views.values()]
+    assert all(len(s.items()) > 0 for s in scenes)
+    window.close()
+    assert all(sv.canvas.closed for sv in window.slice_views.values())
+    assert all(len(s.items()) == 0 for s in scenes)
+    window.close()  # a second close (pytest-qt's teardown does one) is harmless

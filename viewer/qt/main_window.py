@@ -444,6 +444,12 @@ class MainWindow(QtWidgets.QMainWindow):
         s.setValue("radiological", "true" if self.state.radiological else "false")
         s.sync()
         super().closeEvent(ev)
+        # the close is final here (an unsaved-changes Cancel stops the event before it): free
+        # the views' scenes and GL context in a fixed order rather than at garbage collection
+        for sv in self.slice_views.values():
+            sv.release()
+        if self.view_3d is not None:
+            self.view_3d.release()
 
 
 def hover_text(info: dict | None, document: Document | None) -> str:

@@ -71,6 +71,23 @@ class SliceView(QtWidgets.QWidget):
         lay.addWidget(self.canvas)
         state.changed.connect(self._on_state)
 
+    def release(self) -> None:
+        """Tear the scene down now, while every item is alive (the window is closing). Left to
+        Python's garbage collector, pyqtgraph items can be destroyed after their ViewBox, and
+        Qt then calls into half-deleted items (a crash seen in CI)."""
+        self.state.changed.disconnect(self._on_state)
+        if self.document is not None:
+            self.document.labels_changed.disconnect(self._on_labels_changed)
+            self.document.segments_changed.disconnect(self._on_segments_changed)
+        if not self.canvas.closed:
+            self._markers.clear()
+            self._items.clear()
+            self.canvas.close()  # pyqtgraph: clears the scene and detaches the viewport
+
+    def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802 (a view shown on its own)
+        super().closeEvent(ev)
+        self.release()
+
     # --- document ---------------------------------------------------------------------------------
     def set_document(self, document) -> None:
         if self.document is not None:

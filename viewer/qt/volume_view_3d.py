@@ -116,6 +116,24 @@ class VolumeView3D(QtWidgets.QWidget):
             self.preset_box.blockSignals(False)
         self.render()
 
+    def release(self) -> None:
+        """Free the render window's GL context now (the window is closing), not whenever the
+        garbage collector gets to it."""
+        self.state.changed.disconnect(self._on_state)
+        self._render_timer.stop()
+        self._surface_timer.stop()
+        if self.document is not None:
+            self.document.labels_changed.disconnect(self._on_labels_changed)
+            self.document.segments_changed.disconnect(self._on_labels_changed)
+        if self.interactor is not None:
+            self.interactor.Finalize()
+        else:
+            self.render_window.Finalize()
+
+    def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802 (a view shown on its own)
+        super().closeEvent(ev)
+        self.release()
+
     def render(self) -> None:  # noqa: A003
         if self.offscreen:
             if self.picture.isVisible() or self.picture.pixmap() is None:
