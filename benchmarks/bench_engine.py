@@ -80,6 +80,11 @@ def main() -> int:
         action="store_true",
         help="the base model's validation cases (see resources/models/base/MODEL_CARD.md)",
     )
+    ap.add_argument(
+        "--whole-redraw",
+        action="store_true",
+        help="every click redraws the whole footprint (no local merge of corrections)",
+    )
     args = ap.parse_args()
     if not SEG.is_dir():
         print(f"skipped: {SEG} is absent")
@@ -99,7 +104,10 @@ def main() -> int:
     rows, all_json = [], {}
     sessions = {}
     for e in engines:
-        sessions[e] = open_session(e, model_dir=mdir) if e == "paddle" else open_session(e)
+        kw = {"local_corrections": not args.whole_redraw}
+        sessions[e] = (
+            open_session(e, model_dir=mdir, **kw) if e == "paddle" else open_session(e, **kw)
+        )
     try:
         for case, img, lab, values in VALIDATION_CASES if args.validation else CASES:
             if args.quick and case in QUICK:

@@ -27,6 +27,7 @@ def open_session(
     threads: int | None = None,
     timeout_s: float = 30.0,
     keep_clicked_components: bool = True,
+    local_corrections: bool = True,
 ) -> InteractiveSession:
     """Open a click-to-segment session.
 
@@ -35,6 +36,8 @@ def open_session(
     in_process: run the Paddle Predictor in this process (benchmarks, tests) instead of a worker
     process (the default: its `run()` holds the GIL and could freeze a GUI; a crash there is
     recovered from). timeout_s: how long one network pass may take in the worker.
+    local_corrections: a correction click only takes over the changed region it lies in (see
+    `segmentation_core.local_merge`); False lets every click redraw the whole footprint.
     """
     if engine not in ENGINES:
         raise SegmentationError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -44,7 +47,9 @@ def open_session(
         from segmentation_core.classic import classic_patch_model
 
         seg = ZoomSegmenter(classic_patch_model, ZoomConfig(patch_shape=(64, 64, 64)))
-        return InteractiveSession(seg, "classic", keep_clicked_components)
+        return InteractiveSession(
+            seg, "classic", keep_clicked_components, local_corrections=local_corrections
+        )
 
     from segmentation_core.model_store import default_model_dir, model_files_present, read_meta
     from segmentation_core.paddle_runtime import check_model_dir
@@ -77,6 +82,8 @@ def open_session(
         return _sigmoid(predictor(x))
 
     seg = ZoomSegmenter(model, ZoomConfig(patch_shape=patch))  # type: ignore[arg-type]
-    session = InteractiveSession(seg, "paddle", keep_clicked_components, closer=closer)
+    session = InteractiveSession(
+        seg, "paddle", keep_clicked_components, closer=closer, local_corrections=local_corrections
+    )
     session.predictor = predictor  # the runtime, for diagnostics (device, worker pid, memory)
     return session

@@ -17,6 +17,7 @@ from scipy import ndimage
 
 from segmentation_core.autozoom import VolumeContext, ZoomSegmenter
 from segmentation_core.encoding import robust_range
+from segmentation_core.local_merge import merge_correction
 from segmentation_core.types import BBox, Click, Prediction, SegmentationError
 
 EMPTY_BOX: BBox = (0, 0, 0, 0, 0, 0)
@@ -82,10 +83,12 @@ class InteractiveSession:
         engine_name: str,
         keep_clicked_components: bool = True,
         closer=None,
+        local_corrections: bool = True,
     ) -> None:
         self._segmenter = segmenter
         self.engine_name = engine_name
         self.keep_clicked_components = keep_clicked_components
+        self.local_corrections = local_corrections
         self._closer = closer
         self._vol: VolumeContext | None = None
         self._mask: np.ndarray | None = None
@@ -180,6 +183,10 @@ class InteractiveSession:
         work = old.copy()
         f = tuple(foot[k] - work_box[k % 3] for k in range(6))
         work[f[0] : f[3], f[1] : f[4], f[2] : f[5]] = region
+        last = tuple(c - o for c, o in zip(clicks[-1].zyx, work_box[:3]))
+        inside = all(0 <= c < s for c, s in zip(last, work.shape))
+        if self.local_corrections and self._seg_bbox is not None and inside:
+            work = merge_correction(old, work, last, clicks[-1].positive)
         if self.keep_clicked_components:
             work = self._keep_clicked(work, work_box, clicks)
         changed = _offset_box(bbox_of(work != old), work_box)
