@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from segmentation_core.encoding import build_input
+from segmentation_core.local_merge import merge_correction
 from segmentation_core.training.clicks import next_click
 from segmentation_core.training.dataset import TargetSampler, TrainingCase, find_targets
 from segmentation_core.training.samples import (
@@ -57,6 +58,16 @@ class TrainState:
     step: int = 0
     elapsed_s: float = 0.0
     history: list = field(default_factory=list)  # [step, loss, val_dice or None]
+
+
+def _as_used(prev: np.ndarray, pred: np.ndarray, clicks) -> np.ndarray:
+    """The mask a user would have after this prediction: the session merges a correction click's
+    answer locally (`segmentation_core.local_merge`), so the simulation does too."""
+    old = prev > 0.5
+    if len(clicks) < 2 or not old.any():
+        return pred
+    pt, positive = clicks[-1]
+    return merge_correction(old, pred, tuple(int(v) for v in pt), bool(positive))
 
 
 def _input_batch(samples, clicks, prev):
@@ -243,8 +254,9 @@ class Trainer:
         for _ in range(rounds):
             pred = self._predict(_input_batch(samples, clicks, prev))
             for i in range(n):
-                nc = next_click(pred[i], samples[i].target, samples[i].valid)
-                prev[i] = pred[i].astype(np.float32)
+                mask = _as_used(prev[i], pred[i], clicks[i])
+                nc = next_click(mask, samples[i].target, samples[i].valid)
+                prev[i] = mask.astype(np.float32)
                 if nc is not None:
                     clicks[i].append(nc)
         return clicks, prev
