@@ -3,7 +3,9 @@
 A session never writes into caller memory: it copies the image in and hands back `Prediction`
 objects (box + mask). Each interaction records the old values of the box it changed, so undo is
 exact and cheap; removing a click replays the remaining clicks from an empty mask. If the engine
-fails during an interaction, the session is left exactly as it was before it.
+fails during an interaction, the session is left exactly as it was before it. A correction
+click (any click once the mask is not empty) keeps only the change connected to it
+(`segmentation_core.local_merge`), unless the session was opened with local_corrections=False.
 """
 
 from __future__ import annotations
