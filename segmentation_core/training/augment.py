@@ -85,21 +85,6 @@ def intensity_augment(patch01: np.ndarray, rng: np.random.Generator) -> np.ndarr
     return p.astype(np.float32)
 
 
-def acquisition_noise(patch01: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Voxel-scale noise in image units (0..1 of the clip range), added before the per-patch
-    z-score. Why: a patch resampled finer than its 3 mm source is smooth, while a real 1 mm CT
-    inside a homogeneous organ is mostly noise once z-scored; without this the network learns
-    that a noisy interior means 'small object' (liver first-click Dice 0.01 on the held-out CT)."""
-    if rng.random() >= 0.5:
-        return patch01
-    std = float(np.exp(rng.uniform(np.log(0.003), np.log(0.03))))
-    noise = rng.normal(0.0, 1.0, patch01.shape).astype(np.float32)
-    if rng.random() < 0.5:  # reconstruction kernels correlate CT noise over about a voxel
-        noise = ndimage.gaussian_filter(noise, rng.uniform(0.3, 0.8))
-        noise /= max(float(noise.std()), 1e-6)
-    return (patch01 + std * noise).astype(np.float32)
-
-
 def random_axes(rng: np.random.Generator):
     """A random axis permutation and flips, to apply identically to every channel."""
     return rng.permutation(3), rng.random(3) < 0.5

@@ -91,7 +91,6 @@ def make_patch_sample(
     lo, hi = case.lo, case.hi
     img01 = (np.clip(img, lo, hi) - lo) / (hi - lo)
     img01 = augment.intensity_augment(img01, rng)
-    img01 = augment.acquisition_noise(img01, rng)
     img_n = normalise_patch(img01, 0.0, 1.0)
     if rng.random() < 0.3:
         img_n = img_n + rng.normal(0, rng.uniform(0.02, 0.15), img_n.shape).astype(np.float32)
