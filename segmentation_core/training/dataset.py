@@ -72,10 +72,3 @@ class TargetSampler:
         case = self.cases[ci]
         ti = int(self.rng.choice(len(case.targets), p=self.weights[ci]))
         return case, case.targets[ti]
-
-    def sample_large(self, min_ml: float) -> tuple[TrainingCase, Target] | None:
-        """A target of at least `min_ml` (uniform over all cases' large targets), or None."""
-        large = [(c, t) for c in self.cases for t in c.targets if t.volume_ml >= min_ml]
-        if not large:
-            return None
-        return large[int(self.rng.integers(len(large)))]

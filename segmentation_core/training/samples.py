@@ -53,16 +53,8 @@ def _spacing_jitter(spacing_zyx, rng: np.random.Generator) -> np.ndarray:
 
 
 def make_patch_sample(
-    case: TrainingCase,
-    target: Target,
-    patch: int,
-    rng: np.random.Generator,
-    organ_interior: bool = False,
+    case: TrainingCase, target: Target, patch: int, rng: np.random.Generator
 ) -> PatchSample | None:
-    """A training patch for `target`. organ_interior: a finer-scan, level-0 patch, which for a
-    large organ lies mostly inside it (the case where a first click must fill a featureless
-    region far beyond the click; on the held-out 1 mm CT the network drew a 3 mL ball in the
-    liver instead)."""
     spacing = np.asarray(case.spacing_zyx, float)
     mask_full = case.label == target.value
     # first click: a random interior voxel of the target (computed on its bbox for speed)
@@ -76,13 +68,8 @@ def make_patch_sample(
     # sometimes pretend the scan was acquired finer (down to a third of its spacing): the
     # training scans are mostly 3 mm, users' CTs are often 1 mm, and at 1 mm a first click's
     # patch lies wholly inside a large organ, which the network must learn to fill
-    if organ_interior:
-        virtual = spacing * rng.uniform(1 / 3, 2 / 3)
-        level = 0
-    else:
-        finer = rng.random() < FINER_SCAN_FRACTION
-        virtual = spacing * (rng.uniform(1 / 3, 1.0) if finer else 1.0)
-        level = _choose_level(target, virtual, patch, rng)
+    virtual = spacing * (rng.uniform(1 / 3, 1.0) if rng.random() < FINER_SCAN_FRACTION else 1.0)
+    level = _choose_level(target, virtual, patch, rng)
     work = working_spacing(virtual, level) * _spacing_jitter(spacing, rng)
     if rng.random() < 0.2:
         ax = int(rng.integers(3))

@@ -47,8 +47,6 @@ class TrainConfig:
     widths: tuple[int, ...] = (8, 16, 32, 64)
     max_sim_rounds: int = 3
     synthetic_fraction: float = 0.15
-    organ_interior_fraction: float = 0.15  # finer-scan level-0 patches inside large organs
-    organ_min_ml: float = 50.0
     val_every: int = 100
     checkpoint_every_s: float = 300.0
     threads: int = 1
@@ -215,12 +213,7 @@ class Trainer:
     def _draw_sample(self) -> PatchSample:
         while True:
             case, target = self.sampler.sample()
-            large = None
-            if self.rng.random() < self.cfg.organ_interior_fraction:
-                large = self.sampler.sample_large(self.cfg.organ_min_ml)
-            if large is not None:
-                s = make_patch_sample(*large, self.cfg.patch, self.rng, organ_interior=True)
-            elif self.rng.random() < self.cfg.synthetic_fraction:
+            if self.rng.random() < self.cfg.synthetic_fraction:
                 s = synthetic_blob_sample(case, self.cfg.patch, self.rng)
             else:
                 s = make_patch_sample(case, target, self.cfg.patch, self.rng)

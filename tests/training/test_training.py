@@ -141,23 +141,3 @@ def test_some_patches_pretend_a_finer_scan(monkeypatch):
     min_finer = min(s.spacing.min() for s in finer if s is not None)
     assert min_native > 2.0 / 1.3
     assert min_finer < 2.0 / 1.3
-
-
-def test_organ_interior_patches_lie_inside_a_large_target():
-    """Organ-interior sampling: a finer-scan level-0 patch that the large target mostly fills,
-    drawn only from targets of at least the size asked for."""
-    from segmentation_core.training import samples
-    from segmentation_core.training.dataset import TargetSampler
-
-    case = _sphere_case()
-    case.targets = find_targets(case)
-    big = max(case.targets, key=lambda t: t.volume_ml)
-    sampler = TargetSampler([case], np.random.default_rng(0))
-    assert sampler.sample_large(big.volume_ml + 1) is None
-    assert sampler.sample_large(big.volume_ml)[1] is big
-    rng = np.random.default_rng(1)
-    drawn = [samples.make_patch_sample(case, big, 8, rng, organ_interior=True) for _ in range(10)]
-    drawn = [s for s in drawn if s is not None]
-    assert drawn
-    assert all(s.spacing.min() < 2.0 * 2 / 3 * 1.3 for s in drawn)  # finer than the 2 mm scan
-    assert np.mean([s.target.mean() for s in drawn]) > 0.5
