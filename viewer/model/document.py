@@ -6,6 +6,7 @@ import numpy as np
 
 from viewer.model.events import Event
 from viewer.model.labelmap import LabelMap
+from viewer.model.measurements import MeasurementSet
 from viewer.model.segments import SegmentTable
 from viewer.model.volume import Volume
 
@@ -20,6 +21,7 @@ class Document:
             raise ValueError("label map is not on the image grid")
         self.segments = SegmentTable()
         self.segments.ensure(self.labels.values())
+        self.measurements = MeasurementSet()  # rulers, ROIs, angles (LPS mm)
         self.label_path: str = ""
         self.dirty = False
         # Emitted with the changed region as a (z0, y0, x0, z1, y1, x1) half-open box, or None.

@@ -41,6 +41,9 @@ def create_main_window(path: str | None = None, label: str | None = None):
     from viewer.qt.ai_controller import install_ai
 
     install_ai(window)  # AI click-to-segment tool (A), its panel, preview and markers
+    from viewer.qt.measure_controller import install_measurements
+
+    install_measurements(window)  # ruler, angle and ROI tools, their panel and sidecar
     window.show()
     if path:
         if window.open_path(path) and label:

@@ -40,6 +40,7 @@ class MainWindow(QtWidgets.QMainWindow):
     """RadLabel's window. `document_changed` is emitted with the new Document (or None)."""
 
     document_changed = QtCore.pyqtSignal(object)
+    labels_opened = QtCore.pyqtSignal(str)  # a label file was read into the document (its path)
 
     def __init__(self, settings: QtCore.QSettings | None = None, with_3d: bool = True) -> None:
         super().__init__()
@@ -209,6 +210,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.show_error("Cannot open label", f"{path}: {type(e).__name__}: {e}")
             return False
         self.execute(open_labels_command(self.document, loaded, path))
+        self.labels_opened.emit(os.fspath(path))  # e.g. its measurements sidecar is read
         history = getattr(self, "history", None)
         if history is not None and hasattr(history, "mark_clean"):
             history.mark_clean()  # the labels now equal a file on disk

@@ -44,6 +44,9 @@ class EditingController(QtCore.QObject):
             "flood_fill": FloodFillTool(window.document, self.state, self.flood_settings),
             "lasso": LassoTool(window.document, self.state),
         }
+        # called with the path after the labels are written (the measurements sidecar); a
+        # SaveError they raise is reported like the labels' own
+        self.save_hooks: list = []
         self.autosave = AutosaveService(window.document, autosave_interval_s) if autosave else None
         self.segments_panel = SegmentsPanel(self)
         self.tools_panel = ToolsPanel(self)
@@ -182,6 +185,8 @@ class EditingController(QtCore.QObject):
                 return False
         try:
             save_labels_atomic(path, doc.labels, doc.segments)
+            for hook in self.save_hooks:
+                hook(os.fspath(path))
         except RadLabelError as e:
             self.show_error("Cannot save labels", e.message)
             return False
