@@ -22,11 +22,13 @@ from viewer.model.view_state import (
     effective_modality,
     presets_for,
 )
+from viewer.model.window_text import preset_label
 from viewer.qt.layouts import LAYOUTS, ViewGrid
 from viewer.qt.settings import add_recent_file, app_settings, recent_files
 from viewer.qt.slice_view import SliceView
 from viewer.qt.volume_view_3d import VolumeView3D
 from viewer.qt.vtk_scene import CAMERA_PRESETS, VOLUME_PRESETS
+from viewer.qt.window_readout import WindowReadout
 from viewer.tools.base import Tool
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setTabPosition(QtCore.Qt.AllDockWidgetAreas, QtWidgets.QTabWidget.North)
         self._build_actions()
         self._build_toolbar()
+        self.window_readout = WindowReadout(self)  # W/L in the views' corner, keys 0-8
         self.status_label = QtWidgets.QLabel("Open an image: File > Open, or drop a file here")
         self.statusBar().addWidget(self.status_label, 1)
         self._restore_settings()
@@ -245,6 +248,12 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             raise ValueError(f"unknown window preset {name!r}")
 
+    def show_goto(self) -> None:
+        """View > Go to...: jump the crosshair to a typed voxel or world position."""
+        from viewer.qt.goto_dialog import show_goto
+
+        show_goto(self)
+
     def set_layout(self, name: str, main_view: str | None = None) -> None:
         self.grid.set_layout(name, main_view)
         self.settings.setValue("layout", name)
@@ -279,7 +288,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.recent_menu = f.addMenu("Recent files")
         f.addSeparator()
         self._action(f, "&Quit", self.close, "Ctrl+Q")
-        v = mb.addMenu("&View")
+        v = self.view_menu = mb.addMenu("&View")
         lay = v.addMenu("Layout")
         self.layout_actions = {}
         group = QtWidgets.QActionGroup(self)
@@ -307,6 +316,7 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self._action(v, "Label outline", lambda on: st.set_overlay(outline=on), "O", True)
         self._action(v, "Reset zoom", self._reset_zoom, "R")
+        self.goto_action = self._action(v, "&Go to...", self.show_goto, "Ctrl+G")
         self.panels_menu = v.addMenu("Panels")
         if self.view_3d is not None:
             m3 = mb.addMenu("&3D")
@@ -330,7 +340,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.preset_box = QtWidgets.QComboBox()
         self.preset_box.setToolTip("Window/level preset")
         self.preset_box.setPlaceholderText("Window/level")  # shown while no preset matches
-        self.preset_box.activated[str].connect(self.apply_preset)
+        self.preset_box.activated[int].connect(
+            lambda i: self.apply_preset(self.preset_box.itemData(i))
+        )
         self.state.changed.connect(lambda what: what == "window" and self._show_preset())
         tb.addWidget(self.preset_box)
         tb.addWidget(QtWidgets.QLabel(" Label opacity "))
@@ -349,17 +361,18 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         names = presets_for(self.modality())
         self.preset_box.clear()
-        self.preset_box.addItems(names)
+        for name in names:
+            self.preset_box.addItem(preset_label(name), name)
         self._show_preset()
         self.preset_menu.clear()
         for name in names:
-            self.preset_menu.addAction(name, lambda n=name: self.apply_preset(n))
+            self.preset_menu.addAction(preset_label(name), lambda n=name: self.apply_preset(n))
 
     def _show_preset(self) -> None:
         """Show the CT preset equal to the current window (none matches: the placeholder)."""
         window = self.state.window
         match = [n for n, wl in CT_PRESETS.items() if WindowLevel(*wl) == window]
-        index = self.preset_box.findText(match[0]) if match else -1
+        index = self.preset_box.findData(match[0]) if match else -1
         if index != self.preset_box.currentIndex():
             self.preset_box.setCurrentIndex(index)
 

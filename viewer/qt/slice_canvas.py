@@ -1,5 +1,6 @@
 """The pyqtgraph pieces under a slice view: a view box that routes mouse input, and a canvas
-that paints the orientation letters and slice caption on top of the image.
+that paints the orientation letters, the slice caption and the window/level readout on top of
+the image.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class SliceCanvas(pg.GraphicsView):
         super().__init__(parent, background="k")
         self.letters: dict[str, str] = {}
         self.caption = ""
+        self.window_text = ""  # bottom-left corner: the window/level ("W 400 L 50 HU")
         self.accent = QtGui.QColor(200, 200, 200)
         self.key_handler = None  # callable(QKeyEvent) -> bool (True when handled)
         self.setFocusPolicy(QtCore.Qt.StrongFocus)
@@ -75,4 +77,12 @@ class SliceCanvas(pg.GraphicsView):
             painter.setFont(font)
             painter.setPen(self.accent)
             painter.drawText(big, int(QtCore.Qt.AlignTop | QtCore.Qt.AlignLeft), self.caption)
+        if self.window_text:
+            font.setBold(False)
+            font.setPointSize(9)
+            painter.setFont(font)
+            painter.setPen(QtGui.QColor(220, 220, 220))
+            painter.drawText(
+                big, int(QtCore.Qt.AlignBottom | QtCore.Qt.AlignLeft), self.window_text
+            )
         painter.restore()
