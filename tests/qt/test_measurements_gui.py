@@ -317,3 +317,22 @@ def test_hostile_sidecar_is_one_clear_line(window, measuring, qtbot, tmp_path, c
     (line,) = window.errors[0].splitlines()
     assert line.startswith(f"{sidecar}: {reason}")
     assert len(window.document.measurements) == 0
+
+
+def test_angle_drag_first_arm_then_click_and_right_click_starts_over(window, measuring, qtbot):
+    ctl, _ = measuring
+    doc = open_doc(window, noise_document(spacing=(1.0, 1.0, 2.0)))
+    ctl.select_tool("angle")
+    ax = window.slice_views["axial"]
+    z = ax.slice_index
+    click(qtbot, ax, viewport_pos(ax, (z, 10, 10), doc))
+    qtbot.mouseClick(
+        ax.canvas.viewport(), QtCore.Qt.RightButton, pos=viewport_pos(ax, (z, 20, 20), doc)
+    )
+    assert ctl.tools["angle"].preview is None  # the placed point was dropped
+    drag(qtbot, ax, [viewport_pos(ax, (z, 20, 30), doc), viewport_pos(ax, (z, 20, 10), doc)])
+    assert len(doc.measurements) == 0 and ctl.tools["angle"].preview is not None
+    click(qtbot, ax, viewport_pos(ax, (z, 0, 30), doc))  # 20 right, 20 up from the vertex
+    (m,) = list(doc.measurements)
+    assert np.allclose(m.points[1], doc.geometry.index_to_world((z, 20, 10)))
+    assert panel_rows(ctl) == [("Angle 1", "45.0°", f"Axial {z + 1}")]
