@@ -10,7 +10,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from viewer.model.display_frame import DisplayFrame
+from viewer.model.display_frame import DisplayFrame, view_axes
 from viewer.model.measurement_maths import measurement_slice, measurement_value, value_text
 
 COLOUR = QtGui.QColor(255, 190, 40)
@@ -74,7 +74,7 @@ class MeasurementOverlay:
             rect = QtCore.QRectF(QtCore.QPointF(x0, y0), QtCore.QPointF(x1, y1)).normalized()
             cls = QtWidgets.QGraphicsRectItem
             items.append((QtWidgets.QGraphicsEllipseItem if m.kind == "ellipse" else cls)(rect))
-            anchor = (rect.right(), rect.bottom())
+            anchor = (rect.left(), rect.bottom())
         for it in items:
             it.setPen(pen)
             it.setZValue(40)
@@ -86,7 +86,14 @@ class MeasurementOverlay:
         handles.setZValue(41)
         value = measurement_value(m, doc.volume.array, doc.geometry)
         unit = "HU" if self.window.modality() == "CT" else ""
-        label = pg.TextItem(f"{m.name}: {value_text(m, value, unit)}", color=colour, anchor=(0, 0))
+        # the value sits on the side of the point facing the image's centre, so it stays in view
+        va = view_axes(sv.view, sv.state.radiological)
+        centre_x = (frame.shape[va.col] - 1) / 2.0 * frame.pixel_spacing(sv.view)[1]
+        side = (1, 0) if anchor[0] > centre_x else (0, 0)
+        text = f"{m.name}: {value_text(m, value, unit)}"
+        if m.kind in ("ellipse", "rectangle"):
+            text = text.replace(": ", "\n", 1).replace(", ", "\n")  # narrow: one value a line
+        label = pg.TextItem(text, color=colour, anchor=side)
         label.setPos(*anchor)
         label.setZValue(42)
         return [*items, handles, label]
