@@ -150,3 +150,41 @@ def test_damaged_entry_raises_load_error(tmp_path):
     assert len(entries) == 1 and entries[0].folder.parent == recovery_root()
     with pytest.raises(LoadError, match="damaged"):
         recover(entries[0])
+
+
+def test_another_document_never_overwrites_the_previous_autosave():
+    """Issue 13: opening study B after unsaved edits on A must not write B into A's entry."""
+    a, b = make_doc(), make_doc()
+    b.volume.source_path = "other.nrrd"
+    service = AutosaveService(a, interval_s=3600)
+    a.labels.array[2:4, 2:4, 2:4] = 1
+    a.notify_labels_changed(None)
+    assert service.save_now()
+    folder_a = service.session.folder
+    service.set_document(b)  # replaced without a save or a discard (a crash follows)
+    assert not service.dirty  # B has nothing unsaved: A's labels are not written as B's
+    assert not service.save_if_due()
+    b.labels.array[5:7, 5:7, 5:7] = 1
+    b.notify_labels_changed(None)
+    assert service.save_now()
+    assert service.session.folder != folder_a
+    service.stop(clean=False)
+    by_image = {e.image_path: recover(e)[0] for e in find_recoverable()}
+    assert sorted(by_image) == ["img.nrrd", "other.nrrd"]
+    assert np.array_equal(by_image["img.nrrd"], a.labels.array)
+    assert np.array_equal(by_image["other.nrrd"], b.labels.array)
+
+
+def test_forget_drops_only_the_current_documents_autosave():
+    a, b = make_doc(), make_doc()
+    b.volume.source_path = "other.nrrd"
+    service = AutosaveService(a, interval_s=3600)
+    a.notify_labels_changed(None)
+    assert service.save_now()
+    service.set_document(b)
+    b.notify_labels_changed(None)
+    assert service.save_now()
+    service.forget()  # B's labels were saved or discarded
+    assert not service.session.folder.exists() and not service.dirty
+    service.stop(clean=True)  # A was never saved nor discarded: left for recovery
+    assert [e.image_path for e in find_recoverable()] == ["img.nrrd"]

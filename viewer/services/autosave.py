@@ -4,10 +4,15 @@ Qt-free: `start()` runs a daemon thread that writes when the document is dirty e
 `interval_s` seconds, and at once after an edit that touches at least `large_fraction` of the
 volume. The Qt side may instead call `save_if_due()` from a QTimer. `stop(clean=True)` at a
 normal exit deletes the recovery files; after a crash they stay for `find_recoverable()`.
+
+Each document gets its own recovery folder, named after its study (source path and series UID),
+so opening another study never writes over the previous one's autosave: that entry goes only when
+the user saved or discarded those labels (`forget()`), or at a clean exit.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -40,7 +45,11 @@ class AutosaveService:
     ) -> None:
         self.interval_s = float(interval_s)
         self.large_fraction = float(large_fraction)
+        self.root = root
         self.session = SessionFolder(root)
+        # folders of documents replaced without their labels being saved or discarded: kept
+        self._retired: list[SessionFolder] = []
+        self._folders = 0
         self.document: Document | None = None
         self._generation = 0  # bumped by every label/segment change
         self._saved_generation = 0
@@ -54,13 +63,36 @@ class AutosaveService:
 
     # --- document ------------------------------------------------------------------------
     def set_document(self, document: Document | None) -> None:
-        if self.document is not None:
-            self.document.labels_changed.disconnect(self._on_labels)
-            self.document.segments_changed.disconnect(self._on_segments)
-        self.document = document
-        if document is not None:
-            document.labels_changed.connect(self._on_labels)
-            document.segments_changed.connect(self._on_segments)
+        """Follow `document`. Another document than the current one gets a folder of its own:
+        the previous folder, if it holds an autosave nobody forgot, stays as it is (and is left
+        for recovery at exit), so one study's autosave never overwrites another's."""
+        with self._lock:
+            if document is self.document:
+                return
+            if self.document is not None:
+                self.document.labels_changed.disconnect(self._on_labels)
+                self.document.segments_changed.disconnect(self._on_segments)
+                if self.session.folder.exists():
+                    self._retired.append(self.session)
+                self.session = self._folder_for(document)
+            elif document is not None:
+                self.session = self._folder_for(document)
+            self.document = document
+            self._saved_generation = self._generation  # a new document has nothing unsaved
+            if document is not None:
+                document.labels_changed.connect(self._on_labels)
+                document.segments_changed.connect(self._on_segments)
+
+    def _folder_for(self, document: Document | None) -> SessionFolder:
+        self._folders += 1  # the same study opened twice still gets two folders
+        return SessionFolder(self.root, f"{self._folders}-{study_tag(document)}")
+
+    def forget(self) -> None:
+        """Drop the current document's autosave: its labels were saved, or the user discarded
+        them. Later edits write a new one."""
+        with self._lock:
+            self.session.remove()
+            self._saved_generation = self._generation
 
     def _on_labels(self, bbox=None) -> None:
         self._generation += 1
@@ -104,6 +136,7 @@ class AutosaveService:
             doc = self.document
             meta = {
                 "image_path": getattr(doc.volume, "source_path", "") or "",
+                "series_uid": series_uid(doc),
                 "label_path": doc.label_path or "",
                 "segment_count": len(segs),
                 "geometry": doc.geometry.to_dict(),
@@ -152,3 +185,19 @@ class AutosaveService:
             self.session.remove()
         else:
             self.session.close()
+        for folder in self._retired:  # replaced without a save or a discard: left to recover
+            folder.close()
+        self._retired.clear()
+
+
+def series_uid(doc: Document) -> str:
+    """The DICOM series of `doc` ("" for files without one)."""
+    return str((doc.volume.metadata or {}).get("SeriesInstanceUID") or "")
+
+
+def study_tag(doc: Document | None) -> str:
+    """A short, file-name-safe key of the study `doc` shows (source path and series UID)."""
+    if doc is None:
+        return ""
+    key = f"{doc.volume.source_path}\n{series_uid(doc)}"
+    return hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()[:10]

@@ -55,6 +55,7 @@ class RecoveryEntry:
     shape_zyx: tuple[int, int, int]
     segment_count: int
     pid: int
+    series_uid: str = ""  # the DICOM series the labels belong to ("" for image files)
 
     def describe(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.saved_at))
@@ -63,11 +64,13 @@ class RecoveryEntry:
 
 
 class SessionFolder:
-    """The recovery folder of this running session (created on first write)."""
+    """The recovery folder of this running session (created on first write); `tag` tells the
+    folders of one session's documents apart."""
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, tag: str = "") -> None:
         self.root = Path(root) if root is not None else recovery_root()
-        self.folder = self.root / f"session-{os.getpid()}-{int(time.time() * 1000)}"
+        name = f"session-{os.getpid()}-{int(time.time() * 1000)}" + (f"-{tag}" if tag else "")
+        self.folder = self.root / name
         self._lock_fd: int | None = None
 
     def _ensure(self) -> None:
@@ -150,6 +153,7 @@ def find_recoverable(root: Path | None = None) -> list[RecoveryEntry]:
                     shape_zyx=tuple(int(s) for s in meta["shape"]),  # type: ignore[arg-type]
                     segment_count=int(meta.get("segment_count", 0)),
                     pid=pid,
+                    series_uid=str(meta.get("series_uid", "")),
                 )
             )
         except (OSError, ValueError, KeyError):
