@@ -26,6 +26,7 @@ from viewer.model.window_text import preset_label
 from viewer.qt.layouts import LAYOUTS, ViewGrid
 from viewer.qt.settings import add_recent_file, app_settings, recent_files
 from viewer.qt.slice_view import SliceView
+from viewer.qt.unsaved_guard import confirm_unsaved
 from viewer.qt.volume_view_3d import VolumeView3D
 from viewer.qt.vtk_scene import CAMERA_PRESETS, VOLUME_PRESETS
 from viewer.qt.window_readout import WindowReadout
@@ -178,6 +179,8 @@ class MainWindow(QtWidgets.QMainWindow):
             log.exception("opening %s failed", path)
             self.show_error("Cannot open", f"{path}: {type(e).__name__}: {e}")
             return False
+        if not confirm_unsaved(self, f"opening {path}"):
+            return False
         self.set_document(Document(volume))
         self._remember(path)
         return True
@@ -188,6 +191,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
         dialog = StudyBrowser(path, self)
         if dialog.exec_() != QtWidgets.QDialog.Accepted or dialog.volume is None:
+            return False
+        if not confirm_unsaved(self, f"opening {dialog.volume.name or path}"):
             return False
         self.set_document(Document(dialog.volume))
         self._remember(path)
@@ -211,6 +216,8 @@ class MainWindow(QtWidgets.QMainWindow):
         except Exception as e:  # an unexpected failure must not take the window down
             log.exception("opening label %s failed", path)
             self.show_error("Cannot open label", f"{path}: {type(e).__name__}: {e}")
+            return False
+        if not confirm_unsaved(self, f"opening the label file {path}"):
             return False
         self.execute(open_labels_command(self.document, loaded, path))
         self.labels_opened.emit(os.fspath(path))  # e.g. its measurements sidecar is read

@@ -59,7 +59,8 @@ class RecoveryEntry:
 
     def describe(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.saved_at))
-        image = os.path.basename(self.image_path) or "(unsaved image)"
+        # the full path: many datasets call every image "image.nii.gz"
+        image = self.image_path or "(unsaved image)"
         return f"{image}: labels autosaved {when}, {self.segment_count} segments"
 
 

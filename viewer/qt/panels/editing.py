@@ -18,6 +18,8 @@ from viewer.qt.panels.brush_cursor import BrushCursor
 from viewer.qt.panels.operations_panel import OperationsPanel
 from viewer.qt.panels.segments_panel import SegmentsPanel
 from viewer.qt.panels.tools_panel import ToolsPanel
+from viewer.qt.save_target import ask_label_path, remember_label_path
+from viewer.qt.unsaved_guard import confirm_unsaved
 from viewer.services.autosave import AutosaveService, discard, find_recoverable, recover
 from viewer.tools.brush import BrushSettings, BrushTool, EraserTool
 from viewer.tools.editor_state import EditorState
@@ -165,6 +167,11 @@ class EditingController(QtCore.QObject):
     def has_unsaved_changes(self) -> bool:
         return self.document is not None and not self.history.is_clean()
 
+    def forget_autosave(self) -> None:
+        """The labels were saved or discarded: their autosave has nothing left to recover."""
+        if self.autosave is not None:
+            self.autosave.forget()
+
     # --- saving ----------------------------------------------------------------------------------
     def save_labels(self, path: str | None = None, ask: bool = False) -> bool:
         from viewer.io.atomic_save import save_labels_atomic
@@ -174,13 +181,7 @@ class EditingController(QtCore.QObject):
             return False
         path = path or (None if ask else doc.label_path) or None
         if path is None:
-            base = os.path.splitext(os.path.basename(doc.volume.source_path or "labels"))[0]
-            path, _ = QtWidgets.QFileDialog.getSaveFileName(
-                self.window,
-                "Save labels",
-                f"{base}_labels.nii.gz",
-                "Label files (*.nii.gz *.nii *.nrrd *.seg.nrrd)",
-            )
+            path = ask_label_path(self.window, doc)
             if not path:
                 return False
         try:
@@ -193,6 +194,8 @@ class EditingController(QtCore.QObject):
         doc.label_path = os.fspath(path)
         doc.dirty = False
         self.history.mark_clean()
+        remember_label_path(self.window.settings, doc.label_path)
+        self.forget_autosave()  # the file holds everything the autosave did
         return True
 
     def eventFilter(self, obj, ev) -> bool:  # noqa: N802
@@ -206,29 +209,24 @@ class EditingController(QtCore.QObject):
 
     def confirm_close(self) -> bool:
         """Unsaved-changes prompt: Save / Discard / Cancel. False cancels the close."""
-        if not self.has_unsaved_changes():
-            return True
-        answer = QtWidgets.QMessageBox.question(
-            self.window,
-            "Unsaved label changes",
-            "The labels have unsaved changes. Save them before closing?",
-            QtWidgets.QMessageBox.Save | QtWidgets.QMessageBox.Discard
-            | QtWidgets.QMessageBox.Cancel,
-            QtWidgets.QMessageBox.Save,
-        )  # fmt: skip
-        if answer == QtWidgets.QMessageBox.Save:
-            return self.save_labels()
-        return answer == QtWidgets.QMessageBox.Discard
+        return confirm_unsaved(self.window, "closing")
 
     # --- recovery ----------------------------------------------------------------------------------
-    def restore(self, labels: np.ndarray, segments) -> bool:
-        """Put recovered labels and segments into the open document as one undoable step."""
+    def restore(self, labels: np.ndarray, segments, label_path: str = "") -> bool | None:
+        """Put recovered labels and segments into the open document as one undoable step;
+        `label_path`, the file the labels were last saved to or opened from before the crash,
+        becomes the file Ctrl+S writes to again. False when the labels do not fit the document;
+        None when the user kept unsaved labels of the open document."""
         doc = self.document
         if doc is None or tuple(labels.shape) != tuple(doc.labels.array.shape):
             return False
+        if not confirm_unsaved(self.window, "restoring the autosaved labels"):
+            return None
         full = (0, 0, 0, *doc.labels.array.shape)
         edit = LabelEdit.from_box("Recover labels", doc.labels.array, full, labels)
-        cmds = [ReplaceSegmentTable(segments, "Recover segments")]
+        cmds: list[Command] = [ReplaceSegmentTable(segments, "Recover segments")]
+        if label_path:
+            cmds.append(_SetLabelPath(label_path))
         if edit is not None:
             cmds.append(edit)
         self.execute(CompositeCommand("Recover autosaved labels", cmds))
@@ -316,9 +314,13 @@ def offer_recovery(window) -> bool:
         return False
     if entry.image_path and os.path.exists(entry.image_path):
         if window.document is None or window.document.volume.source_path != entry.image_path:
-            window.open_path(entry.image_path)
+            if not window.open_path(entry.image_path, series_uid=entry.series_uid or None):
+                return False  # cannot be read, or the user kept the open labels: entry stays
     controller = install_editing(window)
-    if not controller.restore(labels, segments):
+    restored = controller.restore(labels, segments, entry.label_path)
+    if restored is None:
+        return False
+    if not restored:
         window.show_error(
             "Cannot recover labels",
             f"open the image the labels belong to ({entry.image_path or 'unknown'}) and retry",
