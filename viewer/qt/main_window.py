@@ -73,7 +73,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_actions()
         self._build_toolbar()
         self.window_readout = WindowReadout(self)  # W/L in the views' corner, keys 0-8
-        self.status_label = QtWidgets.QLabel("Open an image: File > Open, or drop a file here")
+        self.status_label = QtWidgets.QLabel(document_summary(None))
         self.statusBar().addWidget(self.status_label, 1)
         self._restore_settings()
 
@@ -161,6 +161,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.active_tool is not None:
             self.active_tool.set_document(document)
         self._fill_presets()
+        self.status_label.setText(document_summary(document))  # not the last image's voxel
         self.document_changed.emit(document)
 
     def open_path(self, path: str, series_uid: str | None = None) -> bool:
@@ -472,6 +473,18 @@ class MainWindow(QtWidgets.QMainWindow):
             sv.release()
         if self.view_3d is not None:
             self.view_3d.release()
+
+
+def document_summary(document: Document | None) -> str:
+    """Status-bar text for a newly shown document: its path, modality, grid and spacing."""
+    if document is None:
+        return "Open an image: File > Open, or drop a file here"
+    vol = document.volume
+    nz, ny, nx = vol.geometry.shape_zyx
+    sx, sy, sz = vol.geometry.spacing
+    where = vol.source_path or vol.name or "image"  # the path: many files are "image.nii.gz"
+    what = f"{vol.modality} " if vol.modality else ""
+    return f"{where}: {what}{nx} x {ny} x {nz} voxels of {sx:.4g} x {sy:.4g} x {sz:.4g} mm"
 
 
 def hover_text(info: dict | None, document: Document | None) -> str:

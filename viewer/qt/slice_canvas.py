@@ -39,11 +39,24 @@ class SliceCanvas(pg.GraphicsView):
     def __init__(self, parent=None) -> None:
         super().__init__(parent, background="k")
         self.letters: dict[str, str] = {}
-        self.caption = ""
+        self._caption = ""
         self.window_text = ""  # bottom-left corner: the window/level ("W 400 L 50 HU")
         self.accent = QtGui.QColor(200, 200, 200)
         self.key_handler = None  # callable(QKeyEvent) -> bool (True when handled)
         self.setFocusPolicy(QtCore.Qt.StrongFocus)
+
+    @property
+    def caption(self) -> str:
+        """The text in the top-left corner ("Axial  99/256")."""
+        return self._caption
+
+    @caption.setter
+    def caption(self, text: str) -> None:
+        if text != self._caption:
+            self._caption = text
+            # The scene repaints only what changed in it (the image's rectangle); the caption
+            # is painted over the viewport's corner, often outside the image, and stayed stale.
+            self.viewport().update()
 
     def keyPressEvent(self, ev: QtGui.QKeyEvent) -> None:  # noqa: N802
         if self.key_handler is not None and self.key_handler(ev):
