@@ -144,10 +144,9 @@ def test_recovered_labels_save_where_they_were_saved_before_the_crash(
     SaveDialog(monkeypatch, str(target))
     ctrl_s(qtbot, window)
     assert target.is_file()
-    window.document.labels.array[0, 0:3, 0:3] = 1  # an edit after the save, then a crash
-    window.document.notify_labels_changed(None)
-    window.history.changed.emit()
-    expected = window.document.labels.array.copy()
+    first = window.document.labels.array.copy()
+    expected = paint(qtbot, window, ctl, row=22)  # an edit after the save, then a crash
+    assert not np.array_equal(expected, first)
     assert ctl.autosave.save_now()
     ctl.autosave.stop(clean=False)
     ctl.autosave = None

@@ -122,14 +122,14 @@ def recent(window, path) -> None:
     action.trigger()
 
 
-def paint(qtbot, window, ctl) -> np.ndarray:
-    """A brush stroke on the axial view (real mouse events); returns the labels after it."""
+def paint(qtbot, window, ctl, row: int = 12) -> np.ndarray:
+    """A brush stroke along `row` of the axial view (real mouse events); returns the labels."""
     ctl.select_tool("brush")
     ctl.tools_panel.size.setValue(4.0)
     doc = window.document
     ax = window.slice_views["axial"]
     z = ax.slice_index
-    drag(qtbot, ax, [viewport_pos(ax, (z, 12, x), doc) for x in (10, 14, 18)])
+    drag(qtbot, ax, [viewport_pos(ax, (z, row, x), doc) for x in (10, 14, 18)])
     ctl.select_tool(None)
     assert ctl.has_unsaved_changes()
     return doc.labels.array.copy()
