@@ -129,11 +129,21 @@ def test_recovery_prompt_names_the_full_path(window, monkeypatch, tmp_path):
     assert f"{image}: labels autosaved" in text
 
 
+def restart(qtbot):
+    """A second main window, as the next start of the program after a crash."""
+    from viewer.qt.main_window import MainWindow
+
+    restarted = MainWindow()
+    qtbot.addWidget(restarted)
+    restarted.show()
+    qtbot.waitExposed(restarted)
+    install_editing(restarted, autosave=False)
+    return restarted
+
+
 def test_recovered_labels_save_where_they_were_saved_before_the_crash(
     window, qtbot, monkeypatch, tmp_path
 ):
-    from viewer.qt.main_window import MainWindow
-
     ctl = install_editing(window, autosave_interval_s=3600)
     image = tmp_path / "case_007" / "image.nii.gz"
     image.parent.mkdir()
@@ -151,11 +161,7 @@ def test_recovered_labels_save_where_they_were_saved_before_the_crash(
     ctl.autosave.stop(clean=False)
     ctl.autosave = None
 
-    restarted = MainWindow()
-    qtbot.addWidget(restarted)
-    restarted.show()
-    qtbot.waitExposed(restarted)
-    install_editing(restarted, autosave=False)
+    restarted = restart(qtbot)
     answers = Answers(monkeypatch)
     answers.queue.append(Q.Yes)
     assert offer_recovery(restarted)
@@ -166,3 +172,37 @@ def test_recovered_labels_save_where_they_were_saved_before_the_crash(
     saved = load_label_for(restarted.document.volume, str(target)).array
     assert np.array_equal(saved, expected)
     assert not restarted.editing.has_unsaved_changes()
+
+
+def test_recovery_reopens_a_dicom_series_by_its_uid(window, qtbot, monkeypatch):
+    from viewer.qt.study_browser import StudyBrowser
+
+    ctl = install_editing(window, autosave_interval_s=3600)
+    ctrl_d_and_load(qtbot, window, monkeypatch, DICOM)
+    uid = window.document.volume.metadata["SeriesInstanceUID"]
+    expected = paint(qtbot, window, ctl)
+    assert ctl.autosave.save_now()
+    ctl.autosave.stop(clean=False)  # a crash
+    ctl.autosave = None
+
+    restarted = restart(qtbot)
+    browsers = []
+
+    def close_browser():  # the study browser should not be needed: record and close it
+        dlg = QtWidgets.QApplication.activeModalWidget()
+        if isinstance(dlg, StudyBrowser):
+            browsers.append(dlg)
+            dlg.reject()
+
+    timer = QtCore.QTimer()
+    timer.timeout.connect(close_browser)
+    timer.start(100)
+    answers = Answers(monkeypatch)
+    answers.queue.append(Q.Yes)
+    try:
+        assert offer_recovery(restarted)
+    finally:
+        timer.stop()
+    assert browsers == []
+    assert restarted.document.volume.metadata["SeriesInstanceUID"] == uid
+    assert np.array_equal(restarted.document.labels.array, expected)

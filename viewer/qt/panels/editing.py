@@ -20,7 +20,13 @@ from viewer.qt.panels.segments_panel import SegmentsPanel
 from viewer.qt.panels.tools_panel import ToolsPanel
 from viewer.qt.save_target import ask_label_path, remember_label_path
 from viewer.qt.unsaved_guard import confirm_unsaved
-from viewer.services.autosave import AutosaveService, discard, find_recoverable, recover
+from viewer.services.autosave import (
+    AutosaveService,
+    discard,
+    find_recoverable,
+    recover,
+    series_uid,
+)
 from viewer.tools.brush import BrushSettings, BrushTool, EraserTool
 from viewer.tools.editor_state import EditorState
 from viewer.tools.flood_fill import FloodFillSettings, FloodFillTool
@@ -313,7 +319,12 @@ def offer_recovery(window) -> bool:
         window.show_error("Cannot recover labels", e.message)
         return False
     if entry.image_path and os.path.exists(entry.image_path):
-        if window.document is None or window.document.volume.source_path != entry.image_path:
+        doc = window.document
+        # several series can share a folder: the series UID tells them apart
+        shown = doc is not None and doc.volume.source_path == entry.image_path
+        if shown and entry.series_uid and series_uid(doc) != entry.series_uid:
+            shown = False
+        if not shown:
             if not window.open_path(entry.image_path, series_uid=entry.series_uid or None):
                 return False  # cannot be read, or the user kept the open labels: entry stays
     controller = install_editing(window)
