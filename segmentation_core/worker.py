@@ -20,6 +20,7 @@ from segmentation_core.types import EngineCrashed, EngineError, EngineTimeout
 
 READY_TIMEOUT_S = 120.0  # importing paddle + loading a model on a busy 2-core machine
 POLL_S = 0.05
+EXIT_WAIT_S = 5.0  # how long a worker whose pipe broke may take to be reaped
 
 
 def _warmup_shape(model_dir: str) -> tuple[int, int, int]:
@@ -138,11 +139,16 @@ class WorkerPredictor:
         """Wait for one message, watching the process; raise EngineCrashed/EngineTimeout."""
         deadline = time.monotonic() + timeout_s
         while True:
+            broken = False
             try:
                 if self._conn.poll(POLL_S):
                     return self._conn.recv()
             except (EOFError, OSError):
-                pass  # the pipe broke: the process is gone, handled below
+                broken = True  # the pipe broke: the process is gone or going, handled below
+            if broken:
+                # a killed process can still look alive for a moment (not yet reaped): wait
+                # for it, so a crash is reported as a crash and not as a time-out
+                self._proc.join(timeout=EXIT_WAIT_S)
             if not self._proc.is_alive():
                 # a message may have arrived just before it exited
                 try:
@@ -180,6 +186,8 @@ class WorkerPredictor:
         try:
             self._conn.send(("run", np.ascontiguousarray(x, dtype=np.float32)))
         except (OSError, BrokenPipeError):
+            # the worker is gone: wait for it to exit, then report the crash and restart
+            self._proc.join(timeout=EXIT_WAIT_S)
             self._receive(0.0)  # raises EngineCrashed after restarting
         msg = self._receive(self.timeout_s)
         if msg[0] == "error":
