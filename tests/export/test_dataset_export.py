@@ -156,6 +156,8 @@ def test_unknown_label_is_a_clear_error(tmp_path):
     labels = LabelMap(g, np.full(g.shape_zyx, 9, np.uint16))
     with pytest.raises(SaveError, match="value 9 is not in the project's label set"):
         export_nnunet([ExportCase(v, labels)], tmp_path, 1, "X", _table([(1, "a")]))
+    assert list(tmp_path.iterdir()) == []  # a failed export leaves no partial dataset
+    export_nnunet([ExportCase(v, labels)], tmp_path, 1, "X", _table([(9, "a")]))
     with pytest.raises(SaveError, match="not empty"):
         export_nnunet([ExportCase(v, labels)], tmp_path, 1, "X", _table([(9, "a")]))
 

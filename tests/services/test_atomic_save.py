@@ -25,7 +25,9 @@ def test_failure_midway_keeps_old_file(tmp_path):
     p.write_bytes(b"previous good content")
 
     def half_then_fail(tmp: str) -> None:
-        assert tmp.endswith(".nii.gz") and os.path.dirname(tmp) == str(tmp_path)
+        # the writer sees the target's own name, in a hidden folder beside the target
+        assert os.path.basename(tmp) == "labels.nii.gz"
+        assert os.path.dirname(os.path.dirname(tmp)) == str(tmp_path)
         with open(tmp, "wb") as f:
             f.write(b"partial")
         raise OSError(28, "No space left on device")

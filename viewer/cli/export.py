@@ -8,6 +8,9 @@ Single study (--image IMAGE --label LABEL --out OUT):
 Datasets (--out FOLDER --dataset-id N --name NAME, cases by --case IMAGE LABEL or --cases-dir):
   nnunet                    nnU-Net v2 raw dataset (DatasetNNN_NAME) + splits_final.json
   msd                       Medical Segmentation Decathlon / PaddleSeg MedicalSeg (TaskNN_NAME)
+An existing output is refused unless --overwrite is given; with it a single file is replaced
+atomically (written beside, read back, then renamed over: a failure keeps the old file) and a
+dataset is replaced wholly (the new one is written in a hidden folder beside, then swapped in).
 Segment names: --labels-json (`{"1": "liver"}`, optionally under "labels"), the names stored in a
 .seg.nrrd or DICOM SEG, or a names file next to a plain label (labels.json, <label>s.json).
 """
@@ -24,7 +27,7 @@ from viewer.io.dataset_export import ExportCase, export_msd, export_nnunet
 from viewer.io.dicom_seg import export_dicom_seg
 from viewer.io.label_formats import save_labels
 from viewer.io.label_formats_open import names_file_for
-from viewer.io.mesh_export import export_meshes
+from viewer.io.mesh_export import export_meshes, mesh_file_names
 from viewer.model.document import Document
 from viewer.model.segment_io import read_json_map
 from viewer.model.segments import SegmentTable
@@ -68,7 +71,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--name", help="dataset name (letters, digits, _ and -; no patient data)")
     p.add_argument("--channel-name", help="image channel name (default: CT or the modality)")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (nnunet)")
-    p.add_argument("--overwrite", action="store_true", help="write into a non-empty dataset folder")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing output (a dataset folder is replaced wholly)",
+    )
     p.set_defaults(func=run)
 
 
@@ -96,9 +103,20 @@ def _load_case(image: str, label: str, series: str | None, labels_json: str | No
     return volume, loaded, table
 
 
+def _refuse_existing(paths: list[Path], overwrite: bool) -> None:
+    """An export never replaces a file silently: an existing output needs --overwrite."""
+    if overwrite:
+        return
+    for p in paths:
+        if p.exists() or p.is_symlink():
+            raise SaveError("the output exists (give --overwrite to replace it)", p)
+
+
 def _run_single(args: argparse.Namespace) -> int:
     if not args.image or not args.label:
         raise LoadError(f"--format {args.format} needs --image and --label")
+    if args.format not in ("stl", "obj"):  # before the (slow) loading; meshes need the labels
+        _refuse_existing([Path(args.out)], args.overwrite)
     volume, loaded, table = _load_case(args.image, args.label, args.series, args.labels_json)
     for note in loaded.notes:
         print(f"note: {note}")
@@ -123,6 +141,8 @@ def _run_single(args: argparse.Namespace) -> int:
             f"wrote {out}: {r.segments} segments, {r.frames} frames, references series {r.referenced_series_uid}"
         )
     elif args.format in ("stl", "obj"):
+        names = mesh_file_names(labels, table, args.format).values()
+        _refuse_existing([out / name for _, name in names], args.overwrite)
         files = export_meshes(labels, out, table, args.format)
         print(f"wrote {len(files)} {args.format.upper()} surfaces to {out}")
     else:

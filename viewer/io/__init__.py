@@ -1,7 +1,8 @@
 """File I/O: the only package that imports SimpleITK, pydicom, highdicom, nibabel or nrrd.
 
 Public entries: `load_volume`, `scan_dicom_folder`, `open_labels` (every label format, with
-names and colours; `load_label_for` is its label-map-only shorthand), `write_volume`.
+names and colours; `load_label_for` is its label-map-only shorthand), `save_volume` (atomic, verified) and
+`write_volume` (the plain primitive).
 """
 
 from viewer.io.dicom_scan import (
@@ -15,7 +16,7 @@ from viewer.io.dicom_scan import (
 from viewer.io.label_formats_open import open_labels
 from viewer.io.labels import label_onto_grid, load_label_for
 from viewer.io.loader import load_volume, load_volume_from_scan, scan_dicom_folder
-from viewer.io.writer import write_volume
+from viewer.io.writer import save_volume, write_volume
 
 __all__ = [
     "DicomPatient",
@@ -29,6 +30,7 @@ __all__ = [
     "load_volume",
     "load_volume_from_scan",
     "open_labels",
+    "save_volume",
     "scan_dicom_folder",
     "write_volume",
 ]

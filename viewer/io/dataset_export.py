@@ -5,13 +5,22 @@ a file name or JSON (checked before anything is written). Label values are mappe
 project's label set to consecutive training ids 1..K (what nnU-Net requires), by segment name
 when the case names its segments, else by label id. `splits_final.json` keeps each patient's
 cases in one fold.
+
+A dataset is written whole in a hidden staging folder beside its final place and swapped in
+only when complete (every image read back, JSON written): a failure leaves an earlier dataset
+as it was and no partial folder, and `overwrite` replaces the earlier dataset wholly (no stale
+cases or splits survive).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
-from collections.abc import Iterable
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +28,7 @@ import numpy as np
 
 from viewer import __version__
 from viewer.errors import SaveError
-from viewer.io.atomic_save import atomic_write_text
+from viewer.io.atomic_save import atomic_write_text, current_umask
 from viewer.io.dataset_export_splits import group_kfold, patient_key
 from viewer.io.label_formats_sitk import smallest_label_dtype, write_image
 from viewer.model.labelmap import LabelMap
@@ -104,14 +113,71 @@ def check_anonymous(texts: Iterable[str], identifiers: set[str]) -> None:
             )
 
 
-def _prepare_folder(folder: Path, overwrite: bool) -> None:
+def _prepare_folder(folder: Path, overwrite: bool) -> Path:
+    """A fresh hidden staging folder beside `folder` with the dataset's sub-folders."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise SaveError("the dataset path exists and is not a folder", folder)
     if folder.exists() and any(folder.iterdir()) and not overwrite:
-        raise SaveError("the dataset folder exists and is not empty (use overwrite)", folder)
+        raise SaveError(
+            "the dataset folder exists and is not empty (use overwrite to replace it)", folder
+        )
     try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(
+            tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent)
+        )
+        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp's 0700 would lock others out
         for sub in ("imagesTr", "labelsTr", "imagesTs"):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
+            (staging / sub).mkdir()
     except OSError as e:
         raise SaveError(f"cannot create the dataset folder ({e.strerror or e})", folder) from e
+    return staging
+
+
+def _swap_in(staging: Path, folder: Path) -> None:
+    """Replace `folder` (if any) by the finished `staging` folder; the old one goes last."""
+    aside = staging.with_name(staging.name[: -len(".tmp")] + ".old")
+    had_old = folder.exists()
+    try:
+        if had_old:
+            os.rename(folder, aside)
+        try:
+            os.rename(staging, folder)
+        except OSError:
+            if had_old:
+                os.rename(aside, folder)
+            raise
+    except OSError as e:
+        raise SaveError(f"cannot put the new dataset in place ({e.strerror or e})", folder) from e
+    if had_old:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _staged(folder: Path, overwrite: bool) -> Iterator[Path]:
+    """Write a whole dataset in a staging folder, then swap it in; on any failure the old
+    dataset stays as it was and nothing of the new one is left."""
+    staging = _prepare_folder(folder, overwrite)
+    try:
+        yield staging
+        _swap_in(staging, folder)
+    except BaseException as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(e, SaveError):  # name the dataset's own paths, not the staging folder's
+            reason = e.reason.replace(str(staging), str(folder))
+            path = e.path.replace(str(staging), str(folder)) if e.path else None
+            raise SaveError(reason, path) from e
+        raise
+
+
+def _check_complete(folder: Path, ids: list[str], image_name: str) -> None:
+    """The staged dataset holds exactly the cases it lists, before it replaces anything."""
+    want_images = sorted(image_name.format(case=c) for c in ids)
+    want_labels = sorted(f"{c}{FILE_ENDING}" for c in ids)
+    got_images = sorted(p.name for p in (folder / "imagesTr").iterdir())
+    got_labels = sorted(p.name for p in (folder / "labelsTr").iterdir())
+    if got_images != want_images or got_labels != want_labels:
+        raise SaveError("the written dataset is incomplete", folder)
 
 
 def _check_name(name: str, what: str) -> None:
@@ -190,9 +256,26 @@ def export_nnunet(
     _check_name(name, "dataset name")
     _check_name(case_prefix, "case prefix")
     folder = Path(out_dir) / f"Dataset{int(dataset_id):03d}_{name}"
-    _prepare_folder(folder, overwrite)
+    with _staged(folder, overwrite) as staging:
+        return _write_nnunet(
+            cases, staging, folder, name, label_set, channel_name, folds, seed, case_prefix
+        )
+
+
+def _write_nnunet(
+    cases: Iterable[ExportCase],
+    staging: Path,
+    folder: Path,
+    name: str,
+    label_set: SegmentTable,
+    channel_name: str | None,
+    folds: int,
+    seed: int,
+    case_prefix: str,
+) -> DatasetResult:
+    image_name = "{case}_0000" + FILE_ENDING
     ids, keys, modalities, identifiers = _write_cases(
-        cases, folder, label_set, "{case}_0000" + FILE_ENDING, case_prefix
+        cases, staging, label_set, image_name, case_prefix
     )
     labels = training_labels(label_set)
     notes: list[str] = []
@@ -220,7 +303,8 @@ def export_nnunet(
             "splits_final.json belongs in nnUNet_preprocessed/"
             f"{folder.name}/ after nnUNetv2_plan_and_preprocess (copy it there)"
         )
-    _finish(folder, docs, identifiers, [folder.name, *ids])
+    _finish(staging, docs, identifiers, [folder.name, *ids])
+    _check_complete(staging, ids, image_name)
     return DatasetResult(folder, ids, labels, splits, notes)
 
 
@@ -242,9 +326,22 @@ def export_msd(
     _check_name(name, "task name")
     _check_name(case_prefix, "case prefix")
     folder = Path(out_dir) / f"Task{int(task_id):02d}_{name}"
-    _prepare_folder(folder, overwrite)
+    with _staged(folder, overwrite) as staging:
+        return _write_msd(cases, staging, folder, name, label_set, channel_name, case_prefix)
+
+
+def _write_msd(
+    cases: Iterable[ExportCase],
+    staging: Path,
+    folder: Path,
+    name: str,
+    label_set: SegmentTable,
+    channel_name: str | None,
+    case_prefix: str,
+) -> DatasetResult:
+    image_name = "{case}" + FILE_ENDING
     ids, _keys, modalities, identifiers = _write_cases(
-        cases, folder, label_set, "{case}" + FILE_ENDING, case_prefix
+        cases, staging, label_set, image_name, case_prefix
     )
     labels = training_labels(label_set)
     doc = {
@@ -264,5 +361,6 @@ def export_msd(
         ],
         "test": [],
     }
-    _finish(folder, {"dataset.json": doc}, identifiers, [folder.name, *ids])
+    _finish(staging, {"dataset.json": doc}, identifiers, [folder.name, *ids])
+    _check_complete(staging, ids, image_name)
     return DatasetResult(folder, ids, labels, None, [])

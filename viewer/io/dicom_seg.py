@@ -20,6 +20,7 @@ from viewer.errors import SaveError
 from viewer.io.atomic_save import atomic_write
 from viewer.io.dicom_seg_source import load_source_series
 from viewer.io.label_formats_layers import LabelLayers
+from viewer.io.write_check import WriteCheckError
 from viewer.model.labelmap import LabelMap
 from viewer.model.segments import SegmentTable
 from viewer.model.volume import Volume
@@ -114,7 +115,7 @@ def export_dicom_seg(
         p.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise SaveError(f"cannot create the folder ({e.strerror or e})", p) from e
-    atomic_write(p, lambda tmp: seg.save_as(tmp))
+    atomic_write(p, lambda tmp: seg.save_as(tmp), verify=lambda tmp: _verify_written(tmp, seg))
     for note in source.notes:
         log.warning("%s: %s", p, note)
     return DicomSegResult(
@@ -142,3 +143,17 @@ def _pixel_array(layers: LabelLayers, segs: list) -> np.ndarray:
     for n, s in enumerate(segs):
         out[..., n] = layers.mask(s)
     return out
+
+
+def _verify_written(tmp: str, seg) -> None:
+    """The written SEG parses and carries this object's UID and all of its pixel data."""
+    import pydicom
+
+    try:
+        back = pydicom.dcmread(tmp)
+        same = str(back.SOPInstanceUID) == str(seg.SOPInstanceUID)
+        same = same and len(back.PixelData) == len(seg.PixelData)
+    except Exception as e:  # pydicom raises many kinds on a cut file
+        raise WriteCheckError(f"the written file does not read back ({e})") from None
+    if not same:
+        raise WriteCheckError("the written file does not read back as written")

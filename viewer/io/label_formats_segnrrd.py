@@ -15,6 +15,7 @@ import numpy as np
 from viewer.errors import LoadError, SaveError
 from viewer.io.atomic_save import atomic_write
 from viewer.io.label_formats_layers import LabelLayers, SegmentInfo
+from viewer.io.write_check import WriteCheckError
 from viewer.model.geometry import Geometry
 from viewer.model.segments import default_colour
 
@@ -84,8 +85,22 @@ def write_seg_nrrd(layers: LabelLayers, path: str | Path) -> Path:
     except OSError as e:
         raise SaveError(f"cannot create the folder ({e.strerror or e})", p) from e
     data = np.ascontiguousarray(data)
-    atomic_write(p, lambda tmp: nrrd.write(tmp, data, header, index_order="C"))
+    atomic_write(
+        p,
+        lambda tmp: nrrd.write(tmp, data, header, index_order="C"),
+        verify=lambda tmp: _verify_written(tmp, data),
+    )
     return p
+
+
+def _verify_written(tmp: str, data: np.ndarray) -> None:
+    """The file reads back with exactly the voxels meant (the header is ours, written first)."""
+    try:
+        back, _ = nrrd.read(tmp, index_order="C")
+    except Exception as e:  # pynrrd raises several kinds on a damaged file
+        raise WriteCheckError(f"the written file does not read back ({e})") from None
+    if back.shape != data.shape or not np.array_equal(back, data):
+        raise WriteCheckError("the written file does not read back as written (voxels differ)")
 
 
 def _geometry_from_header(header: dict, shape_zyx: tuple[int, int, int], p: Path) -> Geometry:

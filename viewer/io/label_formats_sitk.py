@@ -1,7 +1,7 @@
 """Label-image reading with label checks, and atomic image writing, for the export modules.
 
 Conversions are viewer.io.sitk_convert's and writing is viewer.io.writer's; this adds the checks a
-label needs (3D, whole numbers in 0..65535) and atomic replacement of the target file.
+label needs (3D, whole numbers in 0..65535) and atomic, verified replacement of the target file.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ import numpy as np
 import SimpleITK as sitk
 
 from viewer.errors import LoadError, SaveError
-from viewer.io.atomic_save import atomic_write
 from viewer.io.sitk_convert import geometry_from_image
-from viewer.io.writer import write_volume
+from viewer.io.writer import save_volume
 from viewer.model.geometry import Geometry
 
 
@@ -49,13 +48,14 @@ def read_label_image(path: str | Path) -> tuple[np.ndarray, Geometry]:
 
 
 def write_image(array: np.ndarray, geometry: Geometry, path: str | Path) -> Path:
-    """Write `array` on `geometry` with SimpleITK (format from the file name, gzip on), atomically."""
+    """Write `array` on `geometry` with SimpleITK (format from the file name, gzip on), atomically
+    and verified by a read-back (viewer.io.writer.save_volume)."""
     p = Path(path)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise SaveError(f"cannot create the folder ({e.strerror or e})", p) from e
-    atomic_write(p, lambda tmp: write_volume(array, geometry, tmp))
+    save_volume(array, geometry, p)
     return p
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from skimage.measure import marching_cubes
 
 from viewer.errors import SaveError
-from viewer.io.atomic_save import atomic_write
+from viewer.io.atomic_save import atomic_write_bytes
 from viewer.model.labelmap import LabelMap
 from viewer.model.segments import SegmentTable
 
@@ -62,11 +62,7 @@ def write_stl(path: str | Path, verts: np.ndarray, faces: np.ndarray, name: str 
     record["n"], record["v"] = n, tri
     header = f"SPACE=LPS RadLabel {name}".encode("ascii", "replace")[:80].ljust(80, b" ")
 
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as f:
-            f.write(header + struct.pack("<I", len(faces)) + record.tobytes())
-
-    return atomic_write(path, write)
+    return atomic_write_bytes(path, header + struct.pack("<I", len(faces)) + record.tobytes())
 
 
 def write_obj(path: str | Path, verts: np.ndarray, faces: np.ndarray, name: str = "") -> Path:
@@ -74,17 +70,23 @@ def write_obj(path: str | Path, verts: np.ndarray, faces: np.ndarray, name: str 
     lines = ["# SPACE=LPS", "# RadLabel segment surface, millimetres", f"o {name or 'segment'}"]
     lines += [f"v {x:.5f} {y:.5f} {z:.5f}" for x, y, z in verts]
     lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in faces]
-    text = "\n".join(lines) + "\n"
-
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-
-    return atomic_write(path, write)
+    return atomic_write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"))
 
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_\-]+", "_", name).strip("_") or "segment"
+
+
+def mesh_file_names(
+    labels: LabelMap, segments: SegmentTable | None = None, fmt: str = "stl"
+) -> dict[int, tuple[str, str]]:
+    """label value -> (segment name, file name `<id>_<name>.<fmt>`) of every non-empty segment."""
+    out = {}
+    for value in labels.values():
+        seg = segments.get(value) if segments is not None else None
+        name = seg.name if seg is not None else f"Segment {value}"
+        out[value] = (name, f"{value}_{_safe(name)}.{fmt}")
+    return out
 
 
 def export_meshes(
@@ -102,11 +104,9 @@ def export_meshes(
     except OSError as e:
         raise SaveError(f"cannot create the folder ({e.strerror or e})", out) from e
     written = []
-    for value in labels.values():
-        seg = segments.get(value) if segments is not None else None
-        name = seg.name if seg is not None else f"Segment {value}"
+    for value, (name, file_name) in mesh_file_names(labels, segments, fmt).items():
         verts, faces = segment_mesh(labels, value)
-        path = out / f"{value}_{_safe(name)}.{fmt}"
+        path = out / file_name
         writer = write_stl if fmt == "stl" else write_obj
         written.append(writer(path, verts, faces, name))
     if not written:

@@ -1,6 +1,8 @@
-"""Plain image writer: an array (or Volume) on a Geometry to .nii/.nii.gz/.nrrd/.mha, exactly.
+"""Image writers: an array (or Volume) on a Geometry to .nii/.nii.gz/.nrrd/.mha/.mhd, exactly.
 
-No atomic replacement here (see atomic_save); this is the primitive others build on.
+`write_volume` is the plain primitive (no atomic replacement). `save_volume` is what commands and
+exports use: atomic (viewer.io.atomic_save) and verified by reading the file back before it
+replaces anything, because ITK leaves a truncated file on a full disk without raising.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import numpy as np
 import SimpleITK as sitk
 
 from viewer.errors import SaveError
+from viewer.io.atomic_save import atomic_write
 from viewer.io.sitk_convert import image_from_array
+from viewer.io.write_check import native_stderr_logged, verify_image
 from viewer.model.geometry import Geometry
 from viewer.model.volume import Volume
 
@@ -41,7 +45,32 @@ def write_volume(
         raise SaveError(f"cannot convert the image ({e})", path) from None
     # ITK's NIfTI writer compresses .nii.gz by extension; NRRD/MHA compress on request.
     try:
-        sitk.WriteImage(image, path, useCompression=compress)
+        with native_stderr_logged(path):
+            sitk.WriteImage(image, path, useCompression=compress)
     except RuntimeError as e:
         last = [t for t in str(e).strip().splitlines() if t.strip()][-1]
         raise SaveError(f"cannot write ({last.split('ERROR:', 1)[-1].strip()})", path) from None
+
+
+def save_volume(
+    array_or_volume: np.ndarray | Volume,
+    geometry: Geometry | None,
+    path: str | os.PathLike,
+    compress: bool = True,
+) -> str:
+    """`write_volume`, atomically, after reading the written file back: the voxels must compare
+    exactly and the grid must match, else SaveError naming `path` and the old file is kept."""
+    path = os.fspath(path)
+    if isinstance(array_or_volume, Volume):
+        array = array_or_volume.array
+        geometry = geometry or array_or_volume.geometry
+    else:
+        array = np.asarray(array_or_volume)
+    if geometry is None:
+        raise SaveError("no geometry given for the array", path)
+    atomic_write(
+        path,
+        lambda tmp: write_volume(array, geometry, tmp, compress),
+        verify=lambda tmp: verify_image(tmp, array, geometry),
+    )
+    return path

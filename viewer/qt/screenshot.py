@@ -29,13 +29,26 @@ def rgb_to_qimage(rgb: np.ndarray) -> QtGui.QImage:
 
 
 def save_png(rgb: np.ndarray, path: str) -> None:
+    """Write a PNG atomically (beside, checked, renamed): a full disk keeps the old picture."""
     from viewer.errors import SaveError
+    from viewer.io.atomic_save import atomic_write
+    from viewer.io.write_check import WriteCheckError
 
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise SaveError("folder does not exist", path)
-    if not rgb_to_qimage(rgb).save(path, "PNG"):
-        raise SaveError("could not write the PNG file", path)
+    image = rgb_to_qimage(rgb)
+
+    def write(tmp: str) -> None:
+        if not image.save(tmp, "PNG"):
+            raise SaveError("could not write the PNG file", path)
+
+    def verify(tmp: str) -> None:
+        back = QtGui.QImage(tmp, "PNG")
+        if back.isNull() or back.width() != image.width() or back.height() != image.height():
+            raise WriteCheckError("the written PNG file does not read back")
+
+    atomic_write(path, write, verify)
 
 
 def _process(app) -> None:
