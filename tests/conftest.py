@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import faulthandler
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -70,3 +72,47 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is absent")
     return SHARED_DATA
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A 4 MB tmpfs at tmp_path/fs for full-disk tests, always unmounted afterwards; skipped
+    where mounting is not permitted (it needs root, as CI has)."""
+    if shutil.which("mount") is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root and mount(8) (CI runs as root)")
+    mnt = tmp_path / "fs"
+    mnt.mkdir()
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0777", "tmpfs", str(mnt)],
+        capture_output=True,
+        text=True,
+    )
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        if subprocess.run(["umount", str(mnt)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+@pytest.fixture
+def fill_disk():
+    """`fill(folder, leave)`: fill folder's file system until `leave` bytes are free (0: until
+    it refuses more); returns the filler file (unlink it to free the space again)."""
+
+    def fill(folder: Path, leave: int) -> Path:
+        filler = folder / "filler.bin"
+        st = os.statvfs(folder)
+        with open(filler, "wb", buffering=0) as f:
+            try:
+                f.write(b"\xa5" * max(0, st.f_bavail * st.f_frsize - leave))
+                while leave == 0:
+                    f.write(b"\xa5" * 4096)
+            except OSError:
+                pass
+        st = os.statvfs(folder)
+        assert st.f_bavail * st.f_frsize == leave
+        return filler
+
+    return fill

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -26,46 +24,7 @@ from viewer.model.geometry import Geometry
 from viewer.model.labelmap import LabelMap
 from viewer.model.volume import Volume
 
-FILLER = "filler.bin"
 GEOMETRY = Geometry((40, 96, 96), spacing=(0.8, 0.8, 2.5), origin=(-40.0, 12.5, 100.0))
-
-
-@pytest.fixture
-def small_fs(tmp_path):
-    """A 4 MB tmpfs at tmp_path/fs, always unmounted afterwards; skipped where mount is refused."""
-    if shutil.which("mount") is None or os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root and mount(8) (CI runs as root)")
-    mnt = tmp_path / "fs"
-    mnt.mkdir()
-    r = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0777", "tmpfs", str(mnt)],
-        capture_output=True,
-        text=True,
-    )
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        if subprocess.run(["umount", str(mnt)], capture_output=True).returncode != 0:
-            subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
-
-
-def _fill(folder: Path, leave: int) -> None:
-    """Fill the file system of `folder` until `leave` bytes are free (0: until ENOSPC)."""
-    st = os.statvfs(folder)
-    free = st.f_bavail * st.f_frsize
-    with open(folder / FILLER, "wb", buffering=0) as f:
-        try:
-            f.write(b"\xa5" * max(0, free - leave))
-            if leave == 0:
-                while True:
-                    f.write(b"\xa5" * 4096)
-                    f.flush()
-        except OSError:
-            pass
-    st = os.statvfs(folder)
-    assert st.f_bavail * st.f_frsize == leave
 
 
 def _label(seed: int) -> np.ndarray:
@@ -104,15 +63,15 @@ FREE = [pytest.param(8192, id="8KB-free"), pytest.param(0, id="0B-free")]
 
 @pytest.mark.parametrize("leave", FREE)
 @pytest.mark.parametrize("name", ["old.nii.gz", "old.nrrd", "old.seg.nrrd"])
-def test_gui_save_on_a_full_disk_keeps_the_old_label(small_fs, name, leave):
+def test_gui_save_on_a_full_disk_keeps_the_old_label(small_fs, fill_disk, name, leave):
     target = small_fs / name
     save_labels_atomic(target, LabelMap(GEOMETRY, _label(1)))
     before = _snapshot(small_fs)
-    _fill(small_fs, leave)
+    filler = fill_disk(small_fs, leave)
     with pytest.raises(SaveError) as err:
         save_labels_atomic(target, LabelMap(GEOMETRY, _label(2)))
     assert err.value.path == str(target) and ".tmp" not in str(err.value)
-    (small_fs / FILLER).unlink()
+    filler.unlink()
     assert _snapshot(small_fs) == before  # old file byte-identical, nothing else left
 
 
@@ -127,7 +86,7 @@ def test_gui_save_on_a_full_disk_keeps_the_old_label(small_fs, name, leave):
     ],
 )
 def test_export_on_a_full_disk_fails_and_keeps_the_old_file(
-    small_fs, inputs, capfd, fmt, name, leave
+    small_fs, fill_disk, inputs, capfd, fmt, name, leave
 ):
     if fmt == "stats-csv" and leave:
         pytest.skip("the CSV of this label fits in 8 KB: only 0 bytes free fails it")
@@ -136,34 +95,36 @@ def test_export_on_a_full_disk_fails_and_keeps_the_old_file(
     assert run_cli(argv) == 0
     before = _snapshot(small_fs)
     capfd.readouterr()
-    _fill(small_fs, leave)
+    filler = fill_disk(small_fs, leave)
     assert run_cli([*argv, "--overwrite"]) == 2
     err = capfd.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(small_fs / name) in err[0] and ".tmp" not in err[0], err
-    (small_fs / FILLER).unlink()
+    filler.unlink()
     assert _snapshot(small_fs) == before
 
 
 @pytest.mark.parametrize("leave", FREE)
 @pytest.mark.parametrize("name", ["old.nii.gz", "old.nii", "old.nrrd", "old.mha", "old.mhd"])
-def test_convert_on_a_full_disk_fails_and_keeps_the_old_file(small_fs, inputs, capfd, name, leave):
+def test_convert_on_a_full_disk_fails_and_keeps_the_old_file(
+    small_fs, fill_disk, inputs, capfd, name, leave
+):
     argv = ["convert", str(inputs / "image.nii.gz"), str(small_fs / name)]
     assert run_cli(argv) == 0
     before = _snapshot(small_fs)  # for .mhd: the header and its .zraw data file
     assert len(before) == (2 if name.endswith(".mhd") else 1)
     capfd.readouterr()
-    _fill(small_fs, leave)
+    filler = fill_disk(small_fs, leave)
     assert run_cli(argv) == 2
     err = capfd.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(small_fs / name) in err[0] and ".tmp" not in err[0], err
-    (small_fs / FILLER).unlink()
+    filler.unlink()
     assert _snapshot(small_fs) == before
 
 
 @pytest.mark.parametrize("leave", FREE)
 @pytest.mark.parametrize("fmt,folder", [("nnunet", "Dataset005_Full"), ("msd", "Task05_Full")])
 def test_dataset_export_on_a_full_disk_keeps_the_old_dataset(
-    small_fs, inputs, capfd, fmt, folder, leave
+    small_fs, fill_disk, inputs, capfd, fmt, folder, leave
 ):
     case = ["--case", str(inputs / "image.nii.gz"), str(inputs / "label.nii.gz")]
     argv = ["export", "--format", fmt, "--out", str(small_fs), "--dataset-id", "5"]
@@ -172,35 +133,54 @@ def test_dataset_export_on_a_full_disk_keeps_the_old_dataset(
     before = _snapshot(small_fs)
     assert f"{folder}/labelsTr/case_000.nii.gz" in before
     capfd.readouterr()
-    _fill(small_fs, leave)
+    filler = fill_disk(small_fs, leave)
     assert run_cli([*argv, *case, *case, "--overwrite"]) == 2
     err = capfd.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(small_fs / folder) in err[0] and ".tmp" not in err[0], err
-    (small_fs / FILLER).unlink()
+    filler.unlink()
     assert _snapshot(small_fs) == before  # the old dataset as it was, no staging folder left
 
 
-def test_mesh_export_on_a_full_disk_keeps_the_old_surface(small_fs):
+def test_mesh_export_on_a_full_disk_keeps_the_old_surface(small_fs, fill_disk):
     labels = np.zeros(GEOMETRY.shape_zyx, np.uint16)
     labels[10:30, 20:60, 30:70] = 3
     old = export_meshes(LabelMap(GEOMETRY, labels), small_fs / "mesh", None, "stl")
     before = _snapshot(small_fs)
     labels[12:20, 20:40, 30:50] = 0
-    _fill(small_fs, 0)
+    filler = fill_disk(small_fs, 0)
     with pytest.raises(SaveError) as err:
         export_meshes(LabelMap(GEOMETRY, labels), small_fs / "mesh", None, "stl")
     assert err.value.path == str(old[0]) and ".tmp" not in str(err.value)
-    (small_fs / FILLER).unlink()
+    filler.unlink()
     assert _snapshot(small_fs) == before
 
 
-def test_a_volume_fills_the_disk_exactly_then_fails(small_fs):
+def test_a_volume_fills_the_disk_exactly_then_fails(small_fs, fill_disk):
     """A new file (nothing to keep) on a full disk: an error and no file at all."""
     target = small_fs / "new.nii.gz"
-    _fill(small_fs, 8192)
+    filler = fill_disk(small_fs, 8192)
     image = Volume(
         np.random.default_rng(3).integers(0, 30000, GEOMETRY.shape_zyx, np.int16), GEOMETRY
     )
     with pytest.raises(SaveError, match="nothing written"):
         save_volume(image, None, target)
-    assert sorted(os.listdir(small_fs)) == [FILLER]
+    assert sorted(os.listdir(small_fs)) == [filler.name]
+
+
+@pytest.mark.parametrize("leave", FREE)
+def test_dicom_seg_export_on_a_full_disk_keeps_the_old_seg(
+    small_fs, fill_disk, shared_data, capfd, leave
+):
+    d = shared_data / "seg" / "ct_abdomen_3slice"
+    out = small_fs / "liver.dcm"
+    argv = ["export", "--format", "dicom-seg", "--image", str(d / "dicom"), "--out", str(out)]
+    argv += ["--label", str(d / "liver_seg.nrrd")]
+    assert run_cli(argv) == 0
+    before = _snapshot(small_fs)
+    capfd.readouterr()
+    filler = fill_disk(small_fs, leave)
+    assert run_cli([*argv, "--overwrite"]) == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(out) in err[0] and ".tmp" not in err[0], err
+    filler.unlink()
+    assert _snapshot(small_fs) == before

@@ -158,3 +158,30 @@ def test_opening_a_label_file_resets_history(window, editing):
     assert ctl.history.can_undo()
     doc.replace_labels(np.zeros_like(doc.labels.array))  # what MainWindow.open_label does
     assert not ctl.history.can_undo() and not ctl.has_unsaved_changes()
+
+
+def test_ctrl_s_on_a_full_disk_keeps_the_old_file_and_the_unsaved_state(
+    window, editing, qtbot, small_fs, fill_disk
+):
+    """Ctrl+S with no space left: one error message naming the file, the labels stay unsaved,
+    the file saved before is byte-identical and nothing temporary is left."""
+    from viewer.commands.segment_commands import RenameSegment
+
+    ctl, doc = editing
+    target = small_fs / "labels.nii.gz"
+    doc.label_path = str(target)
+    window.activateWindow()
+    ctl.execute(RenameSegment(1, "Changed"))
+    qtbot.keyClick(window, QtCore.Qt.Key_S, QtCore.Qt.ControlModifier)
+    assert not ctl.has_unsaved_changes() and window.errors == []
+    old = target.read_bytes()
+    ctl.execute(RenameSegment(1, "Changed again"))
+    filler = fill_disk(small_fs, 0)
+    qtbot.keyClick(window, QtCore.Qt.Key_S, QtCore.Qt.ControlModifier)
+    assert len(window.errors) == 1 and str(target) in window.errors[0]
+    assert "save failed, previous file kept" in window.errors[0] and ".tmp" not in window.errors[0]
+    assert ctl.has_unsaved_changes() and window.isWindowModified()
+    filler.unlink()
+    assert target.read_bytes() == old and sorted(p.name for p in small_fs.iterdir()) == [
+        "labels.nii.gz"
+    ]

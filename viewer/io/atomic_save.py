@@ -113,15 +113,27 @@ def atomic_write(
             raise
         if isinstance(e, SaveError):  # the writer's own reason (bad format, bad array...)
             reason = e.reason
-        elif isinstance(e, OSError) and e.strerror:
-            reason = f"save failed, {kept} ({e.strerror})"
         else:
-            reason = f"save failed, {kept} ({str(e) or type(e).__name__})"
+            reason = f"save failed, {kept} ({_one_line_reason(e)})"
         # never show the temporary name: the user knows the file by the target's name
         reason = reason.replace(tmp, str(target)).replace(tmp_dir, str(folder))
         raise SaveError(reason, str(target)) from e
     _fsync_dir(folder)
     return target
+
+
+def _one_line_reason(e: BaseException) -> str:
+    """The system's reason (e.g. 'No space left on device') when an OSError is anywhere in the
+    chain -- pydicom wraps it with a whole traceback in the message -- else the first line."""
+    seen: set[int] = set()
+    cause: BaseException | None = e
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror
+        cause = cause.__cause__ or cause.__context__
+    lines = [t.strip() for t in str(e).splitlines() if t.strip()]
+    return lines[0] if lines else type(e).__name__
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
