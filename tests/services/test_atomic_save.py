@@ -239,3 +239,14 @@ def test_dataset_folders_and_files_follow_the_umask(tmp_path, umask):
     assert len(files) == 3 and len(folders) == 4
     assert {_mode(p) for p in files} == {0o666 & ~umask}
     assert {_mode(p) for p in folders} == {0o777 & ~umask}
+
+
+@pytest.mark.parametrize("name", ["f.nii.gz", "f.nii", "f.nrrd", "f.mha"])
+def test_float_images_with_nan_and_inf_save_and_verify(tmp_path, name):
+    """ITK's NIfTI reader turns the NaN/Inf a file holds into 0: not a failed write."""
+    from viewer.io.writer import save_volume
+
+    f = np.linspace(-2, 2, int(np.prod(GEO.shape_zyx)), dtype=np.float32).reshape(GEO.shape_zyx)
+    f[0, 0, :3] = [np.nan, np.inf, -np.inf]
+    save_volume(f, GEO, tmp_path / name)
+    assert os.listdir(tmp_path) == [name]
