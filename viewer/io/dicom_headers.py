@@ -98,6 +98,9 @@ class DicomHeader:
     frames: list[Frame] = field(default_factory=list)
     mosaic_layout: MosaicLayout | None = None
     mosaic_shape: tuple[int, int] | None = None  # stored (rows, cols) of a mosaic
+    # what tells apart series that share a description (the study browser shows them)
+    series_time: str = ""
+    acquisition_time: str = ""
 
     @property
     def compressed(self) -> bool:
@@ -210,6 +213,8 @@ def header_from_dataset(ds: pydicom.Dataset, path: str) -> DicomHeader:
         file_size=os.path.getsize(path),
         enhanced="PerFrameFunctionalGroupsSequence" in ds,
         mosaic="MOSAIC" in image_type,
+        series_time=str(ds.get("SeriesTime", "") or ""),
+        acquisition_time=str(ds.get("AcquisitionTime", "") or ""),
     )
     if h.rows <= 0 or h.columns <= 0:
         raise NotAnImage(f"header claims an empty image ({h.rows} x {h.columns})")

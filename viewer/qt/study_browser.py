@@ -13,6 +13,8 @@ from viewer.errors import RadLabelError
 
 log = logging.getLogger(__name__)
 THUMB = 64
+# what tells apart series that share a description: number, time, size, plane, modality
+COLUMNS = ["Patient / study / series", "Modality", "Slices", "Size", "Plane", "Time", "Date"]
 
 
 class _Job(QtCore.QThread):
@@ -83,15 +85,17 @@ class StudyBrowser(QtWidgets.QDialog):
     def __init__(self, path: str, parent=None, autostart: bool = True) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"DICOM folder - {path}")
-        self.resize(760, 520)
+        self._default_size()
         self.path = path
         self.scan = None
         self.volume = None
         self.job: _Job | None = None
         self.tree = QtWidgets.QTreeWidget()
-        self.tree.setHeaderLabels(["Patient / study / series", "Modality", "Slices", "Date"])
+        self.tree.setHeaderLabels(COLUMNS)
         self.tree.setIconSize(QtCore.QSize(THUMB, THUMB))
-        self.tree.setColumnWidth(0, 380)
+        self.tree.setColumnWidth(0, 420)
+        for column, width in ((1, 70), (2, 70), (3, 100), (4, 80), (5, 80)):
+            self.tree.setColumnWidth(column, width)
         self.tree.itemDoubleClicked.connect(lambda *_: self.load_selected())
         self.skipped_label = QtWidgets.QLabel("")
         self.skipped_list = QtWidgets.QListWidget()
@@ -196,13 +200,7 @@ class StudyBrowser(QtWidgets.QDialog):
                 s_item = QtWidgets.QTreeWidgetItem([text, "", "", study.date])
                 p_item.addChild(s_item)
                 for series in study.series:
-                    label = series.description or "(no description)"
-                    if series.series_number is not None:
-                        label = f"#{series.series_number} {label}"
-                    slices = str(series.slice_count)
-                    if series.time_points > 1:
-                        slices += f" x {series.time_points} t"
-                    item = QtWidgets.QTreeWidgetItem([label, series.modality, slices, series.date])
+                    item = QtWidgets.QTreeWidgetItem(series_row(series))
                     item.setData(0, QtCore.Qt.UserRole, series.series_id)
                     if series.warnings:
                         item.setToolTip(0, "\n".join(series.warnings))
@@ -222,6 +220,17 @@ class StudyBrowser(QtWidgets.QDialog):
         count = len(self.scan.all_series())
         self.message.setText(f"{count} series found" if count else "No loadable series")
 
+    def _default_size(self) -> None:
+        """Wide enough for every column: 70 % of the screen, at least 1100 x 640 where it fits."""
+        screen = QtWidgets.QApplication.primaryScreen()
+        if screen is None:
+            self.resize(1100, 640)
+            return
+        avail = screen.availableGeometry()
+        w = min(max(int(avail.width() * 0.7), 1100), avail.width())
+        h = min(max(int(avail.height() * 0.7), 640), avail.height())
+        self.resize(w, h)
+
     def _on_loaded(self, volume) -> None:
         self.volume = volume
         self.accept()
@@ -238,6 +247,20 @@ class StudyBrowser(QtWidgets.QDialog):
                 return
             it += 1
         raise KeyError(series_id)
+
+
+def series_row(series) -> list[str]:
+    """The texts of a series' row, one per COLUMNS entry."""
+    from viewer.io.dicom_series_info import series_summary
+
+    info = series_summary(series)
+    label = info.description or "(no description)"
+    if info.number is not None:
+        label = f"#{info.number} {label}"
+    slices = str(info.slices)
+    if info.time_points > 1:
+        slices += f" x {info.time_points} t"
+    return [label, info.modality, slices, info.size_text, info.plane, info.time, series.date]
 
 
 def _qimage(grey: np.ndarray) -> QtGui.QImage:
