@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Checks what RadLabel needs from the system before the venv is built (a Python 3.10-3.12 with
 # venv, and the Debian libraries that Qt, VTK and Paddle load); says how to install what is missing.
-# `check_system.sh gui` also checks what a window on a desktop needs (X11/xcb libraries, a display).
+# `check_system.sh gui`, and any run where a display is set ($DISPLAY or $WAYLAND_DISPLAY), also
+# checks what a window on a desktop needs (X11/xcb libraries, a display): with the venv built, by
+# `ldd` on the venv's own Qt xcb plugin (viewer/qt/platform_check.py maps libraries to packages).
 set -u
 PY="${PY:-python3}"
 mode="${1:-base}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+VPY="${VPY:-$ROOT/.venv/bin/python}"
 
 if ! command -v "$PY" >/dev/null 2>&1; then
   echo "RadLabel needs Python 3.10-3.12: '$PY' was not found (sudo apt-get install python3 python3-venv)" >&2
@@ -38,8 +42,19 @@ need libgomp.so.1 libgomp1           # Paddle (OpenMP)
 # Debian splits venv's pip bootstrap into python3-venv: `import venv` works without it.
 "$PY" -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 
-if [ "$mode" = gui ] && [ "${QT_QPA_PLATFORM:-}" != offscreen ]; then
-  # Qt's xcb platform plugin (the window on an X11 or XWayland desktop).
+gui_checks=no
+if [ "${QT_QPA_PLATFORM:-}" != offscreen ]; then
+  if [ "$mode" = gui ] || [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
+    gui_checks=yes
+  fi
+fi
+if [ "$gui_checks" = yes ] && [ -x "$VPY" ] \
+  && PYTHONPATH="$ROOT" "$VPY" -c 'import PyQt5.QtCore' >/dev/null 2>&1; then
+  # What the venv's own xcb plugin cannot load (ldd), mapped to Debian packages.
+  read -r -a xcb_missing <<<"$(PYTHONPATH="$ROOT" "$VPY" -m viewer.qt.platform_check 2>/dev/null)"
+  missing+=("${xcb_missing[@]}")
+elif [ "$gui_checks" = yes ]; then
+  # No venv yet: Qt's xcb platform plugin (the window on an X11 or XWayland desktop).
   need libxcb-icccm.so.4 libxcb-icccm4
   need libxcb-keysyms.so.1 libxcb-keysyms1
   need libxcb-xinerama.so.0 libxcb-xinerama0

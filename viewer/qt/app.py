@@ -61,6 +61,12 @@ def run_gui(argv: list[str]) -> int:
     from viewer.logsetup import setup_logging
 
     setup_logging(debug=args.debug)
+    from viewer.qt.platform_check import check_before_qapplication
+
+    problem = check_before_qapplication()  # Qt would only say "could not load ... xcb"
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     app = ensure_app()
     window = create_main_window(args.path, args.label)
     window.restore_dock_state()
