@@ -23,6 +23,7 @@ from viewer.model.view_state import (
     presets_for,
 )
 from viewer.model.window_text import preset_label
+from viewer.qt.help_menu import install_help_menu
 from viewer.qt.layouts import LAYOUTS, ViewGrid
 from viewer.qt.settings import add_recent_file, app_settings, recent_files
 from viewer.qt.slice_view import SliceView
@@ -73,6 +74,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_actions()
         self._build_toolbar()
         self.window_readout = WindowReadout(self)  # W/L in the views' corner, keys 0-8
+        install_help_menu(self)
         self.status_label = QtWidgets.QLabel(document_summary(None))
         self.statusBar().addWidget(self.status_label, 1)
         self._restore_settings()
