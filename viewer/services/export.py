@@ -1,0 +1,282 @@
+"""Exports shared by the `export` command and the GUI's File > Export: one study's labels as
+NIfTI / NRRD / .seg.nrrd / DICOM SEG / STL / OBJ / statistics CSV, and nnU-Net or MSD training
+datasets from several cases. Long exports take `progress(fraction, text)` and `cancel()`
+callbacks (the GUI runs them off the UI thread); each returns the lines it has to say."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from viewer.errors import LoadError, RadLabelError, SaveError
+from viewer.io import load_volume, open_labels
+from viewer.io.atomic_save import atomic_write_text
+from viewer.io.dataset_export import ExportCase, export_msd, export_nnunet
+from viewer.io.dicom_seg import export_dicom_seg
+from viewer.io.label_formats import save_labels
+from viewer.io.label_formats_layers import LabelLayers
+from viewer.io.label_formats_open import names_file_for
+from viewer.io.mesh_export import export_meshes, mesh_file_names
+from viewer.model.document import Document
+from viewer.model.labelmap import LabelMap
+from viewer.model.segment_io import read_json_map
+from viewer.model.segments import SegmentTable
+from viewer.model.statistics import segment_statistics, statistics_csv
+from viewer.model.volume import Volume
+
+SINGLE = ("nifti", "nrrd", "seg-nrrd", "dicom-seg", "stl", "obj", "stats-csv")
+DATASETS = ("nnunet", "msd")
+# what a single-study output file must end with (meshes go to a folder)
+FILE_ENDINGS = {
+    "nifti": (".nii.gz", ".nii"),
+    "nrrd": (".nrrd",),
+    "seg-nrrd": (".seg.nrrd",),
+    "dicom-seg": (".dcm",),
+    "stats-csv": (".csv",),
+}
+CASE_IMAGE_NAMES = ("image.nii.gz", "image.nii", "image.nrrd", "image.mha", "dicom")
+CASE_LABEL_NAMES = ("label.seg.nrrd", "label.nii.gz", "label.nii", "label.nrrd")
+
+Progress = Callable[[float, str], None]
+Cancel = Callable[[], bool]
+
+
+class ExportCancelled(SaveError):
+    """The user cancelled an export."""
+
+
+def _no_progress(_fraction: float, _text: str) -> None:
+    pass
+
+
+def _never() -> bool:
+    return False
+
+
+@dataclass
+class LoadedCase:
+    """An image with its labels read from files, and the segment names that apply."""
+
+    volume: Volume
+    labelmap: LabelMap
+    layers: LabelLayers | LabelMap
+    segments: SegmentTable
+    notes: list[str] = field(default_factory=list)
+
+
+def read_names(path: str | Path) -> SegmentTable:
+    """A names file (`{"1": "liver"}`, optionally under "labels") as a segment table."""
+    table = SegmentTable()
+    for s in read_json_map(Path(path)):
+        table.add(s.name, s.colour, segment_id=s.id)
+    return table
+
+
+def _names(label: str, labels_json: str | None) -> SegmentTable | None:
+    path = Path(labels_json) if labels_json else names_file_for(Path(label))
+    if path is None or not path.is_file():
+        return None
+    return read_names(path)
+
+
+def load_case(
+    image: str, label: str, series: str | None = None, labels_json: str | None = None
+) -> LoadedCase:
+    """Read an image and its label file (any label format) with the names that apply: the
+    names file when given, else the names the label stores, else a names file beside it."""
+    volume = load_volume(image, series_uid=series)
+    loaded = open_labels(volume, label)  # NIfTI, NRRD, MetaImage, .seg.nrrd, DICOM SEG
+    # a names file beside the label applies only to formats that do not name their segments
+    own_names = loaded.format in ("seg-nrrd", "dicom-seg") and loaded.named
+    table = (_names(label, labels_json) if labels_json or not own_names else None) or (
+        loaded.segments
+    )
+    for s in loaded.segments:  # values without a name in the names file keep the file's name
+        if table.get(s.id) is None:
+            table.add(s.name, s.colour, segment_id=s.id)
+    return LoadedCase(volume, loaded.labelmap, loaded.layers, table, list(loaded.notes))
+
+
+def check_output(fmt: str, out: str | Path) -> None:
+    """SaveError when `out` does not end the way format `fmt` needs."""
+    want = FILE_ENDINGS.get(fmt)
+    name = Path(out).name.lower()
+    if fmt in ("nifti", "nrrd", "seg-nrrd") and (
+        not name.endswith(want) or (fmt == "nrrd" and name.endswith(".seg.nrrd"))
+    ):
+        raise SaveError(f"--format {fmt} needs a file name ending in {want[0]}", out)
+
+
+def refuse_existing(paths: Iterable[Path], overwrite: bool) -> None:
+    """An export never replaces a file silently: an existing output needs `overwrite`."""
+    if overwrite:
+        return
+    for p in paths:
+        if p.exists() or p.is_symlink():
+            raise SaveError("the output exists (give --overwrite to replace it)", p)
+
+
+def mesh_outputs(
+    labels: LabelMap, segments: SegmentTable | None, fmt: str, out: str | Path
+) -> list[Path]:
+    """The surface files export_meshes writes into the folder `out`."""
+    return [Path(out) / name for _, name in mesh_file_names(labels, segments, fmt).values()]
+
+
+def export_study(
+    fmt: str,
+    volume: Volume,
+    labels: LabelMap | LabelLayers,
+    segments: SegmentTable,
+    out: str | Path,
+    *,
+    overwrite: bool = False,
+) -> list[str]:
+    """Write one study's labels in format `fmt` (SINGLE) to `out` (a folder for stl/obj);
+    returns what to tell the user. An existing output is refused unless `overwrite`."""
+    if fmt not in SINGLE:
+        raise SaveError(f"unknown export format '{fmt}'", out)
+    out = Path(out)
+    labelmap = labels.to_labelmap() if isinstance(labels, LabelLayers) else labels
+    targets = mesh_outputs(labelmap, segments, fmt, out) if fmt in ("stl", "obj") else [out]
+    refuse_existing(targets, overwrite)
+    if fmt in ("nifti", "nrrd", "seg-nrrd"):
+        check_output(fmt, out)
+        save_labels(out, labels if fmt == "seg-nrrd" else labelmap, segments)
+        size = list(labelmap.geometry.size_xyz)
+        return [f"wrote {out}: {len(labelmap.values())} segments on {size}"]
+    if fmt == "dicom-seg":
+        r = export_dicom_seg(volume, labels, out, segments)
+        return [f"note: {n}" for n in r.notes] + [
+            f"wrote {out}: {r.segments} segments, {r.frames} frames, "
+            f"references series {r.referenced_series_uid}"
+        ]
+    if fmt in ("stl", "obj"):
+        files = export_meshes(labelmap, out, segments, fmt)
+        return [f"wrote {len(files)} {fmt.upper()} surfaces to {out}"]
+    doc = Document(volume, labelmap)
+    for s in segments:
+        seg = doc.segments.get(s.id)
+        if seg is not None:
+            seg.name, seg.colour = s.name, s.colour
+    atomic_write_text(out, statistics_csv(segment_statistics(doc)))
+    return [f"wrote {out}: {len(doc.segments)} segments"]
+
+
+def find_cases(cases_dir: str | Path) -> tuple[list[tuple[str, str]], list[str]]:
+    """(image, label) pairs of a folder of case folders, and the sub-folders skipped (each
+    case folder holds image.* or dicom/ and label.*)."""
+    root = Path(cases_dir)
+    if not root.is_dir():
+        raise LoadError("no such folder", root)
+    pairs, skipped = [], []
+    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+        image = next((sub / n for n in CASE_IMAGE_NAMES if (sub / n).exists()), None)
+        label = next((sub / n for n in CASE_LABEL_NAMES if (sub / n).exists()), None)
+        if image is None or label is None:
+            skipped.append(f"skipped {sub.name}: needs image.* or dicom/ and label.*")
+            continue
+        pairs.append((str(image), str(label)))
+    return pairs, skipped
+
+
+def merge_label_set(label_set: SegmentTable, table: SegmentTable) -> None:
+    """Add a case's segments to the project label set, matching by name."""
+    known = {s.name.strip().lower() for s in label_set}
+    for s in table:
+        if s.name.strip().lower() in known:
+            continue
+        sid = s.id if label_set.get(s.id) is None else label_set.next_free_id()
+        label_set.add(s.name, s.colour, segment_id=sid)
+        known.add(s.name.strip().lower())
+
+
+def dataset_folder(fmt: str, out: str | Path, dataset_id: int, name: str) -> Path:
+    """The folder export_nnunet / export_msd write (DatasetNNN_name / TaskNN_name)."""
+    if fmt == "nnunet":
+        return Path(out) / f"Dataset{int(dataset_id):03d}_{name}"
+    return Path(out) / f"Task{int(dataset_id):02d}_{name}"
+
+
+@dataclass
+class DatasetRequest:
+    """What a dataset export needs: cases as files and/or in memory, and the CLI's options."""
+
+    fmt: str
+    out: str
+    dataset_id: int
+    name: str
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # (image, label) files
+    cases: list[ExportCase] = field(default_factory=list)  # already open (the GUI's study)
+    labels_json: str | None = None
+    channel_name: str | None = None
+    folds: int = 5
+    overwrite: bool = False
+
+
+def _tracked(
+    cases: list[ExportCase], progress: Progress, cancel: Cancel, start: float
+) -> Iterator[ExportCase]:
+    """The cases, reporting progress and checking cancel as the writer takes each one."""
+    for i, case in enumerate(cases):
+        if cancel():
+            raise ExportCancelled("export cancelled")
+        progress(start + (1 - start) * i / max(len(cases), 1), f"writing case {i + 1}/{len(cases)}")
+        yield case
+
+
+def export_dataset(
+    req: DatasetRequest, progress: Progress = _no_progress, cancel: Cancel = _never
+) -> list[str]:
+    """Write an nnU-Net or MSD dataset; returns what to tell the user. A cancelled or failed
+    export leaves no partial dataset (and an earlier one as it was)."""
+    if req.fmt not in DATASETS:
+        raise SaveError(f"unknown dataset format '{req.fmt}'")
+    if req.dataset_id is None or not req.name:
+        raise SaveError(f"--format {req.fmt} needs --dataset-id and --name")
+    total = len(req.pairs) + len(req.cases)
+    if not total:
+        raise LoadError("no cases: give --case IMAGE LABEL (repeatable) or --cases-dir")
+    fixed = read_names(req.labels_json) if req.labels_json else None
+    label_set, cases, lines = SegmentTable(), [], []
+    for case in req.cases:
+        cases.append(case)
+        merge_label_set(label_set, fixed or case.segments or SegmentTable())
+    for i, (image, label) in enumerate(req.pairs, start=len(req.cases)):
+        if cancel():
+            raise ExportCancelled("export cancelled")
+        progress(0.5 * i / total, f"reading case {i + 1}/{total}")
+        try:
+            c = load_case(image, label, None, req.labels_json)
+        except RadLabelError as e:
+            raise type(e)(f"case {i}: {e.reason}", e.path) from None
+        cases.append(ExportCase(c.volume, c.labelmap, c.segments))
+        merge_label_set(label_set, fixed or c.segments)
+    kwargs = {"channel_name": req.channel_name, "overwrite": req.overwrite}
+    # the writers stage the whole dataset beside its place and swap it in when complete: a
+    # cancel (raised while they take the next case) leaves an earlier dataset as it was
+    tracked = _tracked(cases, progress, cancel, 0.5 if req.pairs else 0.0)
+    if req.fmt == "nnunet":
+        r = export_nnunet(
+            tracked, req.out, req.dataset_id, req.name, label_set, folds=req.folds, **kwargs
+        )
+    else:
+        r = export_msd(tracked, req.out, req.dataset_id, req.name, label_set, **kwargs)
+    progress(1.0, "done")
+    lines += [f"note: {n}" for n in r.notes]
+    labels = ", ".join(f"{k}={v}" for k, v in r.label_ids.items())
+    lines.append(f"wrote {r.folder}: {len(r.case_ids)} cases; labels {labels}")
+    return lines
+
+
+def cases_from(
+    case_pairs: Iterable[tuple[str, str]], cases_dir: str | None
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """The CLI's --case pairs plus the cases of --cases-dir; and the skipped folders."""
+    pairs = [(img, lab) for img, lab in case_pairs]
+    skipped: list[str] = []
+    if cases_dir:
+        found, skipped = find_cases(cases_dir)
+        pairs += found
+    return pairs, skipped
