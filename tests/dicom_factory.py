@@ -45,6 +45,9 @@ def write_series(
         ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
         ds.PatientName, ds.PatientID = "Test^Rows", "ROWS01"
         ds.StudyInstanceUID, ds.StudyDate, ds.StudyDescription = study_uid, "20240102", "Brain"
+        # type 2 attributes (present, may be empty) that DICOM SEG copies from its source
+        ds.PatientBirthDate, ds.PatientSex, ds.StudyTime, ds.StudyID = "", "O", "100000", "1"
+        ds.AccessionNumber, ds.ReferringPhysicianName, ds.Manufacturer = "", "", "RadLabel tests"
         ds.SeriesInstanceUID, ds.SeriesNumber = series_uid, number
         ds.SeriesDescription, ds.SeriesDate, ds.SeriesTime = description, "20240102", time
         ds.AcquisitionTime = time

@@ -295,6 +295,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action(f, "&Open image...", self._open_file_dialog, "Ctrl+O")
         self._action(f, "Open &DICOM folder...", self._open_folder_dialog, "Ctrl+D")
         self._action(f, "Open &label...", self._open_label_dialog, "Ctrl+L")
+        self._action(f, "&Export...", self._open_export_dialog, "Ctrl+E")
         self.recent_menu = f.addMenu("Recent files")
         f.addSeparator()
         self._action(f, "&Quit", self.close, "Ctrl+Q")
@@ -415,6 +416,11 @@ class MainWindow(QtWidgets.QMainWindow):
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open label", "", "All files (*)")
         if path:
             self.open_label(path)
+
+    def _open_export_dialog(self) -> None:
+        from viewer.qt.export_dialog import open_export_dialog
+
+        open_export_dialog(self)
 
     # --- drag and drop, settings -----------------------------------------------------------------
     def dragEnterEvent(self, ev: QtGui.QDragEnterEvent) -> None:  # noqa: N802
