@@ -15,6 +15,7 @@ BENCHMARKS = [
     "bench_viewer.py",
     "bench_export.py",
     "bench_ai_tool.py",
+    "bench_startup.py",
 ]
 
 

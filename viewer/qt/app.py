@@ -32,7 +32,7 @@ def ensure_app(argv: list[str] | None = None) -> QtWidgets.QApplication:
 
 
 def create_main_window(path: str | None = None, label: str | None = None):
-    """The main window, shown, with `path` (and `label`) opened when given."""
+    """The main window, shown; `path` (and `label`), when given, open once it has painted."""
     from viewer.qt.main_window import MainWindow
     from viewer.qt.panels import install_editing
 
@@ -45,9 +45,13 @@ def create_main_window(path: str | None = None, label: str | None = None):
 
     install_measurements(window)  # ruler, angle and ROI tools, their panel and sidecar
     window.show()
-    if path:
-        if window.open_path(path) and label:
-            window.open_label(label)
+    if path:  # after the first paint: the empty window shows at once, the study follows
+
+        def open_study() -> None:
+            if window.open_path(path) and label:
+                window.open_label(label)
+
+        window.after_first_paint(open_study)
     return window
 
 
@@ -72,7 +76,8 @@ def run_gui(argv: list[str]) -> int:
     window.restore_dock_state()
     from viewer.qt.panels import offer_recovery
 
-    offer_recovery(window)  # after a crash: offer the autosaved labels
+    # after a crash: offer the autosaved labels (after the study given on the command line opened)
+    window.after_first_paint(lambda: offer_recovery(window))
     return int(app.exec_())
 
 

@@ -28,8 +28,6 @@ from viewer.qt.layouts import LAYOUTS, ViewGrid
 from viewer.qt.settings import add_recent_file, app_settings, recent_files
 from viewer.qt.slice_view import SliceView
 from viewer.qt.unsaved_guard import confirm_unsaved
-from viewer.qt.volume_view_3d import VolumeView3D
-from viewer.qt.vtk_scene import CAMERA_PRESETS, VOLUME_PRESETS
 from viewer.qt.window_readout import WindowReadout
 from viewer.tools.base import Tool
 
@@ -56,14 +54,20 @@ class MainWindow(QtWidgets.QMainWindow):
         self.active_tool: Tool | None = None
         self.slice_views = {v: SliceView(v, self.state) for v in SLICE_VIEWS}
         views: dict[str, QtWidgets.QWidget] = dict(self.slice_views)
-        self.view_3d = VolumeView3D(self.state) if with_3d else None
-        views["3d"] = self.view_3d if with_3d else _placeholder("3D view off")
+        # VTK (import, GL context, first render) costs seconds on a busy machine: the 3D view is
+        # built after the window's first paint (or when `view_3d` is first asked for)
+        self._with_3d = with_3d
+        self._view_3d = None
+        self._painted = False
+        self._after_paint: list = []
+        views["3d"] = _placeholder("3D view: starting..." if with_3d else "3D view off")
         for v in views.values():
             v.sigMaximise.connect(self._toggle_maximise) if hasattr(v, "sigMaximise") else None
         for sv in self.slice_views.values():
             sv.sigHover.connect(self._show_hover)
             sv.sigCommand.connect(self.execute)
         self.grid = ViewGrid(views)
+        self._paint_watch = _FirstPaint(self.grid, self._on_first_paint)  # starts deferred work
         self.setCentralWidget(self.grid)
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         self._dock_columns: dict[int, list[QtWidgets.QDockWidget]] = {}
@@ -141,6 +145,47 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             command.do(self.document)
 
+    @property
+    def view_3d(self):
+        """The 3D view (VolumeView3D), built now if the first paint has not built it yet; None
+        for a window made `with_3d=False`."""
+        if self._with_3d and self._view_3d is None:
+            self._build_3d()
+        return self._view_3d
+
+    def _build_3d(self) -> None:
+        from viewer.qt.volume_view_3d import VolumeView3D  # imports VTK
+
+        view = VolumeView3D(self.state)
+        view.sigMaximise.connect(self._toggle_maximise)
+        placeholder = self.grid.views["3d"]
+        self.grid.grid.replaceWidget(placeholder, view)
+        self.grid.views["3d"] = view
+        view.setVisible(not placeholder.isHidden())
+        placeholder.deleteLater()
+        self._view_3d = view
+        if self.document is not None:
+            view.set_document(self.document)
+
+    def after_first_paint(self, fn) -> None:
+        """Run `fn()` once the window has painted (soon, when it already has): slow start-up
+        work waits until the user sees the window."""
+        if self._painted:
+            QtCore.QTimer.singleShot(0, fn)
+        else:
+            self._after_paint.append(fn)
+
+    def _on_first_paint(self) -> None:
+        self._painted = True
+        QtCore.QTimer.singleShot(0, self._run_after_paint)
+
+    def _run_after_paint(self) -> None:
+        calls, self._after_paint = self._after_paint, []
+        for fn in calls:
+            fn()
+        if self._with_3d and self._view_3d is None and self.isVisible():
+            self._build_3d()
+
     # --- documents -----------------------------------------------------------------------------
     def set_document(self, document: Document | None) -> None:
         self.document = document
@@ -158,8 +203,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.setWindowTitle("RadLabel")
         for sv in self.slice_views.values():
             sv.set_document(document)
-        if self.view_3d is not None:
-            self.view_3d.set_document(document)
+        if self._view_3d is not None:
+            self._view_3d.set_document(document)
         if self.active_tool is not None:
             self.active_tool.set_document(document)
         self._fill_presets()
@@ -329,14 +374,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action(v, "Reset zoom", self._reset_zoom, "R")
         self.goto_action = self._action(v, "&Go to...", self.show_goto, "Ctrl+G")
         self.panels_menu = v.addMenu("Panels")
-        if self.view_3d is not None:
-            m3 = mb.addMenu("&3D")
-            for name in VOLUME_PRESETS:
-                self._action(m3, f"Volume: {name}", lambda n=name: self.view_3d.set_preset(n))
-            m3.addSeparator()
-            for name in CAMERA_PRESETS:
-                self._action(m3, f"View from {name}", lambda n=name: self.view_3d.camera_preset(n))
-            self._action(m3, "Reset camera", self.view_3d.reset_camera)
+        if self._with_3d:
+            self.menu_3d = mb.addMenu("&3D")
+            # filled when first opened: the preset names live with VTK, imported after start-up
+            self.menu_3d.aboutToShow.connect(self._fill_3d_menu)
         self._fill_recent()
         self._fill_presets()
 
@@ -366,6 +407,19 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         tb.addWidget(self.opacity_slider)
         self._fill_presets()
+
+    def _fill_3d_menu(self) -> None:
+        if self.menu_3d.actions():
+            return
+        from viewer.qt.vtk_scene import CAMERA_PRESETS, VOLUME_PRESETS
+
+        m3 = self.menu_3d
+        for name in VOLUME_PRESETS:
+            self._action(m3, f"Volume: {name}", lambda n=name: self.view_3d.set_preset(n))
+        m3.addSeparator()
+        for name in CAMERA_PRESETS:
+            self._action(m3, f"View from {name}", lambda n=name: self.view_3d.camera_preset(n))
+        self._action(m3, "Reset camera", lambda: self.view_3d.reset_camera())
 
     def _fill_presets(self) -> None:
         if not hasattr(self, "preset_box"):
@@ -479,8 +533,8 @@ class MainWindow(QtWidgets.QMainWindow):
         # the views' scenes and GL context in a fixed order rather than at garbage collection
         for sv in self.slice_views.values():
             sv.release()
-        if self.view_3d is not None:
-            self.view_3d.release()
+        if self._view_3d is not None:
+            self._view_3d.release()
 
 
 def document_summary(document: Document | None) -> str:
@@ -516,6 +570,21 @@ def hover_text(info: dict | None, document: Document | None) -> str:
         seg = document.segments.get(info["label"])
         text += f"   label {info['label']}" + (f" {seg.name}" if seg else "")
     return text
+
+
+class _FirstPaint(QtCore.QObject):
+    """Calls `callback` once, at the first paint of `widget`."""
+
+    def __init__(self, widget: QtWidgets.QWidget, callback) -> None:
+        super().__init__(widget)
+        self.callback = callback
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802
+        if ev.type() == QtCore.QEvent.Paint:
+            obj.removeEventFilter(self)
+            self.callback()
+        return False
 
 
 def _placeholder(text: str) -> QtWidgets.QWidget:
