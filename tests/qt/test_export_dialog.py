@@ -119,6 +119,12 @@ def test_statistics_csv_and_surfaces(phantom_window, qtbot, monkeypatch, tmp_pat
     _run_export(qtbot, dialog)
     assert out.read_text() == statistics_csv(segment_statistics(doc))
     assert len(out.read_text().splitlines()) == 5  # header + 4 segments
+    # the same name again: the file dialog asked before replacing, so the export replaces it
+    doc.segments.get(1).name = "renamed"
+    _run_export(qtbot, dialog)
+    assert window.errors == [] and out.read_text() == statistics_csv(segment_statistics(doc))
+    assert "renamed" in out.read_text()
+    doc.segments.get(1).name = "Segment 1"
 
     meshes = tmp_path / "meshes"
     _answer_dirs(monkeypatch, meshes)
@@ -144,7 +150,10 @@ def test_statistics_csv_and_surfaces(phantom_window, qtbot, monkeypatch, tmp_pat
     before = {p.name: p.stat().st_mtime_ns for p in meshes.iterdir()}
     _answer_dirs(monkeypatch, meshes)
     qtbot.mouseClick(dialog.export_button, QtCore.Qt.LeftButton)
-    assert len(asked) == 1 and "4 STL file(s)" in asked[0]
+    assert asked == [
+        f"{meshes} already holds 4 of these STL surfaces (1_Segment_1.stl, 7_Segment_7.stl, "
+        "8_Segment_8.stl, ...). Replace them?"
+    ]
     assert {p.name: p.stat().st_mtime_ns for p in meshes.iterdir()} == before
 
 
@@ -252,9 +261,22 @@ def test_nnunet_dataset_from_a_folder_of_two_cases(window, qtbot, monkeypatch, t
     _answer_dirs(monkeypatch, out)
     qtbot.mouseClick(dialog.export_button, QtCore.Qt.LeftButton)
     assert asked == [
-        f"{ds} exists and is not empty. Write the dataset into it, replacing files with the same names?"
+        f"{ds} exists and is not empty. Replace that dataset? (It is replaced whole, once the "
+        "new one is complete.)"
     ]
     assert {str(p): p.stat().st_mtime_ns for p in ds.rglob("*")} == before
+    # Yes: the dataset is replaced whole (a stale file from before does not survive)
+    (ds / "imagesTr" / "stale_0000.nii.gz").write_bytes(b"old")
+    monkeypatch.setattr(
+        QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.Yes
+    )
+    _answer_dirs(monkeypatch, out)
+    _run_export(qtbot, dialog)
+    assert dialog.error == "" and window.errors == []
+    assert sorted(p.name for p in (ds / "imagesTr").iterdir()) == [
+        "case_000_0000.nii.gz",
+        "case_001_0000.nii.gz",
+    ]
 
 
 def test_cancelled_dataset_export_leaves_no_folder(tmp_path):

@@ -166,7 +166,7 @@ def _staged(folder: Path, overwrite: bool) -> Iterator[Path]:
         if isinstance(e, SaveError):  # name the dataset's own paths, not the staging folder's
             reason = e.reason.replace(str(staging), str(folder))
             path = e.path.replace(str(staging), str(folder)) if e.path else None
-            raise SaveError(reason, path) from e
+            raise type(e)(reason, path) from e  # keeps its kind (a cancel stays one)
         raise
 
 

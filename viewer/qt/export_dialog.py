@@ -24,6 +24,7 @@ from viewer.services.export import (
     export_dataset,
     export_study,
     find_cases,
+    mesh_outputs,
 )
 
 log = logging.getLogger(__name__)
@@ -274,10 +275,12 @@ class ExportDialog(QtWidgets.QDialog):
             )
             if not out:
                 return False
-            existing = sorted(Path(out).glob(f"*.{fmt}"))
+            doc = self.window.document
+            existing = [p for p in mesh_outputs(doc.labels, doc.segments, fmt, out) if p.exists()]
             if existing and not self._confirm(
-                f"{out} already holds {len(existing)} {fmt.upper()} file(s); surfaces with the "
-                "same names will be replaced. Export anyway?"
+                f"{out} already holds {len(existing)} of these {fmt.upper()} surfaces "
+                f"({', '.join(p.name for p in existing[:3])}"
+                f"{', ...' if len(existing) > 3 else ''}). Replace them?"
             ):
                 return False
         else:  # the file dialog asks itself before replacing a file
@@ -287,7 +290,12 @@ class ExportDialog(QtWidgets.QDialog):
             if not out:
                 return False
         volume, labels, segments = self._snapshot()
-        return self._run(lambda progress, cancel: export_study(fmt, volume, labels, segments, out))
+        # replacing was confirmed above (the file dialog asks for a single file)
+        return self._run(
+            lambda progress, cancel: export_study(
+                fmt, volume, labels, segments, out, overwrite=True
+            )
+        )
 
     def _export_dataset(self, fmt: str) -> bool:
         name = self.dataset_name.text().strip()
@@ -308,8 +316,8 @@ class ExportDialog(QtWidgets.QDialog):
         folder = dataset_folder(fmt, out, self.dataset_id.value(), name)
         overwrite = folder.is_dir() and any(folder.iterdir())
         if overwrite and not self._confirm(
-            f"{folder} exists and is not empty. Write the dataset into it, replacing files "
-            "with the same names?"
+            f"{folder} exists and is not empty. Replace that dataset? (It is replaced whole, "
+            "once the new one is complete.)"
         ):
             return False
         request = DatasetRequest(
