@@ -302,3 +302,38 @@ def test_cancelled_dataset_export_leaves_no_folder(tmp_path):
         export_dataset(request, lambda f, text: seen.append((f, text)), cancel_after_reading)
     assert seen[:2] == [(0.0, "reading case 1/2"), (0.25, "reading case 2/2")]
     assert not (tmp_path / "out" / "Task03_Phantom").exists()
+
+
+def test_cancel_in_the_progress_dialog_stops_a_dataset_export(window, qtbot, monkeypatch, tmp_path):
+    import threading
+
+    import viewer.services.export as service
+
+    cases = _cases_folder(tmp_path / "cases")
+    out = tmp_path / "datasets"
+    gate = threading.Event()
+    real_load = service.load_case
+
+    def slow_load(*args, **kwargs):  # holds the first case until the user has cancelled
+        gate.wait(30)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(service, "load_case", slow_load)
+    dialog = _open_export(qtbot, window)
+    _click_format(qtbot, dialog, "msd")
+    _answer_dirs(monkeypatch, cases)
+    dialog.add_folder_dialog()
+    qtbot.keyClicks(dialog.dataset_name, "Phantom")
+    _answer_dirs(monkeypatch, out)
+    qtbot.mouseClick(dialog.export_button, QtCore.Qt.LeftButton)
+    assert dialog.busy()
+    qtbot.waitUntil(lambda: dialog.progress is not None and dialog.progress.isVisible())
+    cancel = next(
+        b for b in dialog.progress.findChildren(QtWidgets.QPushButton) if b.text() == "Cancel"
+    )
+    qtbot.mouseClick(cancel, QtCore.Qt.LeftButton)
+    gate.set()
+    qtbot.waitUntil(lambda: not dialog.busy() and dialog.export_button.isEnabled(), timeout=60_000)
+    assert dialog.error == "cancelled" and dialog.message.text() == "Export cancelled"
+    assert window.errors == []  # a cancel is not an error
+    assert not out.exists()  # cancelled while reading the cases: nothing was written
