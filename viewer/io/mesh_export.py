@@ -2,6 +2,14 @@
 
 Files carry Slicer's `SPACE=LPS` marker so 3D Slicer places them on the image. Triangles are
 wound so that normals point out of the segment whatever the image orientation.
+
+Every surface is a closed 2-manifold: the mask is padded by one voxel (so it closes at the image
+border) and meshed with Lorensen's marching cubes, whose case table resolves ambiguous faces the
+same way from both sides. Lewiner's variant (scikit-image's default) decides the face saddle of a
+binary mask (exactly at the 0.5 level) differently in the two cubes sharing a face, which gives
+edges shared by four triangles where voxels touch diagonally. On a binary mask every vertex is
+the midpoint of one lattice edge, so vertices are unique by position (STL keeps no indices) and
+the mesh is checked before it is written.
 """
 
 from __future__ import annotations
@@ -34,7 +42,9 @@ def segment_mesh(labels: LabelMap, value: int) -> tuple[np.ndarray, np.ndarray]:
     hi = np.array([h[-1] + 1 for h in hits])
     crop = mask[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
     padded = np.pad(crop, 1).astype(np.float32)  # closed surfaces at the crop border
-    verts_zyx, faces, _normals, _values = marching_cubes(padded, level=0.5)
+    verts_zyx, faces, _normals, _values = marching_cubes(padded, level=0.5, method="lorensen")
+    verts_zyx, faces = _merge_vertices(verts_zyx, faces)
+    check_closed_surface(faces, where=f"segment {value}")
     verts_zyx += lo - 1
     world = labels.geometry.index_to_world(verts_zyx)
     # scikit-image's winding is outward once the (z, y, x) vertices are read as (x, y, z); a
@@ -44,6 +54,31 @@ def segment_mesh(labels: LabelMap, value: int) -> tuple[np.ndarray, np.ndarray]:
     if det < 0:
         faces = faces[:, ::-1]
     return world, faces.astype(np.int64)
+
+
+def _merge_vertices(verts: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One vertex per position (exact: binary-mask vertices are lattice-edge midpoints), and no
+    triangle that collapsed onto fewer than three vertices."""
+    unique, inverse = np.unique(verts, axis=0, return_inverse=True)
+    faces = inverse.reshape(-1)[faces]
+    keep = (
+        (faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])
+    )
+    return unique, faces[keep]
+
+
+def check_closed_surface(faces: np.ndarray, where: str = "surface") -> None:
+    """Raise SaveError unless every edge borders exactly two triangles that traverse it in
+    opposite directions (a closed, consistently wound 2-manifold)."""
+    directed = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    _pairs, counts = np.unique(directed, axis=0, return_counts=True)
+    _edges, shared = np.unique(np.sort(directed, axis=1), axis=0, return_counts=True)
+    if (shared != 2).any() or (counts != 1).any():
+        raise SaveError(
+            f"the {where} mesh is not a closed surface ({int((shared != 2).sum())} open or "
+            f"non-manifold edges, {int((counts != 1).sum())} inconsistently wound)",
+            where,
+        )
 
 
 def mesh_volume_mm3(verts: np.ndarray, faces: np.ndarray) -> float:
