@@ -32,6 +32,7 @@ from viewer.io.atomic_save import atomic_write_text, current_umask
 from viewer.io.dataset_export_splits import group_kfold, patient_key
 from viewer.io.label_formats_sitk import smallest_label_dtype, write_image
 from viewer.model.labelmap import LabelMap
+from viewer.model.modality import effective_modality
 from viewer.model.segments import SegmentTable
 from viewer.model.volume import Volume
 
@@ -222,7 +223,7 @@ def _write_cases(
         )
         case_ids.append(case_id)
         keys.append(patient_key(v, i))
-        modalities.append(v.modality)
+        modalities.append(effective_modality(v.modality, v.array))  # NIfTI CT: from HU
     if not case_ids:
         raise SaveError("no cases to export", folder)
     return case_ids, keys, modalities, identifiers

@@ -12,6 +12,9 @@ import numpy as np
 
 from viewer.model.events import Event
 
+# re-exported: the views ask it which presets to offer
+from viewer.model.modality import effective_modality as effective_modality
+
 # CT window presets: name -> (width, level) in HU (common radiology values).
 CT_PRESETS: dict[str, tuple[float, float]] = {
     "Brain": (80.0, 40.0),
@@ -60,18 +63,6 @@ def auto_window(array: np.ndarray, low_pct: float = 1.0, high_pct: float = 99.0)
     if hi <= lo:
         hi = lo + 1.0
     return WindowLevel.from_range(float(lo), float(hi))
-
-
-def effective_modality(modality: str, array: np.ndarray) -> str:
-    """The modality to display as: the header's, else "CT" when the values look like HU
-    (NIfTI files carry no modality; air at about -1000 is a reliable sign of CT)."""
-    if modality:
-        return modality.upper()
-    if array.ndim == 3 and array.size and array.dtype.kind in "if":
-        sample = array[:: max(1, array.shape[0] // 8)]
-        if float(sample.min()) <= -900 and float(sample.max()) >= 100:
-            return "CT"
-    return ""
 
 
 def presets_for(modality: str) -> list[str]:
