@@ -9,6 +9,7 @@ Rescale slope/intercept are applied per frame into a dtype that holds every valu
 from __future__ import annotations
 
 import logging
+import math
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ from viewer.io.dicom_headers import (
     read_dataset,
 )
 from viewer.io.dicom_mosaic import unpack
+from viewer.io.dicom_regular import resample
 from viewer.io.dicom_scan import CancelFn, DicomSeries, LoadCancelled, ProgressFn
 from viewer.io.size_guard import check_claimed_size
 from viewer.model.volume import Volume
@@ -52,9 +54,13 @@ def load_series(
         _check_file_size(by_path[path])
     dtype = output_dtype(h0, frames)
     components = 3 if h0.photometric.startswith("PALETTE") else h0.samples_per_pixel
-    shape = series.geometry.shape_zyx + ((components,) if components > 1 else ())
-    claimed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    check_claimed_size(h0.path, claimed)
+    # One plane per frame as stored; a series that is not a regular stack is moved onto its
+    # regular grid (series.geometry) afterwards.
+    stacked_zyx = (len(frames), h0.rows, h0.columns)
+    shape = stacked_zyx + ((components,) if components > 1 else ())
+    for zyx in {stacked_zyx, series.geometry.shape_zyx}:
+        claimed = math.prod(zyx) * max(components, 1) * dtype.itemsize
+        check_claimed_size(h0.path, claimed)
     out = np.empty(shape, dtype=dtype)
     cache: dict[str, tuple[np.ndarray, bool]] = {}
     n = len(frames)
@@ -69,6 +75,9 @@ def load_series(
         _decode_one(out, z, frame, by_path, cache)
         if progress is not None and (z % 8 == 0 or z == n - 1):
             progress((z + 1) / n, f"reading slices {z + 1}/{n}")
+    if series.regularised:
+        out = resample(out, [f.position for f in frames], series.geometry)
+        log.warning("%s: %s", _common_dir(series) or h0.path, series.regularised)
     return Volume(
         array=out,
         geometry=series.geometry,
@@ -374,7 +383,10 @@ def _metadata(series: DicomSeries, frames: list[Frame], time_index: int) -> dict
         "time_index": time_index,
         "warnings": list(series.warnings) + ([series.split_note] if series.split_note else []),
         "rgb": h0.samples_per_pixel > 1 or h0.photometric.startswith("PALETTE"),
-    }
+    } | (
+        # resampled onto a regular grid: z no longer indexes the source files
+        {"resampled": series.regularised} if series.regularised else {}
+    )
 
 
 def _common_dir(series: DicomSeries) -> str:

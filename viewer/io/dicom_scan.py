@@ -18,6 +18,7 @@ import numpy as np
 
 from viewer.errors import LoadError
 from viewer.io.dicom_headers import DicomHeader, Frame, NotAnImage, read_header
+from viewer.io.dicom_regular import plan_grid
 from viewer.model.geometry import Geometry
 
 ProgressFn = Callable[[float, str], None]
@@ -47,6 +48,9 @@ class DicomSeries:
     geometry: Geometry
     warnings: list[str] = field(default_factory=list)
     split_note: str = ""
+    # Set when the slices are not a regular stack (gap, uneven spacing, gantry tilt): the
+    # loader resamples them onto `geometry` (see dicom_regular); the text is the user's note.
+    regularised: str = ""
 
     @property
     def first(self) -> DicomHeader:
@@ -313,12 +317,18 @@ def _build_series(
 
 
 def _make_series(series_id, uid, headers, slices, normal, warnings, note) -> DicomSeries:
-    geometry, more = _geometry(headers[0], slices[0], normal)
-    return DicomSeries(series_id, uid, headers, slices, geometry, warnings + more, note)
+    geometry, more, regularised = _geometry(headers[0], slices[0], normal)
+    return DicomSeries(
+        series_id, uid, headers, slices, geometry, warnings + more, note, regularised or ""
+    )
 
 
-def _geometry(h: DicomHeader, frames: list[Frame], normal) -> tuple[Geometry, list[str]]:
-    """Spacing from positions along the slice normal (not SliceThickness), origin, direction."""
+def _geometry(
+    h: DicomHeader, frames: list[Frame], normal
+) -> tuple[Geometry, list[str], str | None]:
+    """Spacing from positions along the slice normal (not SliceThickness), origin, direction;
+    for slices that are not a regular stack, the regular grid they are resampled onto and the
+    note saying so."""
     warnings: list[str] = []
     f0 = frames[0]
     ps = f0.pixel_spacing or (1.0, 1.0)
@@ -342,24 +352,15 @@ def _geometry(h: DicomHeader, frames: list[Frame], normal) -> tuple[Geometry, li
     dz = h.spacing_between_slices or h.slice_thickness or 1.0
     if len(frames) > 1 and normal is not None:
         d = np.array([float(np.dot(f.position, normal)) for f in frames])
-        steps = np.diff(d)
-        dz = float(np.median(steps))
-        if steps.max() - steps.min() > max(0.01 * dz, 0.01):
-            warnings.append(
-                f"slice spacing is not uniform ({steps.min():.3f} to {steps.max():.3f} mm): "
-                f"shown at {dz:.3f} mm"
-            )
-        shift = frames[-1].position - frames[0].position
-        along = np.dot(shift, normal)
-        if np.linalg.norm(shift - along * normal) > 0.01 * max(abs(along), 1.0):
-            warnings.append(
-                "slices are not stacked along their normal (gantry tilt or "
-                "sheared stack): shown without the shear"
-            )
+        dz = float(np.median(np.diff(d)))
+        plan = plan_grid((h.rows, h.columns), ps, direction, [f.position for f in frames], dz)
+        if plan.note:
+            warnings.append(plan.note)
+            return plan.geometry, warnings, plan.note
     geometry = Geometry(
         shape_zyx=(len(frames), h.rows, h.columns),
         spacing=(ps[1], ps[0], dz if dz > 0 else 1.0),
         origin=tuple(origin),
         direction=direction,
     )
-    return geometry, warnings
+    return geometry, warnings, None

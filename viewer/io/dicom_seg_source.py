@@ -60,6 +60,12 @@ def not_dicom_reason(volume: Volume) -> str | None:
         )
     if volume.array.ndim != 3:
         return "DICOM SEG export needs a scalar (grey-level) image series"
+    if meta.get("resampled"):
+        return (
+            "the series was resampled onto a regular grid when loaded (its slices are unevenly "
+            "spaced or tilted), so the label's slices are not the DICOM images; a DICOM SEG "
+            "must lie on them. Export NIfTI, NRRD or .seg.nrrd instead"
+        )
     return None
 
 

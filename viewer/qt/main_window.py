@@ -230,8 +230,17 @@ class MainWindow(QtWidgets.QMainWindow):
         if not confirm_unsaved(self, f"opening {path}"):
             return False
         self.set_document(Document(volume))
+        self._show_load_notes(path, volume)
         self._remember(path)
         return True
+
+    def _show_load_notes(self, path: str, volume) -> None:
+        """What the loader had to say (e.g. a series resampled onto a regular grid): one line
+        in the status bar and the log."""
+        notes = list(volume.metadata.get("warnings") or [])
+        if notes:
+            log.warning("%s: %s", path, "; ".join(notes))
+            self.statusBar().showMessage(f"{os.path.basename(path)}: {'; '.join(notes)}", 30000)
 
     def open_dicom_folder(self, path: str) -> bool:
         """Show the study browser for a DICOM folder and open the series the user loads."""
@@ -243,6 +252,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if not confirm_unsaved(self, f"opening {dialog.volume.name or path}"):
             return False
         self.set_document(Document(dialog.volume))
+        self._show_load_notes(path, dialog.volume)
         self._remember(path)
         return True
 
