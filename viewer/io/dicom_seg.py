@@ -91,6 +91,12 @@ def export_dicom_seg(
         for n, s in enumerate(segs, start=1)
     ]
     pixels = _pixel_array(layers, segs)
+    if source.frame_of_z is not None:
+        # A multi-frame source: highdicom wants one plane per source frame, in its order.
+        n_frames = int(source.datasets[0].NumberOfFrames)
+        by_frame = np.zeros((n_frames, *pixels.shape[1:]), dtype=pixels.dtype)
+        by_frame[source.frame_of_z] = pixels
+        pixels = by_frame
     try:
         seg = hd.seg.Segmentation(
             source_images=source.datasets,

@@ -15,6 +15,7 @@ import pydicom
 from pydicom.uid import generate_uid
 
 from viewer.errors import SaveError
+from viewer.io.dicom_headers import NotAnImage, header_from_dataset
 from viewer.model.volume import Volume
 
 _TOL = 1e-2  # voxels
@@ -22,10 +23,12 @@ _TOL = 1e-2  # voxels
 
 @dataclass
 class SourceSeries:
-    """Source datasets in volume z order (index i holds slice z = i) plus notes for the user."""
+    """Source datasets in volume z order (index i holds slice z = i) plus notes for the user;
+    for an enhanced multi-frame source, its one dataset and the frame (0-based) of each z."""
 
     datasets: list[pydicom.Dataset]
     notes: list[str] = field(default_factory=list)
+    frame_of_z: list[int] | None = None
 
     @property
     def series_uid(self) -> str:
@@ -93,6 +96,8 @@ def load_source_series(volume: Volume) -> SourceSeries:
     if reason:
         raise SaveError(reason, volume.source_path or None)
     files = [str(f) for f in volume.metadata["source_files"]]
+    if len(set(files)) == 1 and volume.metadata.get("frame_numbers", [None])[0] is not None:
+        return _multiframe_source(volume, files[0])
     notes: list[str] = []
     by_z: dict[int, pydicom.Dataset] = {}
     g = volume.geometry
@@ -103,7 +108,9 @@ def load_source_series(volume: Volume) -> SourceSeries:
             raise SaveError(f"cannot re-read the source DICOM file ({e})", f) from e
         if "PerFrameFunctionalGroupsSequence" in ds or int(ds.get("NumberOfFrames", 1) or 1) > 1:
             raise SaveError(
-                "multi-frame source images are not supported for DICOM SEG export yet", f
+                "the source series mixes multi-frame and single-frame files; DICOM SEG export "
+                "needs one or the other",
+                f,
             )
         _fill_sop_uids(ds, f)
         _drop_blank_attributes(ds)
@@ -118,6 +125,56 @@ def load_source_series(volume: Volume) -> SourceSeries:
     datasets = [by_z[z] for z in range(g.shape_zyx[0])]
     _fill_series_uids(datasets, notes)
     return SourceSeries(datasets, notes)
+
+
+def _multiframe_source(volume: Volume, path: str) -> SourceSeries:
+    """One enhanced multi-frame file: each volume slice z must be one of its frames, on the
+    volume's grid (per-frame PlanePositionSequence); the SEG then references those frames."""
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+    except (OSError, pydicom.errors.InvalidDicomError) as e:
+        raise SaveError(f"cannot re-read the source DICOM file ({e})", path) from e
+    if "PerFrameFunctionalGroupsSequence" not in ds:
+        raise SaveError(
+            "the source is a multi-frame image without per-frame positions (not an enhanced "
+            "image); a DICOM SEG cannot reference its frames",
+            path,
+        )
+    try:
+        frames = header_from_dataset(ds, path).frames
+    except NotAnImage as e:
+        raise SaveError(f"cannot read the source frames ({e.reason})", path) from e
+    g = volume.geometry
+    numbers = list(volume.metadata["frame_numbers"])
+    if len(numbers) != g.shape_zyx[0]:
+        raise SaveError("the open image no longer matches its source frames", path)
+    frame_of_z = []
+    for z, number in enumerate(numbers):
+        k = int(number) - 1
+        if not 0 <= k < len(frames) or frames[k].position is None:
+            raise SaveError(f"frame {number} is missing from the source image", path)
+        f = frames[k]
+        _check_on_slice(f.position, f.orientation, int(ds.Rows), int(ds.Columns), z, volume, path)
+        frame_of_z.append(k)
+    _fill_sop_uids(ds, path)
+    _drop_blank_attributes(ds)
+    notes: list[str] = []
+    _fill_series_uids([ds], notes)
+    _fill_slice_thickness(ds, g.spacing[2], notes)
+    return SourceSeries([ds], notes, frame_of_z)
+
+
+def _fill_slice_thickness(ds: pydicom.Dataset, spacing: float, notes: list[str]) -> None:
+    """The SEG copies the source's Pixel Measures, where SliceThickness is required (highdicom
+    will not read a SEG without it); a source lacking it gets the slice spacing, said so."""
+    shared = ds.get("SharedFunctionalGroupsSequence")
+    measures = shared[0].get("PixelMeasuresSequence") if shared else None
+    if measures and "SliceThickness" not in measures[0]:
+        measures[0].SliceThickness = f"{spacing:.6g}"
+        notes.append(
+            f"the source image has no SliceThickness; the slice spacing {spacing:.6g} mm "
+            "was written in the SEG"
+        )
 
 
 def _fill_sop_uids(ds: pydicom.Dataset, path: str) -> None:
@@ -138,6 +195,15 @@ def _drop_blank_attributes(ds: pydicom.Dataset) -> None:
     for key in ("SpecificCharacterSet",):
         if key in ds and not ds.get(key):
             del ds[key]
+    # One code-extension term alone ('ISO 2022 IR 13', seen in real MR files) means the same
+    # as its plain term, which highdicom accepts ('ISO 2022 IR 6' alone: the default set).
+    charset = ds.get("SpecificCharacterSet")
+    if isinstance(charset, str) and charset.startswith("ISO 2022 IR "):
+        number = charset.removeprefix("ISO 2022 IR ").strip()
+        if number == "6":
+            del ds["SpecificCharacterSet"]
+        else:
+            ds.SpecificCharacterSet = f"ISO_IR {number}"
 
 
 def _fill_series_uids(datasets: list[pydicom.Dataset], notes: list[str]) -> None:
@@ -166,8 +232,16 @@ def _slice_index(ds: pydicom.Dataset, volume: Volume, path: str) -> int:
         rows, cols = int(ds.Rows), int(ds.Columns)
     except (AttributeError, ValueError, TypeError) as e:
         raise SaveError("source image lacks position/orientation/size attributes", path) from e
-    idx = g.world_to_index(ipp)
-    z = int(round(idx[0]))
+    z = int(round(g.world_to_index(ipp)[0]))
+    _check_on_slice(ipp, iop, rows, cols, z, volume, path)
+    return z
+
+
+def _check_on_slice(ipp, iop, rows: int, cols: int, z: int, volume: Volume, path: str) -> None:
+    """SaveError unless this image plane is slice z of the volume's grid."""
+    g = volume.geometry
+    idx = g.world_to_index(np.asarray(ipp, dtype=float))
+    iop = np.asarray(iop, dtype=float) if iop is not None else np.zeros(6)
     same_axes = np.allclose(iop[:3], g.direction[:, 0], atol=1e-3) and np.allclose(
         iop[3:], g.direction[:, 1], atol=1e-3
     )
@@ -182,4 +256,3 @@ def _slice_index(ds: pydicom.Dataset, volume: Volume, path: str) -> int:
             "reoriented or resampled after loading?)",
             path,
         )
-    return z
