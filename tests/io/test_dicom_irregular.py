@@ -152,3 +152,26 @@ def test_dicom_seg_export_of_a_resampled_series_is_refused_clearly(tmp_path):
     labels[1, 5:9, 10:20] = 1
     with pytest.raises(SaveError, match="resampled onto a regular grid"):
         export_dicom_seg(v, LabelMap(v.geometry, labels), tmp_path / "seg.dcm")
+
+
+def test_variable_spacing_is_linear_between_the_true_neighbours(tmp_path):
+    """Slice 2 moved 0.2 mm along the normal (steps 0.5, 0.7, 0.3 mm): each grid plane holds
+    the linear mix of the two source slices around it, by their true distances."""
+    slices = _slices()
+    iop = np.array([float(x) for x in slices[0].ImageOrientationPatient])
+    normal = np.cross(iop[:3], iop[3:])
+    ipp = np.array([float(x) for x in slices[2].ImagePositionPatient]) + 0.2 * normal
+    slices[2].ImagePositionPatient = [f"{x:.9f}" for x in ipp]
+    v = load_volume(str(_write(slices, tmp_path / "variable")))
+    assert v.metadata["resampled"].startswith("uneven slice spacing (0.300 to 0.700 mm)")
+    g = v.geometry
+    d = np.array([np.dot([float(x) for x in ds.ImagePositionPatient], normal) for ds in slices])
+    assert g.index_to_world([0, 0, 0]) == pytest.approx(list(slices[0].ImagePositionPatient))
+    last = g.index_to_world([g.shape_zyx[0] - 1, 0, 0])
+    assert last == pytest.approx([float(x) for x in slices[3].ImagePositionPatient], abs=1e-6)
+    planes = d[0] + np.arange(g.shape_zyx[0]) * g.spacing[2]
+    for z, t in enumerate(planes):
+        i = min(int(np.searchsorted(d, t, side="right")) - 1, len(d) - 2)
+        w = (t - d[i]) / (d[i + 1] - d[i])
+        expected = (1 - w) * _pixels(slices[i]) + w * _pixels(slices[i + 1])
+        np.testing.assert_allclose(v.array[z], expected, rtol=1e-5, atol=1e-4)

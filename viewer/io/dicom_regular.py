@@ -5,8 +5,8 @@ slice positions say otherwise (a missing slice, variable spacing, a tilted gantr
 stack), stacking them at one spacing would put voxels in the wrong place. Like 3D Slicer's
 acquisition geometry regularisation, such a series is resampled in patient space onto an
 orthogonal grid: its axes are the in-plane row and column directions and the slice normal, its
-slice spacing the finest spacing present (adjusted so that the first and the last slice are
-grid planes), its in-plane extent the union of all slices. Values are linear along the normal
+slice spacing the most common step (the finer on a tie; adjusted so that the first and the last
+slice are grid planes), its in-plane extent the union of all slices. Values are linear along the normal
 between the two nearest slices and bilinear within a slice; where a slice is hit exactly (an
 untouched slice, a whole-pixel shift), its pixels are copied unchanged.
 
@@ -24,14 +24,15 @@ from scipy import ndimage
 from viewer.model.geometry import Geometry
 
 _SNAP = 1e-4  # pixels or slice fractions closer than this to a whole number are exact
+_MAX_GROWTH = 4  # the regular grid has at most this many times the stored slices
 
 
 @dataclass(frozen=True)
 class GridPlan:
-    """The regular grid a series is shown on, and the note telling the user why."""
+    """The regular grid a series is resampled onto, and the note telling the user why."""
 
     geometry: Geometry
-    note: str | None  # None: the slices are already regular (no resampling)
+    note: str
 
 
 def plan_grid(
@@ -39,31 +40,29 @@ def plan_grid(
     pixel_spacing: tuple[float, float],
     direction: np.ndarray,
     positions: list[np.ndarray],
-    default_dz: float,
-) -> GridPlan:
+) -> GridPlan | None:
     """The grid for slices of `shape_rc` (rows, cols) at these ImagePositionPatient values,
-    sorted along the normal (`direction`'s third column). Regular stacks keep today's grid:
-    origin at the first slice, the median step as spacing."""
+    sorted along the normal (`direction`'s third column); None when they already form a
+    regular stack (even steps within 1 %, stacked along the normal)."""
+    if len(positions) < 2:
+        return None
     row, col, normal = direction[:, 0], direction[:, 1], direction[:, 2]
     sy, sx = pixel_spacing
     p0 = np.asarray(positions[0], dtype=float)
     rel = np.array([np.asarray(p, dtype=float) - p0 for p in positions])
     d = rel @ normal  # distance of each slice along the normal
     steps = np.diff(d)
-    dz = float(np.median(steps)) if len(steps) else default_dz
-    regular = Geometry(
-        (len(positions), shape_rc[0], shape_rc[1]), (sx, sy, dz if dz > 0 else 1.0), p0, direction
-    )
-    if len(positions) < 2:
-        return GridPlan(regular, None)
+    dz = float(np.median(steps))
     uneven = steps.max() - steps.min() > max(0.01 * dz, 0.01)
+    # In-plane drift of each slice: more than 1 % of its distance (0.6 degrees) or a tenth of a
+    # pixel, whichever is more (header rounding stays below both).
+    drift = np.linalg.norm(rel - d[:, None] * normal, axis=1)
+    tilted = bool((drift > np.maximum(0.01 * np.abs(d), 0.1 * min(sx, sy))).any())
     shift = rel[-1] - d[-1] * normal
-    tilted = np.linalg.norm(shift) > 0.01 * max(abs(d[-1]), 1.0)
     if not uneven and not tilted:
-        return GridPlan(regular, None)
-    # Slice spacing: the finest present (a gap is two steps), evened out over the whole stack.
-    fine = float(np.median(steps[steps <= 1.5 * steps.min()]))
-    n_z = max(1, int(round(d[-1] / fine))) + 1
+        return None
+    n_z = max(1, int(round(d[-1] / _common_step(steps)))) + 1
+    n_z = min(n_z, _MAX_GROWTH * len(positions))  # stray near-duplicate steps never explode it
     dz_new = d[-1] / (n_z - 1)
     # In-plane extent: every slice's pixels, in whole pixels of the first slice.
     ox, oy = rel @ row / sx, rel @ col / sy
@@ -89,6 +88,15 @@ def plan_grid(
         f"normal ({len(positions)} slices -> {n_z}, linear interpolation)"
     )
     return GridPlan(geometry, note)
+
+
+def _common_step(steps: np.ndarray) -> float:
+    """The most common slice step (within 2 % of the median; ties: the finer), so a gap (two
+    steps) or a stray near-duplicate does not set the grid."""
+    bins = np.round(steps / (0.02 * float(np.median(steps)))).astype(np.int64)
+    values, counts = np.unique(bins, return_counts=True)
+    best = values[counts == counts.max()].min()
+    return float(np.median(steps[bins == best]))
 
 
 def resample(

@@ -353,8 +353,8 @@ def _geometry(
     if len(frames) > 1 and normal is not None:
         d = np.array([float(np.dot(f.position, normal)) for f in frames])
         dz = float(np.median(np.diff(d)))
-        plan = plan_grid((h.rows, h.columns), ps, direction, [f.position for f in frames], dz)
-        if plan.note:
+        plan = plan_grid((h.rows, h.columns), ps, direction, [f.position for f in frames])
+        if plan is not None:
             warnings.append(plan.note)
             return plan.geometry, warnings, plan.note
     geometry = Geometry(
