@@ -177,3 +177,33 @@ def test_screenshot_label_uses_the_files_colours(qapp_configured, tmp_path):
     # the view's own red/yellow text and lines are in both pictures; the label block is not
     assert red[0] - blue[0] > 200 and red[1] == 0
     assert blue[1] > 200
+
+
+@pytest.mark.timeout(120)
+def test_a_label_with_65535_segments_opens_with_its_table_and_statistics(window, editing, tmp_path):
+    """Issue 20 item 7: every voxel its own value. Building the segment table searched it once
+    per added segment (labels x labels) and the statistics failed on value 65535; the table
+    now lists every segment (no cap) and the statistics fill in."""
+    from viewer.model import Geometry, Volume
+
+    ctl, _ = editing
+    shape = (16, 64, 64)
+    geo = Geometry(shape, spacing=(0.5, 0.5, 2.0))
+    image = (np.arange(65536, dtype=np.int32).reshape(shape) % 1000).astype(np.int16)
+    window.set_document(Document(Volume(image, geo, modality="CT")))
+    path = tmp_path / "every_voxel.nii.gz"
+    write_volume(np.arange(65536, dtype=np.uint16).reshape(shape), geo, str(path))
+    assert window.open_label(str(path)) and not window.errors
+    assert len(window.document.segments) == 65535
+    panel = ctl.segments_panel
+    assert panel.table.rowCount() == 65535
+    panel.refresh_stats()
+    row = 65534  # value 65535, intensity 65535 % 1000 = 535
+    assert panel.segment_id_at(row) == 65535
+    assert [panel.table.item(row, c).text() for c in (4, 5, 6, 8, 9)] == [
+        "1",
+        "0.001",
+        "535",
+        "535",
+        "535",
+    ]

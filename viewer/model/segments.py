@@ -42,11 +42,67 @@ class Segment:
     locked: bool = False
 
 
+class _SegmentList(list):
+    """The table's list; every change bumps `version`, so the id index knows when to rebuild
+    (commands reorder and replace the list directly, and a label can hold 65,535 segments)."""
+
+    version = 0
+
+    def _changed(self) -> None:
+        self.version += 1
+
+
+def _mutator(name: str):
+    method = getattr(list, name)
+
+    def wrapped(self, *args, **kwargs):
+        self._changed()
+        return method(self, *args, **kwargs)
+
+    wrapped.__name__ = name
+    return wrapped
+
+
+for _name in (
+    "append",
+    "extend",
+    "insert",
+    "remove",
+    "pop",
+    "clear",
+    "sort",
+    "reverse",
+    "__setitem__",
+    "__delitem__",
+    "__iadd__",
+    "__imul__",
+):
+    setattr(_SegmentList, _name, _mutator(_name))
+
+
 @dataclass
 class SegmentTable:
-    """Ordered segments keyed by label value; order is the display order."""
+    """Ordered segments keyed by label value; order is the display order. Look-ups by id go
+    through an index, so building or checking a table is proportional to its size."""
 
     segments: list[Segment] = field(default_factory=list)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name == "segments" and not isinstance(value, _SegmentList):
+            value = _SegmentList(value)
+        object.__setattr__(self, name, value)
+
+    def _index(self) -> dict[int, Segment]:
+        segs = self.segments
+        key = (id(segs), segs.version)  # type: ignore[attr-defined]
+        cached = self.__dict__.get("_index_cache")
+        if cached is None or cached[0] != key:
+            index: dict[int, Segment] = {}
+            for s in segs:
+                index.setdefault(s.id, s)  # the first one wins, as a linear search would
+            cached = (key, index)
+            object.__setattr__(self, "_index_cache", cached)
+        return cached[1]
 
     def __iter__(self):
         return iter(self.segments)
@@ -55,16 +111,17 @@ class SegmentTable:
         return len(self.segments)
 
     def get(self, segment_id: int) -> Segment | None:
-        for s in self.segments:
-            if s.id == segment_id:
-                return s
-        return None
+        seg = self._index().get(segment_id)
+        if seg is not None and seg.id != segment_id:  # a segment's id was changed in place
+            self.__dict__.pop("_index_cache", None)
+            seg = self._index().get(segment_id)
+        return seg
 
     def ids(self) -> list[int]:
         return [s.id for s in self.segments]
 
     def next_free_id(self) -> int:
-        used = set(self.ids())
+        used = self._index()
         i = 1
         while i in used:
             i += 1
@@ -82,7 +139,11 @@ class SegmentTable:
         if self.get(sid) is not None:
             raise ValueError(f"segment id {sid} already exists")
         seg = Segment(sid, name or f"Segment {sid}", colour or default_colour(sid))
+        index = self._index()
         self.segments.append(seg)
+        index[sid] = seg  # keep the index current rather than rebuild it per added segment
+        segs = self.segments
+        object.__setattr__(self, "_index_cache", ((id(segs), segs.version), index))  # type: ignore[attr-defined]
         return seg
 
     def remove(self, segment_id: int) -> Segment:

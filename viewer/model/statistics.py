@@ -37,6 +37,9 @@ def segment_statistics(doc: Document) -> list[SegmentStats]:
         sums = np.bincount(labels, weights=img, minlength=counts.size)
         sq = np.bincount(labels, weights=img * img, minlength=counts.size)
         present = [i for i in ids if counts[i] > 0]
+        # scipy computes `labels.max() + 1` in the labels' own dtype: with uint16 and a value
+        # of 65535 that wraps to 0 (an IndexError), so the labels go in as int32
+        labels = labels.astype(np.int32)
         mins = (
             dict(zip(present, np.atleast_1d(ndimage.minimum(img, labels, present))))
             if present

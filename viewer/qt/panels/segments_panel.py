@@ -5,6 +5,7 @@ Every change goes through the controller's history, so it can be undone."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 from PyQt5 import QtCore, QtGui, QtWidgets
@@ -110,10 +111,27 @@ class SegmentsPanel(QtWidgets.QWidget):
         if doc is not None and doc.labels.array.size <= AUTO_STATS_MAX_VOXELS:
             self._stats_timer.start()
 
+    @contextlib.contextmanager
+    def _bulk_update(self):
+        """Fill many rows at once: with the columns sized to their contents, Qt re-measures a
+        column (up to 1,000 rows) after every item set, which made a label with 65,535 segments
+        take minutes; size them once at the end instead."""
+        header = self.table.horizontalHeader()
+        self._updating = True
+        self.table.setUpdatesEnabled(False)
+        for col in range(1, header.count()):
+            header.setSectionResizeMode(col, QtWidgets.QHeaderView.Interactive)
+        try:
+            yield
+        finally:
+            for col in range(1, header.count()):
+                header.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeToContents)
+            self.table.setUpdatesEnabled(True)
+            self._updating = False
+
     def refresh(self) -> None:
         doc = self.document
-        self._updating = True
-        try:
+        with self._bulk_update():
             segs = list(doc.segments) if doc is not None else []
             self.table.setRowCount(len(segs))
             for row, s in enumerate(segs):
@@ -143,8 +161,6 @@ class SegmentsPanel(QtWidgets.QWidget):
                 self.controller.set_active_segment(active)
             if active is not None:
                 self.table.selectRow(ids.index(active))
-        finally:
-            self._updating = False
         self.buttons["remove"].setEnabled(bool(doc and len(doc.segments)))
 
     def _fill_stats_row(self, row: int, segment_id: int) -> None:
@@ -167,12 +183,9 @@ class SegmentsPanel(QtWidgets.QWidget):
     def refresh_stats(self) -> None:
         doc = self.document
         self.stats = {r.segment_id: r for r in segment_statistics(doc)} if doc else {}
-        self._updating = True
-        try:
+        with self._bulk_update():
             for row in range(self.table.rowCount()):
                 self._fill_stats_row(row, self.segment_id_at(row))
-        finally:
-            self._updating = False
 
     # --- view -> commands ----------------------------------------------------------------------
     def segment_id_at(self, row: int) -> int:
