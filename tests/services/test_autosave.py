@@ -144,12 +144,14 @@ def test_damaged_entry_raises_load_error(tmp_path):
     doc = make_doc()
     service = AutosaveService(doc)
     service.save_now()
-    (service.session.folder / "labels.bin").write_bytes(b"not zlib")
     service.stop(clean=False)
     entries = find_recoverable()
     assert len(entries) == 1 and entries[0].folder.parent == recovery_root()
+    # damaged after it was offered: recover refuses it (and sets it aside, issue 20 item 4)
+    (service.session.folder / "labels.bin").write_bytes(b"not zlib")
     with pytest.raises(LoadError, match="damaged"):
         recover(entries[0])
+    assert find_recoverable() == []
 
 
 def test_another_document_never_overwrites_the_previous_autosave():

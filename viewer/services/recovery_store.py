@@ -9,6 +9,7 @@ session (lock free) from another running instance (lock held).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import time
@@ -21,13 +22,17 @@ import numpy as np
 from viewer.errors import LoadError
 from viewer.io.atomic_save import atomic_write_bytes, atomic_write_text
 from viewer.model.segments import Segment
+from viewer.services import recovery_check
+from viewer.services.recovery_check import DamagedRecovery
 
 try:
     import fcntl
 except ImportError:  # Windows: fall back to "is the pid alive"
     fcntl = None  # type: ignore[assignment]
 
-FORMAT_VERSION = 1
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = recovery_check.FORMAT_VERSION
 
 
 def data_dir() -> Path:
@@ -133,15 +138,19 @@ def _owner_alive(folder: Path, pid: int) -> bool:
     return True
 
 
-def find_recoverable(root: Path | None = None) -> list[RecoveryEntry]:
-    """Autosaves left by sessions that did not exit cleanly, newest first."""
+def find_recoverable(
+    root: Path | None = None, set_aside: list[str] | None = None
+) -> list[RecoveryEntry]:
+    """Autosaves left by sessions that did not exit cleanly, newest first. Each is checked in
+    full (`recovery_check`); a damaged one is moved into `quarantine/` and one line naming it
+    and the problem goes to `set_aside` (and the log), so it is reported once."""
     root = Path(root) if root is not None else recovery_root()
     out = []
     for folder in sorted(root.glob("session-*")) if root.is_dir() else []:
         try:
-            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-            if not (folder / "labels.bin").exists():
-                continue
+            if not (folder / "meta.json").exists() or _locked_by_owner(folder):
+                continue  # meta.json is written last: without it the folder is not complete
+            meta, _segments, _ = recovery_check.check_folder(folder)
             pid = int(meta.get("pid", -1))
             if _owner_alive(folder, pid):
                 continue
@@ -157,30 +166,41 @@ def find_recoverable(root: Path | None = None) -> list[RecoveryEntry]:
                     series_uid=str(meta.get("series_uid", "")),
                 )
             )
-        except (OSError, ValueError, KeyError):
-            continue  # an incomplete or foreign folder: not offered
+        except DamagedRecovery as e:
+            _set_aside(folder, e.reason, set_aside)
+        except OSError as e:  # unreadable (permissions, I/O): not offered, left where it is
+            log.warning("recovery folder %s cannot be read: %s", folder, e)
     return sorted(out, key=lambda e: e.saved_at, reverse=True)
 
 
+def _locked_by_owner(folder: Path) -> bool:
+    """The folder's lock is held: another running instance is writing it (do not read it)."""
+    return fcntl is not None and (folder / "lock").exists() and _owner_alive(folder, -1)
+
+
+def _set_aside(folder: Path, reason: str, notes: list[str] | None) -> Path | None:
+    moved = recovery_check.set_aside(folder, reason)
+    if notes is not None:
+        where = moved if moved is not None else folder
+        notes.append(f"damaged autosave set aside ({reason}): {where}")
+    return moved
+
+
 def recover(entry: RecoveryEntry) -> tuple[np.ndarray, list[Segment]]:
-    """The label array and segment table saved in `entry`; LoadError when damaged."""
+    """The label array and segment table saved in `entry`, checked again in full (the folder
+    may have changed since it was offered); LoadError when damaged, and the folder is then
+    set aside so it is not offered again."""
     try:
-        meta = json.loads((entry.folder / "meta.json").read_text(encoding="utf-8"))
-        raw = zlib.decompress((entry.folder / "labels.bin").read_bytes())
-        arr = np.frombuffer(raw, dtype=np.dtype(meta["dtype"])).reshape(meta["shape"]).copy()
-        segs = json.loads((entry.folder / "segments.json").read_text(encoding="utf-8"))
-        segments = [
-            Segment(
-                int(s["id"]),
-                str(s["name"]),
-                tuple(s["colour"]),
-                bool(s["visible"]),
-                bool(s["locked"]),
-            )
-            for s in segs
-        ]
-    except (OSError, ValueError, KeyError, zlib.error) as e:
-        raise LoadError(f"recovery data is damaged ({e})", str(entry.folder)) from e
+        meta, segments, raw = recovery_check.check_folder(entry.folder, keep_labels=True)
+    except DamagedRecovery as e:
+        moved = _set_aside(entry.folder, e.reason, None)
+        raise LoadError(
+            f"recovery data is damaged ({e.reason}); set aside as {moved or entry.folder}",
+            str(entry.folder),
+        ) from None
+    except OSError as e:
+        raise LoadError(f"recovery data cannot be read ({e})", str(entry.folder)) from e
+    arr = np.frombuffer(raw, dtype=np.dtype(meta["dtype"])).reshape(meta["shape"]).copy()
     return arr, segments
 
 

@@ -296,8 +296,13 @@ def install_editing(window, **kwargs) -> EditingController:
 
 
 def offer_recovery(window) -> bool:
-    """At start-up: offer the newest crashed session's autosave; True when recovered."""
-    entries = find_recoverable()
+    """At start-up: offer the newest crashed session's autosave; True when recovered. Damaged
+    autosaves are set aside (never offered again) with one line in the status bar."""
+    set_aside: list[str] = []
+    entries = find_recoverable(set_aside=set_aside)
+    if set_aside:
+        more = f" (and {len(set_aside) - 1} more; see the log)" if len(set_aside) > 1 else ""
+        window.statusBar().showMessage(set_aside[0][0].upper() + set_aside[0][1:] + more, 60000)
     if not entries:
         return False
     entry = entries[0]
