@@ -77,4 +77,28 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# The PACS tests run against a private Orthanc with its DICOMweb plugin (Debian packages). They
+# are for the tests only: installed when running as root (CI), else the PACS tests skip.
+optional=()
+command -v Orthanc >/dev/null 2>&1 || [ -x /usr/sbin/Orthanc ] || optional+=(orthanc)
+ls /usr/share/orthanc/plugins/libOrthancDicomWeb.so /usr/lib/orthanc/libOrthancDicomWeb.so* \
+  >/dev/null 2>&1 || optional+=(orthanc-dicomweb)
+if [ "$mode" = base ] && [ ${#optional[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing ${optional[*]} for the PACS tests (running as root)..." >&2
+    # a policy-rc.d that answers 101 keeps the package from starting the system Orthanc
+    # service: the tests start their own on a free port
+    policy=/usr/sbin/policy-rc.d; added_policy=0
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && added_policy=1
+    fi
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${optional[@]}"; } \
+      || echo "apt-get could not install ${optional[*]}: the PACS tests will be skipped" >&2
+    [ "$added_policy" = 1 ] && rm -f "$policy"
+  else
+    echo "Note: the PACS tests need ${optional[*]} and will be skipped" \
+      "(sudo apt-get install ${optional[*]})" >&2
+  fi
+fi
+
 exit 0
