@@ -3,14 +3,9 @@ session, holding the tests/data series uploaded with STOW-RS; an in-memory keyri
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from pacs_data import OTHER_FILES, SERIES_FILES
 from pacs_orthanc import PASSWORD, USER, OrthancServer, find_orthanc
-
-DICOM = Path(__file__).resolve().parents[1] / "data" / "dicom"
-SERIES_FILES = sorted((DICOM / "non_isotropic").glob("*.dcm"))  # 4-slice MR (dicom2nifti)
-OTHER_FILES = [DICOM / "CT_small.dcm", DICOM / "MR_small_RLE.dcm"]
 
 
 class MemoryKeyring:

@@ -69,7 +69,7 @@ def test_wrong_password(connection):
 
 
 def test_wrong_password_when_storing_is_a_save_error(connection, tmp_path):
-    from conftest import DICOM
+    from pacs_data import DICOM
 
     client = PacsClient(connection, Credentials(connection.username, "wrong"))
     with pytest.raises(SaveError, match=r"store: the server refused .* \(HTTP 401\)$"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pydicom
 import pytest
-from conftest import DICOM, SERIES_FILES
+from pacs_data import DICOM, MR_SERIES, MR_STUDY, SERIES_FILES
 from pydicom.uid import generate_uid
 
 from viewer.errors import LoadError, SaveError
@@ -14,9 +14,6 @@ from viewer.io.pacs import cache
 from viewer.io.pacs.jobs import PacsCaseRef, open_series, store_seg
 from viewer.model.labelmap import LabelMap
 from viewer.model.segments import SegmentTable
-
-MR_SERIES = "1.2.826.0.1.3680043.8.498.69597760006836175184016920326015805567"
-MR_STUDY = "1.2.826.0.1.3680043.8.498.23477864085948632650742658710904094210"
 
 
 def _series(client, patient_id="dicom2nifti", modality="MR"):
@@ -112,7 +109,7 @@ def test_store_seg_of_an_image_without_frame_of_reference_says_why(client):
 
 def _upload_copy(client, patient_id):
     ds = pydicom.dcmread(DICOM / "CT_small.dcm")
-    ds.PatientID = patient_id
+    ds.PatientID, ds.PatientName, ds.StudyDate = patient_id, "Copy^Of^CT", "20250102"
     ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
     client.store_datasets([ds])

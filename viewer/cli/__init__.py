@@ -11,4 +11,5 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("evaluate", "viewer.cli.evaluate"),
     ("train-base", "viewer.cli.train_base"),
     ("export", "viewer.cli.export"),
+    ("pacs", "viewer.cli.pacs"),
 )

@@ -171,6 +171,7 @@ class PacsClient:
         accession: str = "",
         date_from: str = "",
         date_to: str = "",
+        study_uid: str = "",
         limit: int = SEARCH_LIMIT,
     ) -> list[PacsStudy]:
         """Studies matching every given criterion, each with its series (of `modality` when
@@ -183,6 +184,8 @@ class PacsClient:
             filters["PatientName"] = name if ("*" in name or "?" in name) else name + "*"
         if accession.strip():
             filters["AccessionNumber"] = accession.strip()
+        if study_uid.strip():
+            filters["StudyInstanceUID"] = study_uid.strip()
         dates = _date_range(date_from.strip(), date_to.strip())
         if dates:
             filters["StudyDate"] = dates
