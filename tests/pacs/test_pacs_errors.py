@@ -49,7 +49,7 @@ def fake_server():
     def start(behaviour: str) -> str:
         handler = type("H", (_Handler,), {"behaviour": behaviour, "seen_auth": []})
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}/dicom-web", handler
 

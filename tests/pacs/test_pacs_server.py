@@ -80,9 +80,10 @@ def test_store_seg_back_and_find_it_in_the_next_search(client):
     array[0, 20:50, 30:90] = 1
     table = SegmentTable()
     table.add("lesion", (255, 0, 0), segment_id=1)
+    before = {s.series_uid for s in _series(client, "1CT1", "SEG")}  # other tests store too
     result = store_seg(client, volume, LabelMap(volume.geometry, array), table)
     assert len(result.stored) == 1 and result.failed == []
-    segs = _series(client, "1CT1", "SEG")
+    segs = [s for s in _series(client, "1CT1", "SEG") if s.series_uid not in before]
     assert len(segs) == 1 and segs[0].study_uid == series.study_uid and segs[0].instances == 1
     # the stored object is a SEG on this series with the drawn voxels
     folder = client.retrieve_series(segs[0])

@@ -44,6 +44,9 @@ def create_main_window(path: str | None = None, label: str | None = None):
     from viewer.qt.measure_controller import install_measurements
 
     install_measurements(window)  # ruler, angle and ROI tools, their panel and sidecar
+    from viewer.qt.pacs_actions import install_pacs
+
+    install_pacs(window)  # File > Open from PACS..., PACS..., Export DICOM SEG to PACS...
     window.show()
     if path:  # after the first paint: the empty window shows at once, the study follows
 

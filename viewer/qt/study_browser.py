@@ -82,7 +82,7 @@ def _scan_with_thumbnails(path: str):
 class StudyBrowser(QtWidgets.QDialog):
     """Pick and load one series of a DICOM folder. After `exec_()`, `volume` holds the result."""
 
-    def __init__(self, path: str, parent=None, autostart: bool = True) -> None:
+    def __init__(self, path: str | None, parent=None, autostart: bool = True) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"DICOM folder - {path}")
         self._default_size()
@@ -119,7 +119,10 @@ class StudyBrowser(QtWidgets.QDialog):
         lay.addWidget(self.skipped_list)
         lay.addWidget(self.progress)
         lay.addLayout(buttons)
-        if autostart:
+        from viewer.qt.pacs_search import add_pacs_tab
+
+        add_pacs_tab(self)  # the folder view and a PACS search side by side in tabs
+        if autostart and path:
             self.start_scan()
 
     # --- background work -----------------------------------------------------------------------
