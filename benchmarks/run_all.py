@@ -16,6 +16,7 @@ BENCHMARKS = [
     "bench_export.py",
     "bench_ai_tool.py",
     "bench_startup.py",
+    "bench_pacs.py",
 ]
 
 

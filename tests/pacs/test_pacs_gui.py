@@ -169,3 +169,41 @@ def test_export_without_any_server_says_how_to_add_one(window, qtbot):
     window.set_document(_local_document())
     assert window.pacs.export_seg() is False
     assert window.errors == ["No PACS server yet: add one with File > PACS..."]
+
+
+def test_servers_dialog_keeps_the_password_out_of_the_file(window, qtbot, memory_keyring):
+    import os
+
+    from viewer.io.pacs import load_connections
+    from viewer.qt import pacs_auth
+    from viewer.qt.pacs_connections import PacsConnectionsDialog
+
+    dialog = PacsConnectionsDialog(window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.name.clear()
+    qtbot.keyClicks(dialog.name, "Main PACS")
+    dialog.url.clear()
+    qtbot.keyClicks(dialog.url, "https://pacs.example.org/dicom-web")
+    dialog.auth.setCurrentIndex(dialog.auth.findData("basic"))
+    qtbot.keyClicks(dialog.username, "ann")
+    qtbot.keyClicks(dialog.secret, "s3cret-pw")
+    _click(qtbot, dialog.remember)
+    assert dialog.remember.isChecked()
+    _click(qtbot, dialog.apply_button)
+    assert window.errors == [] and dialog.status.text() == "Saved Main PACS"
+    (conn,) = load_connections()
+    assert (conn.name, conn.url, conn.auth, conn.username) == (
+        "Main PACS", "https://pacs.example.org/dicom-web", "basic", "ann"
+    )  # fmt: skip
+    path = os.path.join(os.environ["RADLABEL_DATA_DIR"], "pacs_connections.json")
+    assert "s3cret-pw" not in open(path, encoding="utf-8").read()
+    assert memory_keyring.store == {("RadLabel PACS " + conn.url, "ann"): "s3cret-pw"}
+    # without "remember": the keyring entry goes, the password lives in this session only
+    qtbot.keyClicks(dialog.secret, "other-pw")
+    _click(qtbot, dialog.remember)
+    _click(qtbot, dialog.apply_button)
+    assert memory_keyring.store == {}
+    assert pacs_auth.credentials_for(window, conn).password == "other-pw"
+    assert "other-pw" not in open(path, encoding="utf-8").read()

@@ -92,6 +92,19 @@ def test_no_keyring_backend_means_nothing_stored(monkeypatch):
     assert credentials.resolve_password("https://h/dw", "ann", None) is None
 
 
+def test_a_plain_text_keyring_is_not_used(monkeypatch, memory_keyring):
+    import keyring
+
+    class PlaintextKeyring(type(memory_keyring)):
+        pass
+
+    plain = PlaintextKeyring()
+    keyring.set_keyring(plain)
+    assert not credentials.keyring_available()
+    assert credentials.keyring_set("https://h/dw", "ann", "pw") is False
+    assert plain.store == {}
+
+
 def test_credentials_repr_hides_secrets():
     text = repr(credentials.Credentials("ann", "hunter2", "tok"))
     assert "hunter2" not in text and "tok'" not in text and "ann" in text

@@ -49,6 +49,8 @@ def keyring_get(url: str, user: str) -> str | None:
 
 def keyring_set(url: str, user: str, secret: str) -> bool:
     """Store `secret` in the keyring; False (and nothing written anywhere) when it cannot."""
+    if not keyring_available():
+        return False
     try:
         import keyring
 
@@ -69,17 +71,20 @@ def keyring_delete(url: str, user: str) -> None:
 
 
 def keyring_available() -> bool:
-    """True when a real keyring backend is configured (not the 'fail' or 'null' one)."""
+    """True when a real keyring backend is configured: not the 'fail' or 'null' one, and not
+    keyrings.alt's plain-text or unencrypted files (a secret in clear text on disk)."""
     try:
         import keyring
 
         backend = keyring.get_keyring()
     except Exception:
         return False
-    return (
-        type(backend).__module__.split(".")[-1] not in ("fail", "null")
-        and getattr(backend, "priority", 1) > 0
-    )
+    kind = type(backend)
+    if kind.__module__.split(".")[-1] in ("fail", "null"):
+        return False
+    if "plaintext" in kind.__name__.lower() or "unencrypted" in kind.__name__.lower():
+        return False
+    return getattr(backend, "priority", 1) > 0
 
 
 def resolve_password(
