@@ -120,3 +120,20 @@ def test_basic_auth_over_plain_http_sends_no_password_in_the_url(fake_server):
     conn = PacsConnection("basic", url, auth="basic", username="ann")
     PacsClient(conn, Credentials("ann", "pw")).search()
     assert handler.seen_auth == ["Basic YW5uOnB3"]  # base64("ann:pw")
+
+
+def test_no_thumbnail_when_the_server_cannot_render(fake_server):
+    url, _ = fake_server("500")
+    client = PacsClient(PacsConnection("broken", url, timeout_s=5))
+    assert client.thumbnail(PacsSeries("1.2.3", "1.2.3.4")) is None
+
+
+def test_missing_orthanc_gives_the_skip_reason(monkeypatch):
+    import pacs_orthanc
+
+    monkeypatch.setattr(pacs_orthanc.shutil, "which", lambda name: None)
+    monkeypatch.setattr(pacs_orthanc.os.path, "isfile", lambda p: False)
+    assert pacs_orthanc.find_orthanc() == (
+        "Orthanc is not installed (apt-get install orthanc orthanc-dicomweb "
+        "(make test does this when run as root))"
+    )

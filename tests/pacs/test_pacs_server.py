@@ -135,3 +135,11 @@ def test_cancel_leaves_nothing_in_the_cache(client):
     with pytest.raises(LoadCancelled):
         client.retrieve_series(series, cancel=lambda: True, root=cache.cache_root() / "c")
     assert [p for p in (cache.cache_root() / "c").rglob("*") if p.is_file()] == []
+
+
+def test_thumbnail_is_the_server_rendered_middle_image(client):
+    (series,) = _series(client)
+    data = client.thumbnail(series)
+    # the server picks among the types we accept (Orthanc 1.10 answers JPEG)
+    assert data[:3] == b"\xff\xd8\xff" or data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 500
