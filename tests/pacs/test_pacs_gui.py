@@ -207,3 +207,40 @@ def test_servers_dialog_keeps_the_password_out_of_the_file(window, qtbot, memory
     assert memory_keyring.store == {}
     assert pacs_auth.credentials_for(window, conn).password == "other-pw"
     assert "other-pw" not in open(path, encoding="utf-8").read()
+
+
+def test_cancel_during_retrieval_keeps_the_open_study(window, server, qtbot, memory_keyring):
+    import time
+
+    from viewer.io.pacs import cache
+
+    keyring_set(server.url, USER, PASSWORD)
+    doc = _local_document()
+    window.set_document(doc)
+    browser, panel = _open_panel(window, qtbot)
+    _search(qtbot, panel, "dicom2nifti")
+    real_iter = panel.client.client.iter_series
+
+    def slow_iter(*args, **kwargs):  # a slow network: one instance per 0.3 s
+        for ds in real_iter(*args, **kwargs):
+            time.sleep(0.3)
+            yield ds
+
+    panel.client.client.iter_series = slow_iter
+    root = cache.cache_root()
+    _click_series(qtbot, panel, MR_SERIES)
+    _click(qtbot, panel.load_button)
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=10_000)
+    assert panel.cancel_button.isEnabled() and not panel.load_button.isEnabled()
+    _click(qtbot, panel.cancel_button)
+    qtbot.waitUntil(lambda: not panel.busy(), timeout=10_000)
+    assert panel.message.text() == f"{server.url}: retrieval cancelled"
+    assert window.errors == [] and window.document is doc and browser.isVisible()
+    folder = cache.series_dir(root, server.url, *_uids(panel))
+    assert not folder.exists() and not list(folder.parent.glob("*.partial-*"))
+    assert panel.load_button.isEnabled()
+
+
+def _uids(panel):
+    s = panel.selected_series()
+    return s.study_uid, s.series_uid
