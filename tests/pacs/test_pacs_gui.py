@@ -244,3 +244,33 @@ def test_cancel_during_retrieval_keeps_the_open_study(window, server, qtbot, mem
 def _uids(panel):
     s = panel.selected_series()
     return s.study_uid, s.series_uid
+
+
+def test_unsaved_labels_question_before_a_pacs_study_replaces_them(
+    window, server, qtbot, memory_keyring, monkeypatch
+):
+    from PyQt5 import QtWidgets
+
+    from viewer.commands.segment_commands import RenameSegment
+    from viewer.qt.panels import install_editing
+
+    ctl = install_editing(window, autosave=False)
+    keyring_set(server.url, USER, PASSWORD)
+    doc = _local_document()
+    doc.segments.add("Lesion", (255, 0, 0), segment_id=1)
+    window.set_document(doc)
+    ctl.execute(RenameSegment(1, "Changed"))
+    assert ctl.has_unsaved_changes()
+    asked = []
+    monkeypatch.setattr(
+        QtWidgets.QMessageBox,
+        "question",
+        lambda *a, **k: asked.append(a[2]) or QtWidgets.QMessageBox.Cancel,
+    )
+    browser, panel = _open_panel(window, qtbot)
+    _search(qtbot, panel, "dicom2nifti")
+    _click_series(qtbot, panel, MR_SERIES)
+    _click(qtbot, panel.load_button)
+    qtbot.waitUntil(lambda: bool(asked), timeout=30_000)
+    assert asked == ["The labels have unsaved changes. Save them before opening MR?"]
+    assert window.document is doc  # Cancel: the open study and its labels stay

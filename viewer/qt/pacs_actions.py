@@ -54,8 +54,14 @@ class PacsActions:
         return dialog
 
     def _adopt(self, dialog) -> None:
-        if dialog.volume is not None:
-            self.window.set_document(Document(dialog.volume))
+        """Open the retrieved series, after the unsaved-labels question like every open path."""
+        from viewer.qt.unsaved_guard import confirm_unsaved
+
+        volume = dialog.volume
+        if volume is None or not confirm_unsaved(self.window, f"opening {volume.name}"):
+            return
+        self.window.set_document(Document(volume))
+        self.window._show_load_notes(volume.name, volume)  # e.g. resampled onto a regular grid
 
     def edit_servers(self) -> None:
         from viewer.qt.pacs_connections import PacsConnectionsDialog
