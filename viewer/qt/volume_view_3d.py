@@ -11,6 +11,7 @@ import numpy as np
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 from viewer.model.view_state import ViewState
+from viewer.qt.vtk_interaction import OffscreenInteractor, trackball_style
 from viewer.qt.vtk_offscreen import capture, headless, make_offscreen_window
 from viewer.qt.vtk_scene import CAMERA_PRESETS, VOLUME_PRESETS, Scene3D
 
@@ -25,6 +26,8 @@ class _OffscreenPicture(QtWidgets.QLabel):
         self.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Ignored)
         self.setAlignment(QtCore.Qt.AlignCenter)
         self.setStyleSheet("background: black")
+        # Qt mouse events -> VTK interactor events (drag rotates, wheel zooms), as on screen
+        self.interactor = OffscreenInteractor(self.render_window, self.render)
 
     def render(self) -> None:  # noqa: A003 (Qt-style name)
         w, h = max(self.width(), 16), max(self.height(), 16)
@@ -41,6 +44,21 @@ class _OffscreenPicture(QtWidgets.QLabel):
         if self.isVisible():
             self.render()
 
+    def mousePressEvent(self, ev) -> None:  # noqa: N802
+        if not self.interactor.mouse_press(ev, self.height()):
+            super().mousePressEvent(ev)
+
+    def mouseMoveEvent(self, ev) -> None:  # noqa: N802
+        self.interactor.mouse_move(ev, self.height())
+
+    def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
+        if not self.interactor.mouse_release(ev, self.height()):
+            super().mouseReleaseEvent(ev)
+
+    def wheelEvent(self, ev) -> None:  # noqa: N802
+        if not self.interactor.wheel(ev, self.height()):
+            super().wheelEvent(ev)
+
 
 class VolumeView3D(QtWidgets.QWidget):
     """3D view of the document, following the shared crosshair with its slice planes."""
@@ -55,13 +73,14 @@ class VolumeView3D(QtWidgets.QWidget):
         if self.offscreen:
             self.picture = _OffscreenPicture(self)
             self.render_window = self.picture.render_window
-            self.interactor = None
+            self.interactor = self.picture.interactor
         else:
             from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor
 
             self.interactor = QVTKRenderWindowInteractor(self)
             self.picture = self.interactor
             self.render_window = self.interactor.GetRenderWindow()
+            self.interactor.SetInteractorStyle(trackball_style())
         self.scene = Scene3D(self.render_window)
         self.preset_box = QtWidgets.QComboBox()
         self.preset_box.addItems(VOLUME_PRESETS)
@@ -96,9 +115,9 @@ class VolumeView3D(QtWidgets.QWidget):
         self._surface_timer = _single_shot(self, 400, self._rebuild_surfaces)
         state.changed.connect(self._on_state)
         self._preset_chosen = False  # the user picked a volume preset for this document
-        if self.interactor is not None:
+        if not self.offscreen:
             self.interactor.Initialize()
-            watch_interaction(self.interactor.GetInteractorStyle(), self.scene, self.render)
+        watch_interaction(self.interactor.GetInteractorStyle(), self.scene, self.render)
 
     def set_document(self, document) -> None:
         if self.document is not None:
@@ -125,7 +144,7 @@ class VolumeView3D(QtWidgets.QWidget):
         if self.document is not None:
             self.document.labels_changed.disconnect(self._on_labels_changed)
             self.document.segments_changed.disconnect(self._on_labels_changed)
-        if self.interactor is not None:
+        if not self.offscreen:
             self.interactor.Finalize()
         else:
             self.render_window.Finalize()
