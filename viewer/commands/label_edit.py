@@ -160,6 +160,7 @@ class LabelEdit(Command):
         arr = doc.labels.array
         if tuple(arr.shape) != self.shape:
             raise ValueError("label edit does not fit this label map")
+        doc.notify_labels_changing(self.bbox)
         if self.xor_groups is not None:
             # old ^ d = new and new ^ d = old: undo and redo are the same branch-free XOR
             box = arr[box_slices(self.bbox)]

@@ -26,6 +26,9 @@ class Document:
         self.dirty = False
         # Emitted with the changed region as a (z0, y0, x0, z1, y1, x1) half-open box, or None.
         self.labels_changed = Event()
+        # Emitted with the same box just before an edit writes it (incremental statistics read
+        # the old values there); a change without one is treated as a change anywhere.
+        self.labels_changing = Event()
         self.segments_changed = Event()
 
     @property
@@ -35,6 +38,9 @@ class Document:
     def notify_labels_changed(self, bbox: tuple[int, ...] | None = None) -> None:
         self.dirty = True
         self.labels_changed.emit(bbox)
+
+    def notify_labels_changing(self, bbox: tuple[int, ...]) -> None:
+        self.labels_changing.emit(bbox)
 
     def notify_segments_changed(self) -> None:
         self.segments_changed.emit()

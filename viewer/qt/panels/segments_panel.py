@@ -24,6 +24,7 @@ from viewer.errors import LoadError, SaveError
 from viewer.io.atomic_save import atomic_write_text
 from viewer.model.segment_io import apply_colour_table, read_colour_table
 from viewer.model.statistics import segment_statistics, statistics_csv
+from viewer.model.stats_tracker import StatisticsTracker
 
 COLUMNS = ["", "Name", "Show", "Lock", "Voxels", "mL", "Mean", "Std", "Min", "Max"]
 # key, text, QStyle standard icon (None: the text is shown), tooltip
@@ -95,6 +96,7 @@ class SegmentsPanel(QtWidgets.QWidget):
         self._stats_timer.setInterval(400)
         self._stats_timer.timeout.connect(self.refresh_stats)
         self.stats: dict[int, object] = {}
+        self.tracker: StatisticsTracker | None = None  # follows the edits, box by box
 
     # --- model -> view ---------------------------------------------------------------------
     @property
@@ -103,13 +105,22 @@ class SegmentsPanel(QtWidgets.QWidget):
 
     def on_document(self, doc) -> None:
         self.stats = {}
+        if self.tracker is not None:
+            self.tracker.close()
+        self.tracker = StatisticsTracker(doc) if doc is not None else None
         self.refresh()
         self.schedule_stats()
 
     def schedule_stats(self) -> None:
+        """Update the statistics soon: at the next turn of the event loop once the tracker
+        follows the edits (cheap), else after a pause in the edits (a full pass)."""
         doc = self.document
-        if doc is not None and doc.labels.array.size <= AUTO_STATS_MAX_VOXELS:
-            self._stats_timer.start()
+        if doc is None:
+            return
+        if self.tracker is not None and self.tracker.document is doc and self.tracker.ready:
+            self._stats_timer.start(0)
+        elif doc.labels.array.size <= AUTO_STATS_MAX_VOXELS:
+            self._stats_timer.start(400)
 
     @contextlib.contextmanager
     def _bulk_update(self):
@@ -181,8 +192,11 @@ class SegmentsPanel(QtWidgets.QWidget):
             name.setToolTip(name.text() + stats)
 
     def refresh_stats(self) -> None:
+        """Show the statistics: a full pass the first time, then only what edits changed."""
         doc = self.document
-        self.stats = {r.segment_id: r for r in segment_statistics(doc)} if doc else {}
+        if doc is not None and (self.tracker is None or self.tracker.document is not doc):
+            self.on_document(doc)
+        self.stats = {r.segment_id: r for r in self.tracker.rows()} if doc else {}
         with self._bulk_update():
             for row in range(self.table.rowCount()):
                 self._fill_stats_row(row, self.segment_id_at(row))
@@ -275,6 +289,7 @@ class SegmentsPanel(QtWidgets.QWidget):
             if not path:
                 return
         try:
-            atomic_write_text(path, statistics_csv(segment_statistics(self.document)))
+            rows = self.tracker.rows() if self.tracker else segment_statistics(self.document)
+            atomic_write_text(path, statistics_csv(rows))
         except SaveError as e:
             self.controller.show_error("Cannot export statistics", e.message)

@@ -1,0 +1,70 @@
+"""StatisticsTracker equals a full `segment_statistics` pass after every edit, undo and redo,
+for integer images (histogram min/max) and float images (min/max recomputed when removed)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from viewer.commands import History, LabelEdit
+from viewer.model.document import Document
+from viewer.model.geometry import Geometry
+from viewer.model.statistics import segment_statistics
+from viewer.model.stats_tracker import StatisticsTracker
+from viewer.model.volume import Volume
+
+
+def _same(rows, want) -> None:
+    assert [r.segment_id for r in rows] == [w.segment_id for w in want]
+    for r, w in zip(rows, want):
+        assert r.voxels == w.voxels
+        for name in ("volume_ml", "mean", "std", "min", "max"):
+            a, b = getattr(r, name), getattr(w, name)
+            assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-9), name
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.float32])
+def test_random_edits_keep_every_column_exact(dtype):
+    rng = np.random.default_rng(7)
+    shape = (12, 30, 40)
+    img = (rng.normal(0, 300, shape)).astype(dtype)
+    doc = Document(Volume(img, Geometry(shape, (0.7, 0.7, 2.0)), "CT"))
+    lab = np.zeros(shape, np.uint16)
+    lab[2:8, 5:20, 5:25] = 1
+    lab[4:10, 15:28, 20:38] = 2
+    doc.replace_labels(lab)
+    doc.segments.add("Third")  # id 3, empty for now
+    tracker = StatisticsTracker(doc)
+    _same(tracker.rows(), segment_statistics(doc))
+    assert tracker.full_passes == 1
+    history = History(doc)
+    for _ in range(25):
+        z0, y0, x0 = (int(rng.integers(0, n - 4)) for n in shape)
+        z1, y1, x1 = z0 + 4, y0 + int(rng.integers(2, 10)), x0 + int(rng.integers(2, 10))
+        box = (z0, y0, x0, z1, min(y1, shape[1]), min(x1, shape[2]))
+        new = doc.labels.array[z0 : box[3], y0 : box[4], x0 : box[5]].copy()
+        new[rng.random(new.shape) < 0.6] = rng.integers(0, 4)
+        history.push(LabelEdit.from_box("edit", doc.labels.array, box, new))
+        _same(tracker.rows(), segment_statistics(doc))
+        if rng.random() < 0.3:
+            history.undo()
+            _same(tracker.rows(), segment_statistics(doc))
+            history.redo()
+            _same(tracker.rows(), segment_statistics(doc))
+    assert tracker.full_passes == 1  # everything after the first pass came from the boxes
+
+
+def test_replaced_labels_start_afresh():
+    shape = (4, 6, 8)
+    doc = Document(Volume(np.arange(np.prod(shape), dtype=np.int16).reshape(shape),
+                          Geometry(shape, (1.0, 1.0, 1.0)), "CT"))  # fmt: skip
+    tracker = StatisticsTracker(doc)
+    tracker.rows()
+    lab = np.zeros(shape, np.uint16)
+    lab[1:3, 2:4, 2:6] = 5
+    doc.replace_labels(lab)
+    _same(tracker.rows(), segment_statistics(doc))
+    assert tracker.full_passes == 2
+    assert tracker.rows()[0].min == float(doc.volume.array[1, 2, 2])
