@@ -174,15 +174,30 @@ def segment_surface(mask: np.ndarray, crop, steps, spacing_xyz) -> vtkPolyData:
 
 
 class SurfaceBuilder:
-    """Meshes of one label map's segments at several triangle budgets, sharing the work."""
+    """Meshes of one label map's segments at several triangle budgets, sharing the work.
 
-    def __init__(self, labels: np.ndarray, spacing_xyz, colours: dict[int, tuple[int, int, int]]):
+    `measured` and `polys` may come from a `SurfaceCache`, so segments an edit did not touch
+    are neither measured nor contoured again."""
+
+    def __init__(
+        self,
+        labels: np.ndarray,
+        spacing_xyz,
+        colours: dict[int, tuple[int, int, int]],
+        measured: list[SurfacePlan] | None = None,
+        polys: dict | None = None,
+    ):
         self.labels = labels
         self.spacing = tuple(float(v) for v in spacing_xyz)
         self.colours = colours
-        self.measured = measure_segments(labels, self.spacing, sorted(colours))
+        if measured is None:
+            measured = measure_segments(labels, self.spacing, sorted(colours))
+        self.measured = measured
         self._masks: dict[int, np.ndarray] = {}
-        self._polys: dict[tuple[int, tuple[int, int, int]], vtkPolyData] = {}
+        self._polys: dict[tuple[int, tuple[int, int, int]], vtkPolyData] = (
+            polys if polys is not None else {}
+        )
+        self.contoured: list[int] = []  # values contoured by this builder (tests, benchmarks)
 
     def surface(self, plan: SurfacePlan) -> vtkPolyData:
         """The surface of one planned segment (cached by value and steps; shared, do not edit)."""
@@ -192,6 +207,7 @@ class SurfaceBuilder:
                 self._masks[plan.value] = self.labels[plan.crop] == plan.value
             mask = self._masks[plan.value]
             self._polys[key] = segment_surface(mask, plan.crop, plan.steps, self.spacing)
+            self.contoured.append(plan.value)
         return self._polys[key]
 
     def _extract(self, budget: int, per_face: float, across: int) -> tuple[list[SurfacePlan], int]:
@@ -258,3 +274,71 @@ def label_surfaces(
     """All segments in `colours` (value -> RGB 0-255) as one coloured mesh of about `budget`
     triangles (see SurfaceBuilder)."""
     return SurfaceBuilder(labels, spacing_xyz, colours).mesh(budget)
+
+
+def _measure_in(labels: np.ndarray, spacing_xyz, value: int, region) -> SurfacePlan | None:
+    """The plan (exact crop, boundary area) of `value`, which lies wholly inside `region`."""
+    mask = labels[region] == value
+    if not mask.any():
+        return None
+    lo, hi = [], []
+    for k in range(3):
+        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != k)))
+        lo.append(int(hit[0]))
+        hi.append(int(hit[-1]) + 1)
+    inner = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+    crop = tuple(slice(r.start + a, r.start + b) for r, a, b in zip(region, lo, hi, strict=True))
+    return SurfacePlan(value, crop, (1, 1, 1), _boundary_area(mask[inner], spacing_xyz))  # type: ignore[arg-type]
+
+
+class SurfaceCache:
+    """What one label map's surfaces cost to redo, kept between rebuilds.
+
+    `update(values, box)` says that the voxels of `values` changed inside `box` (z0, y0, x0,
+    z1, y1, x1); only those segments are measured again, inside their old crop grown by the
+    box, and their meshes dropped. `update(None, None)` starts afresh (a full pass).
+    `builder(colours)` then makes a SurfaceBuilder that reuses every other segment's work.
+    """
+
+    def __init__(self, labels: np.ndarray, spacing_xyz) -> None:
+        self.labels = labels
+        self.spacing = tuple(float(v) for v in spacing_xyz)
+        self.plans: dict[int, SurfacePlan] | None = None  # None: not measured yet
+        self.polys: dict[tuple[int, tuple[int, int, int]], vtkPolyData] = {}
+        self.voxels_measured = 0  # label voxels read to measure (tests, benchmarks)
+        self.contoured: list[int] = []  # values contoured, in order (tests, benchmarks)
+
+    def update(self, values, box) -> None:
+        if values is None or self.plans is None:
+            self.plans = None
+            self.polys = {}
+            return
+        if box is None:
+            return  # nothing changed in the labels (colours or visibility only)
+        shape = self.labels.shape
+        for v in sorted(int(x) for x in values if int(x) > 0):
+            old = self.plans.get(v)
+            lo = [max(0, int(b)) for b in box[:3]]
+            hi = [min(n, int(b)) for n, b in zip(shape, box[3:], strict=True)]
+            if old is not None:
+                lo = [min(a, c.start) for a, c in zip(lo, old.crop, strict=True)]
+                hi = [max(b, c.stop) for b, c in zip(hi, old.crop, strict=True)]
+            region = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+            self.voxels_measured += int(np.prod([b - a for a, b in zip(lo, hi, strict=True)]))
+            plan = _measure_in(self.labels, self.spacing, v, region)
+            if plan is None:
+                self.plans.pop(v, None)
+            else:
+                self.plans[v] = plan
+            self.polys = {k: p for k, p in self.polys.items() if k[0] != v}
+
+    def builder(self, colours: dict[int, tuple[int, int, int]]) -> SurfaceBuilder:
+        if self.plans is None:
+            top = int(self.labels.max()) if self.labels.size else 0
+            present = measure_segments(self.labels, self.spacing, range(1, top + 1))
+            self.voxels_measured += self.labels.size
+            self.plans = {p.value: p for p in present}
+        measured = [self.plans[v] for v in sorted(colours) if v in self.plans]
+        builder = SurfaceBuilder(self.labels, self.spacing, colours, measured, self.polys)
+        builder.contoured = self.contoured
+        return builder

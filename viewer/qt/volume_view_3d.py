@@ -11,6 +11,7 @@ import numpy as np
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 from viewer.model.view_state import ViewState
+from viewer.qt.surface_worker import SurfaceUpdater
 from viewer.qt.vtk_interaction import OffscreenInteractor, trackball_style
 from viewer.qt.vtk_offscreen import capture, headless, make_offscreen_window
 from viewer.qt.vtk_scene import CAMERA_PRESETS, VOLUME_PRESETS, Scene3D
@@ -112,23 +113,24 @@ class VolumeView3D(QtWidgets.QWidget):
         lay.addWidget(self.picture, 1)
         self.document = None
         self._render_timer = _single_shot(self, 15, self.render)
-        self._surface_timer = _single_shot(self, 400, self._rebuild_surfaces)
+        # label surfaces follow the edits on a worker thread, segment by segment
+        self.surfaces = SurfaceUpdater(self.scene, self)
+        self.surfaces.finished.connect(self._surfaces_shown)
         state.changed.connect(self._on_state)
         self._preset_chosen = False  # the user picked a volume preset for this document
+        self._had_surfaces = False
         if not self.offscreen:
             self.interactor.Initialize()
         watch_interaction(self.interactor.GetInteractorStyle(), self.scene, self.render)
 
     def set_document(self, document) -> None:
-        if self.document is not None:
-            self.document.labels_changed.disconnect(self._on_labels_changed)
-            self.document.segments_changed.disconnect(self._on_labels_changed)
+        self.surfaces.set_document(None)  # waits for a rebuild in flight
         self.document = document
         self._preset_chosen = False
         self.scene.set_document(document)
+        self._had_surfaces = self.scene.surface_actor is not None
+        self.surfaces.set_document(document)
         if document is not None:
-            document.labels_changed.connect(self._on_labels_changed)
-            document.segments_changed.connect(self._on_labels_changed)
             self.scene.set_planes(self.state.cursor_world)
             self.preset_box.blockSignals(True)
             self.preset_box.setCurrentText(self.scene.preset)
@@ -140,10 +142,8 @@ class VolumeView3D(QtWidgets.QWidget):
         garbage collector gets to it."""
         self.state.changed.disconnect(self._on_state)
         self._render_timer.stop()
-        self._surface_timer.stop()
-        if self.document is not None:
-            self.document.labels_changed.disconnect(self._on_labels_changed)
-            self.document.segments_changed.disconnect(self._on_labels_changed)
+        self.surfaces.set_document(None)
+        self.surfaces.shutdown()
         if not self.offscreen:
             self.interactor.Finalize()
         else:
@@ -186,19 +186,26 @@ class VolumeView3D(QtWidgets.QWidget):
             self.scene.set_planes(self.state.cursor_world)
             self._render_timer.start()
 
-    def _on_labels_changed(self, *_args) -> None:
-        self._surface_timer.start()  # debounced: strokes arrive many times a second
+    def _surfaces_shown(self) -> None:
+        """New label surfaces are in the scene (the worker finished)."""
+        self._first_surfaces()
+        self.render()
 
     def _rebuild_surfaces(self) -> None:
-        had_surfaces = self.scene.surface_actor is not None
+        """Rebuild all surfaces now, on this thread."""
         self.scene.update_surfaces()
+        self._first_surfaces()
+        self.render()
+
+    def _first_surfaces(self) -> None:
+        had_surfaces = self._had_surfaces
+        self._had_surfaces = self.scene.surface_actor is not None
         if not had_surfaces and not self._preset_chosen and self.scene.volume is not None:
             # The first label surfaces of a document: show them clear, as at open.
             self.preset_box.blockSignals(True)
             self.preset_box.setCurrentText(self.scene.default_preset())
             self.preset_box.blockSignals(False)
             self.scene.set_preset(self.scene.default_preset())
-        self.render()
 
     def mouseDoubleClickEvent(self, ev) -> None:  # noqa: N802
         self.sigMaximise.emit(self.view)

@@ -30,7 +30,7 @@ from vtkmodules.vtkRenderingVolumeOpenGL2 import vtkSmartVolumeMapper
 
 from viewer.model.display_frame import VIEWS, DisplayFrame
 from viewer.model.view_state import auto_window, effective_modality
-from viewer.qt.label_surfaces import SurfaceBuilder
+from viewer.qt.label_surfaces import SurfaceCache
 from viewer.qt.vtk_offscreen import is_software_renderer
 
 BACKGROUND = (0.08, 0.09, 0.13)
@@ -123,6 +123,7 @@ class Scene3D:
         self._sample_distance = 1.0
         self._window = None
         self._bounds: list[float] | None = None  # the document's world box (xmin, xmax, ...)
+        self.surface_cache: SurfaceCache | None = None  # per-segment work kept between edits
 
     # --- document ----------------------------------------------------------------------------
     def set_document(self, document, preset: str | None = None) -> None:
@@ -133,8 +134,10 @@ class Scene3D:
         self.plane_actors = {}
         self.document = document
         self._bounds = None
+        self.surface_cache = None
         if document is None:
             return
+        self.surface_cache = SurfaceCache(document.labels.array, document.geometry.spacing)
         self.software = is_software_renderer(self.render_window)
         self.frame = DisplayFrame.from_geometry(document.geometry)
         lo, hi = document.geometry.world_bounds()
@@ -275,24 +278,42 @@ class Scene3D:
         self.volume.GetProperty().SetColor(colour)
 
     # --- label surfaces ------------------------------------------------------------------------------
-    def update_surfaces(self) -> None:
+    def surface_meshes(self, changed_values=None, box=None):
+        """(fine, coarse) meshes of the visible segments, or None when there are none.
+
+        `changed_values`/`box`: the label values whose voxels changed and where; only those
+        segments are measured and contoured again (None: all). Reads the label map and the
+        cache only, so it may run on a worker thread while the UI thread draws."""
+        doc = self.document
+        cache = self.surface_cache
+        if doc is None or cache is None:
+            return None
+        if cache.labels is not doc.labels.array:  # the label map was replaced
+            cache = self.surface_cache = SurfaceCache(doc.labels.array, doc.geometry.spacing)
+        cache.update(changed_values, box)
+        colours = {s.id: tuple(s.colour) for s in doc.segments if s.visible}
+        if not colours:
+            return None
+        builder = cache.builder(colours)
+        fine = builder.mesh(TRIANGLE_BUDGET)
+        if fine.GetNumberOfCells() == 0:
+            return None
+        return fine, builder.mesh(INTERACTIVE_TRIANGLE_BUDGET)
+
+    def update_surfaces(self, changed_values=None, box=None) -> None:
         """(Re)build the surfaces of visible segments: a fine mesh for still frames and a coarse
         one shown while the camera moves (see label_surfaces for the triangle budgets)."""
+        self.show_surfaces(self.surface_meshes(changed_values, box))
+
+    def show_surfaces(self, meshes) -> None:
+        """Show (fine, coarse) meshes from `surface_meshes` (None: no surfaces)."""
         for actor in (self.surface_actor, self.surface_actor_coarse):
             if actor is not None:
                 self.renderer.RemoveActor(actor)
         self.surface_actor = self.surface_actor_coarse = None
-        doc = self.document
-        if doc is None:
+        if meshes is None or self.document is None:
             return
-        colours = {s.id: tuple(s.colour) for s in doc.segments if s.visible}
-        if not colours:
-            return
-        builder = SurfaceBuilder(doc.labels.array, doc.geometry.spacing, colours)
-        fine = builder.mesh(TRIANGLE_BUDGET)
-        if fine.GetNumberOfCells() == 0:
-            return
-        coarse = builder.mesh(INTERACTIVE_TRIANGLE_BUDGET)
+        fine, coarse = meshes
         self.surface_actor = self._surface_actor(fine)
         self.surface_actor_coarse = self._surface_actor(coarse)
         self._show_surface_lod()
