@@ -4,28 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# A distinguishable default palette (Slicer/ITK-SNAP-like hues), cycled for new segments.
+# The default palette: saturated, distinct hues that stand out on any grey (CT, a bright FLAIR
+# alike): every colour's chroma (max - min channel) is at least 150 of 255, so no grey level is
+# near it, and neighbours differ in hue by 40 degrees or more. (The earlier Slicer-like pastels
+# started with a pale beige that vanished on bright MR; issue 13.)
 DEFAULT_COLOURS: tuple[tuple[int, int, int], ...] = (
-    (241, 214, 145),
-    (216, 101, 79),
-    (128, 174, 128),
-    (111, 184, 210),
-    (221, 130, 101),
-    (144, 238, 144),
-    (192, 104, 88),
-    (220, 245, 20),
-    (78, 63, 0),
-    (255, 250, 220),
-    (230, 220, 70),
-    (200, 200, 235),
-    (250, 250, 210),
-    (244, 214, 49),
-    (0, 151, 206),
-    (216, 101, 79),
-    (183, 156, 220),
-    (183, 214, 211),
-    (152, 189, 207),
-    (111, 184, 210),
+    (255, 48, 48),  # red
+    (40, 200, 255),  # sky blue
+    (60, 220, 60),  # green
+    (255, 190, 0),  # amber
+    (190, 60, 255),  # violet
+    (0, 220, 170),  # teal
+    (255, 110, 0),  # orange
+    (70, 100, 255),  # blue
+    (150, 230, 0),  # lime
+    (255, 50, 200),  # magenta
 )
 
 
