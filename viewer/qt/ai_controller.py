@@ -13,6 +13,8 @@ import logging
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
+from viewer.commands.accept_report import describe_accept, taken_from
+from viewer.commands.label_edit import box_slices
 from viewer.qt.ai_overlay import AIOverlay
 from viewer.qt.ai_panel import AIPanel
 from viewer.qt.panels.editing import install_editing
@@ -45,6 +47,8 @@ class AIController(QtCore.QObject):
         self.service.listener = self.sig_result.emit
         self.sig_result.connect(self._on_result)  # queued: the emitter is another thread
         self.tool = AITool(window.document, self.editing.state, self.service)
+        self._ready_for: str | None = None  # the engine the service last said was ready
+        self._used = False  # the AI tool was selected at least once
         self.editing.tools["ai"] = self.tool
         self.overlay = AIOverlay(window.slice_views, self.tool)
         self.panel = AIPanel(self)
@@ -77,7 +81,7 @@ class AIController(QtCore.QObject):
         """Make the AI tool the active one (False: back to navigation)."""
         self.editing.select_tool("ai" if on else None)
         if on:
-            self.service.prepare()  # the engine starts when first needed, not at every open
+            self._warm()  # the engine starts when first needed, not at every open
             self.dock.show()
             self.dock.raise_()
         self.panel.refresh()
@@ -87,9 +91,19 @@ class AIController(QtCore.QObject):
 
     # --- commands from the panel and keys -------------------------------------------------------
     def accept(self) -> bool:
+        """Put the preview into the active segment (one undo step) and say in the status bar
+        how many voxels it took from which other segments (the overwrite option)."""
+        target = self.editing.state.active_segment_id
         command = self.tool.accept()
         if command is not None:
+            doc = self.window.document
+            box = box_slices(command.bbox)
+            before = doc.labels.array[box].copy()
             self.window.execute(command)
+            added, taken = taken_from(before, doc.labels.array[box], target)
+            text = describe_accept(doc.segments, target, added, taken)
+            self.tool.message = text
+            self.window.statusBar().showMessage(text, 30000)
         self._tool_changed()
         return command is not None
 
@@ -104,10 +118,19 @@ class AIController(QtCore.QObject):
         if engine not in ENGINES or engine == svc.engine == svc.requested_engine:
             return
         self.tool.reject()  # the clicks belong to the old engine's session
+        self._ready_for = None
         self.service.set_engine(engine)
         self.window.settings.setValue(SETTING_ENGINE, engine)
         self.tool.message = f"Starting the {ENGINES[engine]}..."
         self._tool_changed()
+
+    def _warm(self) -> None:
+        """Start the engine and hand it the image in the background; the panel says
+        "Starting ..." until the service answers that it is ready."""
+        self._used = True
+        if self.service.prepare() is not None and self._ready_for != self.service.engine:
+            if not self.tool.clicks:
+                self.tool.message = f"Starting the {ENGINES[self.service.requested_engine]}..."
 
     def busy(self) -> bool:
         """True while the engine works on something the user asked for."""
@@ -116,11 +139,18 @@ class AIController(QtCore.QObject):
     # --- events -----------------------------------------------------------------------------------
     def on_document(self, doc) -> None:
         self.tool.set_document(doc)
-        self.service.set_document(doc, prepare=self.tool.active)
+        self.service.set_document(doc, prepare=False)
+        if self.tool.active or self._used:
+            self._warm()  # once the AI tool was used, a new study gets the engine ready too
         self._tool_changed()
 
     def _on_result(self, result) -> None:
         self.tool.apply_result(result)
+        if result.kind == "prepare" and result.generation == self.service.generation:
+            if result.ok:
+                self._ready_for = result.engine
+                if not self.tool.clicks:
+                    self.tool.message = ready_text(result.engine, result.message)
         if result.error or result.message:
             self.window.statusBar().showMessage(result.error or result.message, 8000)
         self._tool_changed()
@@ -146,6 +176,12 @@ class AIController(QtCore.QObject):
             return True
         getattr(self, what)()
         return True
+
+
+def ready_text(engine: str, notice: str = "") -> str:
+    """The panel's line once the engine answered that it is ready (after a notice, if any)."""
+    ready = f"{ENGINES.get(engine, engine)} ready: click on a structure."
+    return f"{notice} {ready}" if notice else ready
 
 
 def install_ai(window, editing=None, engine: str | None = None, service=None) -> AIController:

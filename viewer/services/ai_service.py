@@ -46,7 +46,7 @@ def default_session_factory(engine: str) -> InteractiveSession:
 class AIResult:
     """The answer to one request.
 
-    kind: "prepare" (engine + image ready), "click", "undo" or "reset".
+    kind: "prepare" (engine ready to answer at once, image set), "click", "undo" or "reset".
     prediction: what changed (None for prepare/reset, or an undo with nothing to undo).
     error: a message for the user when the request failed (the session is then unchanged).
     engine: the engine actually in use; message: a notice such as a fallback to classic.
@@ -257,15 +257,16 @@ class AIService:
         return self._session
 
     def _job_prepare(self) -> None:
-        self._session_ready()
+        _warm(self._session_ready())
 
     def _job_switch(self, engine: str) -> Callable[[], None]:
         def job() -> None:
             self._opened_for = None  # retry even the engine that failed before
             if self._image is None:
                 self._open(engine)
+                _warm(self._session)
             else:
-                self._session_ready()
+                _warm(self._session_ready())
 
         return job
 
@@ -284,3 +285,12 @@ class AIService:
 
     def _job_close(self) -> None:
         self._close_session()
+
+
+def _warm(session) -> None:
+    """Wait until the session's engine can answer at once: the Paddle worker process has loaded
+    the model and run its first pass (otherwise the user's first click pays for it, 3.5 s on a
+    busy machine). The "prepare" answer, and so the panel's "ready", comes after this."""
+    wait_ready = getattr(getattr(session, "predictor", None), "wait_ready", None)
+    if wait_ready is not None:
+        wait_ready()
