@@ -17,6 +17,7 @@ BENCHMARKS = [
     "bench_ai_tool.py",
     "bench_startup.py",
     "bench_pacs.py",
+    "bench_stroke.py",
 ]
 
 

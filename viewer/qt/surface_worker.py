@@ -110,20 +110,24 @@ class SurfaceUpdater(QtCore.QObject):
         self._values, self._box, self._pending = set(), None, False
         self._running = True
         gen = self._generation
-        self._future = self._executor.submit(self._work, gen, values, box)
+        colours = self.scene.visible_colours()  # the segment table is read on this thread only
+        self._future = self._executor.submit(self._work, gen, values, box, colours)
 
-    def _work(self, gen: int, values, box) -> None:
+    def _work(self, gen: int, values, box, colours) -> None:
         meshes = None
         try:
-            meshes = self.scene.surface_meshes(values, box if values is not None else None)
-        except Exception:  # a failed rebuild must not end the worker: say so, keep the old ones
+            meshes = self.scene.surface_meshes(values, box, colours)
+        except Exception:  # a failed rebuild must not end the worker: log it, keep the old ones
             log.exception("rebuilding label surfaces failed")
             meshes = "failed"
         self._done.emit(gen, meshes)
 
     def _on_done(self, gen: int, meshes) -> None:
         self._running = False
-        if gen == self._generation and meshes != "failed":
+        if gen == self._generation and isinstance(meshes, str):
+            self._values = None  # start afresh next time: the cache may be half updated
+            self._pending = False
+        elif gen == self._generation:
             self.scene.show_surfaces(meshes)
             self.finished.emit()
         if self._pending:

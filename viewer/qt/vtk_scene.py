@@ -278,12 +278,18 @@ class Scene3D:
         self.volume.GetProperty().SetColor(colour)
 
     # --- label surfaces ------------------------------------------------------------------------------
-    def surface_meshes(self, changed_values=None, box=None):
+    def visible_colours(self) -> dict[int, tuple[int, int, int]]:
+        """Label value -> RGB of the segments whose surfaces are shown."""
+        doc = self.document
+        return {s.id: tuple(s.colour) for s in doc.segments if s.visible} if doc else {}
+
+    def surface_meshes(self, changed_values=None, box=None, colours=None):
         """(fine, coarse) meshes of the visible segments, or None when there are none.
 
         `changed_values`/`box`: the label values whose voxels changed and where; only those
-        segments are measured and contoured again (None: all). Reads the label map and the
-        cache only, so it may run on a worker thread while the UI thread draws."""
+        segments are measured and contoured again (None: all). `colours`: from
+        `visible_colours()`, taken on the UI thread. Reads the label map and the cache only,
+        so it may run on a worker thread while the UI thread draws."""
         doc = self.document
         cache = self.surface_cache
         if doc is None or cache is None:
@@ -291,7 +297,7 @@ class Scene3D:
         if cache.labels is not doc.labels.array:  # the label map was replaced
             cache = self.surface_cache = SurfaceCache(doc.labels.array, doc.geometry.spacing)
         cache.update(changed_values, box)
-        colours = {s.id: tuple(s.colour) for s in doc.segments if s.visible}
+        colours = self.visible_colours() if colours is None else colours
         if not colours:
             return None
         builder = cache.builder(colours)
