@@ -25,8 +25,20 @@ def _same(rows, want) -> None:
             assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-9), name
 
 
-@pytest.mark.parametrize("dtype", [np.int16, np.float32])
-def test_random_edits_keep_every_column_exact(dtype):
+@pytest.mark.parametrize(
+    ("dtype", "max_entries"),
+    [
+        (np.int16, None),  # histogram min/max
+        (np.float32, None),  # no histogram: stale min/max recomputed
+        (np.int16, 1),  # many label values: no histogram from the start
+        (np.int16, "grow"),  # the histogram is dropped when a new label value needs a row
+    ],
+)
+def test_random_edits_keep_every_column_exact(dtype, max_entries, monkeypatch):
+    import viewer.model.stats_tracker as st
+
+    if max_entries == 1:
+        monkeypatch.setattr(st, "MAX_HIST_ENTRIES", 1)
     rng = np.random.default_rng(7)
     shape = (12, 30, 40)
     img = (rng.normal(0, 300, shape)).astype(dtype)
@@ -39,6 +51,8 @@ def test_random_edits_keep_every_column_exact(dtype):
     tracker = StatisticsTracker(doc)
     _same(tracker.rows(), segment_statistics(doc))
     assert tracker.full_passes == 1
+    if max_entries == "grow":  # room for labels 0..2 only: label 3 drops the histogram
+        monkeypatch.setattr(st, "MAX_HIST_ENTRIES", 3 * tracker._bins)
     history = History(doc)
     for _ in range(25):
         z0, y0, x0 = (int(rng.integers(0, n - 4)) for n in shape)

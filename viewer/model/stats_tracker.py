@@ -6,9 +6,10 @@ then follows the document's edits: just before an edit writes (`Document.labels_
 copies the labels of the edit's box, just after (`labels_changed`) it compares them with the new
 labels of that box and moves the changed voxels' count, sum, sum of squares and (for integer
 images) intensity histogram from the old label to the new one. Min and max come from the
-histogram, so every column stays exact. Images without a small integer range (float PET,
-wide-range integers) keep no histogram: a removal that could take a segment's min or max marks
-that segment's min/max stale, recomputed from the whole volume the next time rows are asked for.
+histogram, so every column stays exact. Without a histogram (float PET, wide-range integers, or
+so many label values that label x intensity bins passes MAX_HIST_ENTRIES) min and max are kept
+per segment: a removal that could take a segment's min or max marks it stale, and all stale ones
+are recomputed in one pass over the volume the next time rows are asked for.
 
 A change announced without a box (a replaced label map) makes the next `rows()` start afresh.
 `voxels_read` counts the label voxels read since creation, so tests can tell a box-local update
@@ -23,6 +24,7 @@ from viewer.model.document import Document
 from viewer.model.statistics import SegmentStats
 
 MAX_HIST_BINS = 1 << 17  # integer images spanning more values keep no histogram
+MAX_HIST_ENTRIES = 8_000_000  # label values x bins (int32: 32 MB); beyond, no histogram
 SLAB_VOXELS = 4_000_000  # full passes run slab by slab: float64 temporaries stay small
 
 
@@ -51,10 +53,11 @@ class StatisticsTracker:
         self._counts = np.zeros(1, np.int64)
         self._sums = np.zeros(1, np.float64)
         self._sq = np.zeros(1, np.float64)
-        self._hist: dict[int, np.ndarray] = {}
-        self._min: dict[int, float] = {}
+        self._hist: np.ndarray | None = None  # (label values, bins) int32, or None
+        self._min: dict[int, float] = {}  # without a histogram
         self._max: dict[int, float] = {}
         self._stale_extremes: set[int] = set()
+        self._changed: set[int] | None = None  # ids changed since take_changed(); None: all
         document.labels_changing.connect(self._before)
         document.labels_changed.connect(self._after)
 
@@ -67,6 +70,11 @@ class StatisticsTracker:
     def ready(self) -> bool:
         """True when the statistics are computed and follow the edits (rows() is cheap)."""
         return self._valid
+
+    def take_changed(self) -> set[int] | None:
+        """Label values whose statistics changed since the last call (None: maybe all)."""
+        changed, self._changed = self._changed, set()
+        return changed
 
     # --- edits ------------------------------------------------------------------------------
     def _before(self, bbox) -> None:
@@ -81,9 +89,11 @@ class StatisticsTracker:
     def _after(self, bbox=None) -> None:
         pending, self._pending = self._pending, None
         if not self._valid:
+            self._changed = None
             return
         if bbox is None or pending is None or pending[0] != _box_slices(bbox):
             self._valid = False  # a change we did not see coming: start afresh when asked
+            self._changed = None
             return
         sl, old = pending
         new = self.document.labels.array[sl]
@@ -99,8 +109,10 @@ class StatisticsTracker:
                 value = int(value)
                 if value == 0:
                     continue
-                self._move(value, v[labels == value] if v is not None else None, sign,
-                           int(np.count_nonzero(labels == value)))  # fmt: skip
+                sel = labels == value
+                self._move(value, v[sel] if v is not None else None, sign, int(sel.sum()))
+                if self._changed is not None:
+                    self._changed.add(value)
 
     def _grow(self, top: int) -> None:
         if top < self._counts.size:
@@ -109,6 +121,19 @@ class StatisticsTracker:
         self._counts = np.concatenate([self._counts, np.zeros(extra, np.int64)])
         self._sums = np.concatenate([self._sums, np.zeros(extra)])
         self._sq = np.concatenate([self._sq, np.zeros(extra)])
+        if self._hist is not None:
+            if (top + 1) * self._bins > MAX_HIST_ENTRIES:
+                self._drop_hist()
+            else:
+                more = np.zeros((extra, self._bins), np.int32)
+                self._hist = np.concatenate([self._hist, more])
+
+    def _drop_hist(self) -> None:
+        """Too many label values for a histogram each: keep their min and max instead."""
+        for value in np.flatnonzero(self._counts[: self._hist.shape[0]]):
+            if value:
+                self._min[int(value)], self._max[int(value)] = self._hist_extremes(int(value))
+        self._hist = None
 
     def _move(self, value: int, values: np.ndarray | None, sign: int, count: int) -> None:
         self._counts[value] += sign * count
@@ -117,15 +142,9 @@ class StatisticsTracker:
         f = values.astype(np.float64)
         self._sums[value] += sign * float(f.sum())
         self._sq[value] += sign * float((f * f).sum())
-        if self._bins:
-            h = self._hist.get(value)
-            if h is None:
-                h = self._hist[value] = np.zeros(self._bins, np.int64)
+        if self._hist is not None:
             idx = values.astype(np.int64) - self._vmin
-            if sign > 0:
-                h += np.bincount(idx, minlength=self._bins)
-            else:
-                h -= np.bincount(idx, minlength=self._bins)
+            self._hist[value] += (sign * np.bincount(idx, minlength=self._bins)).astype(np.int32)
             return
         lo, hi = float(f.min()), float(f.max())
         if sign > 0:
@@ -139,61 +158,71 @@ class StatisticsTracker:
         labels = self.document.labels.array
         img = self.document.volume.array
         top = int(labels.max()) if labels.size else 0
-        self._counts = np.zeros(top + 1, np.int64)
-        self._sums = np.zeros(top + 1)
-        self._sq = np.zeros(top + 1)
-        self._hist, self._min, self._max = {}, {}, {}
+        n = top + 1
+        self._counts = np.zeros(n, np.int64)
+        self._sums = np.zeros(n)
+        self._sq = np.zeros(n)
+        self._min, self._max = {}, {}
         self._stale_extremes = set()
+        use_hist = self._scalar and self._bins and n * self._bins <= MAX_HIST_ENTRIES
+        self._hist = np.zeros((n, self._bins), np.int32) if use_hist else None
         plane = max(1, int(np.prod(labels.shape[1:])))
         step = max(1, SLAB_VOXELS // plane)
         for z in range(0, labels.shape[0], step):
             lab = labels[z : z + step].ravel()
-            self._counts += np.bincount(lab, minlength=top + 1)
+            self._counts += np.bincount(lab, minlength=n)
             if not self._scalar:
                 continue
             vals = img[z : z + step].ravel()
             f = vals.astype(np.float64)
-            self._sums += np.bincount(lab, weights=f, minlength=top + 1)
-            self._sq += np.bincount(lab, weights=f * f, minlength=top + 1)
-            present = [int(p) for p in np.flatnonzero(np.bincount(lab)) if p]
-            for value in present:
-                sel = vals[lab == value]
-                if self._bins:
-                    idx = sel.astype(np.int64) - self._vmin
-                    h = self._hist.setdefault(value, np.zeros(self._bins, np.int64))
-                    h += np.bincount(idx, minlength=self._bins)
-                else:
-                    lo, hi = float(sel.min()), float(sel.max())
-                    self._min[value] = min(self._min.get(value, lo), lo)
-                    self._max[value] = max(self._max.get(value, hi), hi)
+            self._sums += np.bincount(lab, weights=f, minlength=n)
+            self._sq += np.bincount(lab, weights=f * f, minlength=n)
+            if self._hist is not None:
+                key = lab.astype(np.int64) * self._bins + (vals.astype(np.int64) - self._vmin)
+                flat = np.bincount(key, minlength=n * self._bins)
+                self._hist += flat.reshape(n, self._bins).astype(np.int32)
+        if self._scalar and self._hist is None:
+            present = [int(v) for v in np.flatnonzero(self._counts) if v]
+            self._set_extremes(present)
         self.voxels_read += labels.size
         self.full_passes += 1
         self._valid = True
+        self._changed = None
 
-    def _refresh_extremes(self) -> None:
-        labels = self.document.labels.array
+    def _set_extremes(self, values: list[int]) -> None:
+        """Min and max of the image in each of `values` (one pass over the volume)."""
+        if not values:
+            return
+        from scipy import ndimage
+
+        # int32: scipy computes `labels.max() + 1` in the labels' dtype (uint16 65535 wraps)
+        labels = self.document.labels.array.astype(np.int32)
         img = self.document.volume.array
-        for value in sorted(self._stale_extremes):
-            sel = img[labels == value]
-            self.voxels_read += labels.size
-            if sel.size:
-                self._min[value], self._max[value] = float(sel.min()), float(sel.max())
+        mins = np.atleast_1d(ndimage.minimum(img, labels, values))
+        maxs = np.atleast_1d(ndimage.maximum(img, labels, values))
+        self.voxels_read += labels.size
+        for v, lo, hi in zip(values, mins, maxs, strict=True):
+            if self._counts[v] > 0:
+                self._min[v], self._max[v] = float(lo), float(hi)
             else:
-                self._min.pop(value, None)
-                self._max.pop(value, None)
-        self._stale_extremes = set()
+                self._min.pop(v, None)
+                self._max.pop(v, None)
 
     # --- results -----------------------------------------------------------------------------
-    def rows(self) -> list[SegmentStats]:
-        """One row per segment in table order, equal to `segment_statistics(document)`."""
+    def rows(self, ids=None) -> list[SegmentStats]:
+        """One row per segment in table order (only those in `ids` when given), equal to
+        `segment_statistics(document)`."""
         if not self._valid:
             self._full_pass()
         if self._stale_extremes:
-            self._refresh_extremes()
+            self._set_extremes(sorted(self._stale_extremes))
+            self._stale_extremes = set()
         doc = self.document
         voxel_ml = doc.geometry.voxel_volume_mm3 / 1000.0
         rows = []
         for seg in doc.segments:
+            if ids is not None and seg.id not in ids:
+                continue
             n = int(self._counts[seg.id]) if seg.id < self._counts.size else 0
             if self._scalar and n:
                 mean = self._sums[seg.id] / n
@@ -206,7 +235,10 @@ class StatisticsTracker:
         return rows
 
     def _extremes(self, value: int) -> tuple[float, float]:
-        if self._bins:
-            nz = np.flatnonzero(self._hist[value])
-            return float(nz[0] + self._vmin), float(nz[-1] + self._vmin)
+        if self._hist is not None:
+            return self._hist_extremes(value)
         return self._min[value], self._max[value]
+
+    def _hist_extremes(self, value: int) -> tuple[float, float]:
+        nz = np.flatnonzero(self._hist[value])
+        return float(nz[0] + self._vmin), float(nz[-1] + self._vmin)

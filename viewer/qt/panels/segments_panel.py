@@ -97,6 +97,7 @@ class SegmentsPanel(QtWidgets.QWidget):
         self._stats_timer.timeout.connect(self.refresh_stats)
         self.stats: dict[int, object] = {}
         self.tracker: StatisticsTracker | None = None  # follows the edits, box by box
+        self._row_of: dict[int, int] = {}  # segment id -> table row
 
     # --- model -> view ---------------------------------------------------------------------
     @property
@@ -144,6 +145,7 @@ class SegmentsPanel(QtWidgets.QWidget):
         doc = self.document
         with self._bulk_update():
             segs = list(doc.segments) if doc is not None else []
+            self._row_of = {s.id: row for row, s in enumerate(segs)}
             self.table.setRowCount(len(segs))
             for row, s in enumerate(segs):
                 sw = QtWidgets.QTableWidgetItem()
@@ -196,10 +198,31 @@ class SegmentsPanel(QtWidgets.QWidget):
         doc = self.document
         if doc is not None and (self.tracker is None or self.tracker.document is not doc):
             self.on_document(doc)
-        self.stats = {r.segment_id: r for r in self.tracker.rows()} if doc else {}
-        with self._bulk_update():
-            for row in range(self.table.rowCount()):
-                self._fill_stats_row(row, self.segment_id_at(row))
+        if doc is None:
+            self.stats = {}
+            changed = None
+        else:
+            # once the tracker follows the edits, only the rows of segments they changed (and
+            # rows not shown yet) are filled: a label may have thousands of segments
+            changed = self.tracker.take_changed() if self.tracker.ready else None
+            if changed is not None:
+                changed |= {sid for sid in self._row_of if sid not in self.stats}
+            rows = self.tracker.rows(changed)
+            if changed is None:
+                self.stats = {}
+            self.stats.update((r.segment_id, r) for r in rows)
+        if changed is None:
+            with self._bulk_update():
+                for row in range(self.table.rowCount()):
+                    self._fill_stats_row(row, self.segment_id_at(row))
+            return
+        self._updating = True  # a few rows: no bulk re-measuring of the columns
+        try:
+            for sid in changed:
+                if sid in self._row_of:
+                    self._fill_stats_row(self._row_of[sid], sid)
+        finally:
+            self._updating = False
 
     # --- view -> commands ----------------------------------------------------------------------
     def segment_id_at(self, row: int) -> int:
