@@ -82,3 +82,18 @@ def test_replaced_labels_start_afresh():
     _same(tracker.rows(), segment_statistics(doc))
     assert tracker.full_passes == 2
     assert tracker.rows()[0].min == float(doc.volume.array[1, 2, 2])
+
+
+def test_an_edit_of_many_label_values_is_followed_by_one_full_pass():
+    shape = (6, 20, 20)
+    rng = np.random.default_rng(3)
+    doc = Document(Volume(rng.integers(-100, 100, shape).astype(np.int16),
+                          Geometry(shape, (1.0, 1.0, 1.0)), "CT"))  # fmt: skip
+    tracker = StatisticsTracker(doc)
+    tracker.rows()
+    history = History(doc)
+    new = rng.integers(0, 200, shape).astype(np.uint16)  # 200 values at once (a label file)
+    doc.segments.ensure(np.unique(new))
+    history.push(LabelEdit.from_box("open", doc.labels.array, (0, 0, 0, *shape), new))
+    _same(tracker.rows(), segment_statistics(doc))
+    assert tracker.full_passes == 2

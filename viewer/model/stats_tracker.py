@@ -25,6 +25,7 @@ from viewer.model.statistics import SegmentStats
 
 MAX_HIST_BINS = 1 << 17  # integer images spanning more values keep no histogram
 MAX_HIST_ENTRIES = 8_000_000  # label values x bins (int32: 32 MB); beyond, no histogram
+MAX_VALUES_PER_EDIT = 32  # an edit changing more label values is followed by a full pass
 SLAB_VOXELS = 4_000_000  # full passes run slab by slab: float64 temporaries stay small
 
 
@@ -102,10 +103,15 @@ class StatisticsTracker:
         if not changed.any():
             return
         o, n = old[changed], new[changed]
+        present = [np.flatnonzero(np.bincount(x)) for x in (o, n)]  # O(n), unlike a sort
+        if len(set(present[0]) | set(present[1])) > MAX_VALUES_PER_EDIT:
+            self._valid = False  # a whole new label map, say: one full pass is cheaper
+            self._changed = None
+            return
         v = self.document.volume.array[sl][changed] if self._scalar else None
         self._grow(int(max(o.max(), n.max())))
-        for labels, sign in ((o, -1), (n, 1)):
-            for value in np.unique(labels):
+        for labels, sign, values in ((o, -1, present[0]), (n, 1, present[1])):
+            for value in values:
                 value = int(value)
                 if value == 0:
                     continue

@@ -32,6 +32,8 @@ TRIANGLES_PER_FACE = 2.0  # contour triangles per boundary voxel face (measured 
 REFINE_ROUNDS = 4  # re-plans with the measured triangles-per-face ratio
 BLUR_SIGMA = 0.6  # voxels: rounds the staircase of a full-detail surface, keeps thin parts
 BLUR_SIGMA_BLOCKS = 0.4  # (downsampled) voxels, when contouring block means
+MAX_VALUES_PER_UPDATE = 16  # SurfaceCache.update: an edit of more values (or an eighth of
+# the volume or more) is measured afresh in one pass rather than value by value
 
 
 @dataclass(frozen=True)
@@ -316,6 +318,13 @@ class SurfaceCache:
         if box is None:
             return  # nothing changed in the labels (colours or visibility only)
         shape = self.labels.shape
+        box_voxels = int(np.prod([max(0, b - a) for a, b in zip(box[:3], box[3:], strict=True)]))
+        if len(values) > MAX_VALUES_PER_UPDATE or box_voxels * 8 > self.labels.size:
+            # a large edit: measuring each value in its region would read the volume many
+            # times; one pass over it (find_objects) measures them all
+            self.plans = None
+            self.polys = {}
+            return
         for v in sorted(int(x) for x in values if int(x) > 0):
             old = self.plans.get(v)
             lo = [max(0, int(b)) for b in box[:3]]

@@ -24,7 +24,10 @@ DEBOUNCE_MS = 150  # strokes send many edits a second: wait for a pause
 def _values_in(array: np.ndarray, bbox) -> set[int]:
     z0, y0, x0, z1, y1, x1 = (int(v) for v in bbox)
     box = array[z0:z1, y0:y1, x0:x1]
-    return {int(v) for v in np.unique(box)} if box.size else set()
+    if not box.size:
+        return set()
+    # bincount: linear in the box (np.unique sorts: seconds on a whole 512x512x300 label map)
+    return {int(v) for v in np.flatnonzero(np.bincount(box.ravel()))}
 
 
 def _union(a, b):
