@@ -18,6 +18,7 @@ import argparse
 import faulthandler
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -86,7 +87,12 @@ def main() -> int:
     print(f"volume {shape[::-1]} (x, y, z) = {np.prod(shape) / 1e6:.1f} M voxels, built in "
           f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
 
-    w = MainWindow(settings=QtCore.QSettings(os.devnull, QtCore.QSettings.IniFormat))
+    # a throw-away settings file: QSettings saves by writing beside and renaming, so a device
+    # path such as os.devnull would be replaced by a regular file (as root: /dev/null itself)
+    settings_dir = tempfile.mkdtemp(prefix="radlabel-bench-")
+    w = MainWindow(
+        settings=QtCore.QSettings(os.path.join(settings_dir, "s.ini"), QtCore.QSettings.IniFormat)
+    )
     ctl = install_editing(w, autosave=True, autosave_interval_s=30.0)
     w.resize(1600, 1000)
     w.show()
