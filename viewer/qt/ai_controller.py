@@ -60,6 +60,8 @@ class AIController(QtCore.QObject):
         window.document_changed.connect(self.on_document)
         for sv in window.slice_views.values():
             sv.canvas.installEventFilter(self)
+        self._window_closed = False
+        window.closed.connect(self._on_window_closed)
         window.destroyed.connect(lambda *_: self.service.shutdown(wait=False))
         self.on_document(window.document)
 
@@ -144,7 +146,14 @@ class AIController(QtCore.QObject):
             self._warm()  # once the AI tool was used, a new study gets the engine ready too
         self._tool_changed()
 
+    def _on_window_closed(self) -> None:
+        # the views are released now: an answer still in flight must not reach them
+        self._window_closed = True
+        self.service.shutdown(wait=False)
+
     def _on_result(self, result) -> None:
+        if self._window_closed:
+            return
         self.tool.apply_result(result)
         if result.kind == "prepare" and result.generation == self.service.generation:
             if result.ok:

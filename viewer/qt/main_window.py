@@ -43,6 +43,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     document_changed = QtCore.pyqtSignal(object)
     labels_opened = QtCore.pyqtSignal(str)  # a label file was read into the document (its path)
+    closed = QtCore.pyqtSignal()  # the close was final: the views are released
 
     def __init__(self, settings: QtCore.QSettings | None = None, with_3d: bool = True) -> None:
         super().__init__()
@@ -545,6 +546,7 @@ class MainWindow(QtWidgets.QMainWindow):
             sv.release()
         if self._view_3d is not None:
             self._view_3d.release()
+        self.closed.emit()
 
 
 def document_summary(document: Document | None) -> str:

@@ -189,7 +189,10 @@ class AIService:
         with self._lock:
             for f in self._futures:
                 f.cancel()
-        self._executor.submit(self._job_close)
+        try:
+            self._executor.submit(self._job_close)
+        except RuntimeError:  # the interpreter is exiting: no new threads, close right here
+            self._close_session()
         self._executor.shutdown(wait=wait)
 
     # --- submission -------------------------------------------------------------------------
