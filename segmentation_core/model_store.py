@@ -1,7 +1,8 @@
 """Where models live and how they are written: a static Paddle graph + parameters + a JSON card.
 
-A model folder holds `model.json` + `model.pdiparams` (Paddle's inference format: a graph and a
-tensor file, nothing that executes code on load) and `meta.json` (network widths, encoding
+A model folder holds `model.json` + `model.pdiparams` (Paddle's inference format: a JSON graph
+and a binary dense-tensor stream read by Paddle's C++ loader, never unpickled; see
+`checkpoint_io`) and `meta.json` (network widths, encoding
 version, inference patch size, training record). New versions are published atomically: written
 to a temporary sibling folder, then renamed into place.
 """

@@ -1,5 +1,8 @@
 """Loads an exported model into a `paddle.inference` Predictor (oneDNN on the CPU, or the GPU).
 
+A model folder is data, never code: `model.json` is the graph and `model.pdiparams` a stream of
+dense tensors read by Paddle's C++ loader, not unpickled (see `checkpoint_io`).
+
 Used in the worker process (see `worker.py`) and, for benchmarks/tests, in-process.
 """
 
@@ -10,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from segmentation_core.checkpoint_io import looks_like_pickle
 from segmentation_core.model_store import MODEL_PREFIX
 from segmentation_core.types import EngineError
 
@@ -34,6 +38,13 @@ def check_model_dir(model_dir: Path) -> tuple[Path, Path]:
     missing = [p.name for p in (graph, params) if not p.is_file()]
     if missing:
         raise EngineError(f"{d}: no exported model there (missing {', '.join(missing)})")
+    # Paddle's reader would reject a pickle here too (see `checkpoint_io`); say why in one line
+    with open(params, "rb") as f:
+        if looks_like_pickle(f.read(2)):
+            raise EngineError(
+                f"{params}: pickle checkpoints are refused (they can run code when loaded); "
+                "a model folder holds model.json + model.pdiparams from paddle.jit.save"
+            )
     return graph, params
 
 

@@ -7,7 +7,6 @@ previous mask (as the engine does at use); the gradient step is taken on the fin
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -18,6 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from segmentation_core.checkpoint_io import (
+    CheckpointError,
+    load_tensors,
+    read_json,
+    save_tensors,
+    write_json,
+)
 from segmentation_core.encoding import build_input
 from segmentation_core.local_merge import merge_correction
 from segmentation_core.training.clicks import next_click
@@ -30,9 +36,12 @@ from segmentation_core.training.samples import (
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT = "checkpoint.pdparams"
-OPT_CHECKPOINT = "checkpoint.pdopt"
-STATE = "train_state.json"
+CHECKPOINT = "checkpoint.safetensors"  # network weights (safetensors: cannot carry code)
+OPT_CHECKPOINT = "optimizer.safetensors"  # the optimiser's moments and beta powers
+STATE = "train_state.json"  # the manifest: step, time, history, names; written last
+CHECKPOINT_FORMAT = "radlabel-safetensors-1"
+# what older versions wrote with paddle.save (pickle): refused, never loaded
+LEGACY_PICKLES = ("checkpoint.pdparams", "checkpoint.pdopt")
 
 
 @dataclass
@@ -50,7 +59,7 @@ class TrainConfig:
     val_every: int = 100
     checkpoint_every_s: float = 300.0
     threads: int = 1
-    init_from: str = ""  # a checkpoint.pdparams to start from (ignored when resuming)
+    init_from: str = ""  # a checkpoint.safetensors to start from (ignored when resuming)
 
 
 @dataclass
@@ -110,6 +119,58 @@ def widen_state_dict(old: dict, new: dict) -> dict:
     return out
 
 
+def check_resume_folder(out_dir: Path) -> None:
+    """Refuse a work folder that holds an older version's pickle checkpoint and no safetensors
+    one: resuming would need to unpickle it, and starting over would silently drop it."""
+    out = Path(out_dir)
+    if (out / CHECKPOINT).is_file():
+        return
+    for name in LEGACY_PICKLES:
+        if (out / name).exists():
+            raise CheckpointError(
+                "pickle checkpoints are refused (written by an older version with paddle.save; "
+                "they can run code when loaded): use a new --out folder",
+                out / name,
+            )
+
+
+def init_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The weights to fine-tune from: a checkpoint.safetensors, or a training folder holding
+    one. Pickle files are refused before anything reads them."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / CHECKPOINT
+    return load_tensors(p)
+
+
+def _checked_weights(weights: dict, ref: dict, path: Path) -> dict:
+    """`weights` when every parameter of the network is there with its shape."""
+    for key, value in ref.items():
+        if key not in weights:
+            raise CheckpointError(f"checkpoint has no parameter {key!r}", path)
+        if tuple(weights[key].shape) != tuple(value.shape):
+            raise CheckpointError(
+                f"{key}: checkpoint shape {tuple(weights[key].shape)} is not {tuple(value.shape)}",
+                path,
+            )
+    return weights
+
+
+def _plain(value, key: str):
+    """`value` as JSON numbers/strings/lists/dicts (optimiser extras); anything else refused."""
+    if isinstance(value, (bool, int, str)) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v, key) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, key) for v in value]
+    if isinstance(value, np.generic):
+        return _plain(value.item(), key)
+    raise TypeError(f"optimizer state {key!r} of type {type(value).__name__} is not storable")
+
+
 def _dice(a: np.ndarray, b: np.ndarray) -> float:
     s = a.sum() + b.sum()
     return 1.0 if s == 0 else float(2 * np.logical_and(a, b).sum() / s)
@@ -153,9 +214,10 @@ class Trainer:
         )
         self.state = TrainState()
         self.val_set = self._fixed_val_set(val_cases or [])
+        check_resume_folder(self.out_dir)
         if config.init_from and not (self.out_dir / CHECKPOINT).is_file():
             self.net.set_state_dict(
-                widen_state_dict(paddle.load(config.init_from), self.net.state_dict())
+                widen_state_dict(init_weights(config.init_from), self.net.state_dict())
             )
             log.info("initialised from %s", config.init_from)
         self._resume()
@@ -165,16 +227,21 @@ class Trainer:
         ck = self.out_dir / CHECKPOINT
         st = self.out_dir / STATE
         if ck.is_file() and st.is_file():
-            self.net.set_state_dict(self.paddle.load(str(ck)))
-            with open(st, encoding="utf-8") as f:
-                saved = json.load(f)
+            saved = read_json(st)
+            if saved.pop("format", None) != CHECKPOINT_FORMAT:
+                raise CheckpointError("not a checkpoint manifest of this version", st)
             old_names = saved.pop("param_names", None)
-            self.state = TrainState(**saved)
+            extra = saved.pop("optimizer_extra", {})
+            try:
+                self.state = TrainState(**saved)
+            except TypeError as e:
+                raise CheckpointError(f"unexpected manifest fields ({e})", st) from None
+            self.net.set_state_dict(_checked_weights(load_tensors(ck), self.net.state_dict(), ck))
             opt_path = self.out_dir / OPT_CHECKPOINT
             if opt_path.is_file():
-                self.opt.set_state_dict(
-                    self._rename_opt_state(self.paddle.load(str(opt_path)), old_names)
-                )
+                opt_state: dict = dict(load_tensors(opt_path))
+                opt_state.update(extra)
+                self.opt.set_state_dict(self._rename_opt_state(opt_state, old_names))
             self.rng = np.random.default_rng(self.cfg.seed + self.state.step)
             self.sampler.rng = self.rng
             log.info("resumed from step %d", self.state.step)
@@ -198,16 +265,27 @@ class Trainer:
         return out
 
     def save_checkpoint(self) -> None:
-        tmp = self.out_dir / (CHECKPOINT + ".tmp")
-        self.paddle.save(self.net.state_dict(), str(tmp))
-        os.replace(tmp, self.out_dir / CHECKPOINT)
-        tmp = self.out_dir / (OPT_CHECKPOINT + ".tmp")
-        self.paddle.save(self.opt.state_dict(), str(tmp))
-        os.replace(tmp, self.out_dir / OPT_CHECKPOINT)
-        tmp = self.out_dir / (STATE + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({**asdict(self.state), "param_names": self._param_names()}, f)
-        os.replace(tmp, self.out_dir / STATE)
+        """Weights and optimiser tensors as safetensors, the rest in the JSON manifest (written
+        last, so a folder whose manifest is there has both tensor files)."""
+        save_tensors(
+            self.out_dir / CHECKPOINT, {k: v.numpy() for k, v in self.net.state_dict().items()}
+        )
+        tensors, extra = {}, {}
+        for key, value in self.opt.state_dict().items():
+            if hasattr(value, "numpy"):
+                tensors[key] = value.numpy()
+            else:  # e.g. an LR scheduler's state: plain numbers
+                extra[key] = _plain(value, key)
+        save_tensors(self.out_dir / OPT_CHECKPOINT, tensors)
+        write_json(
+            self.out_dir / STATE,
+            {
+                "format": CHECKPOINT_FORMAT,
+                **asdict(self.state),
+                "param_names": self._param_names(),
+                "optimizer_extra": extra,
+            },
+        )
 
     # --- data ---------------------------------------------------------------------------------
     def _draw_sample(self) -> PatchSample:

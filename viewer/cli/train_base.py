@@ -43,8 +43,9 @@ def add_parser(sub) -> None:
         "--init-from",
         default="",
         metavar="CHECKPOINT",
-        help="start from another run's checkpoint.pdparams (fine-tuning; new input channels "
-        "start at zero so the starting network computes what the old one did)",
+        help="start from another run's checkpoint.safetensors (or its --out folder) for "
+        "fine-tuning; new input channels start at zero so the starting network computes what "
+        "the old one did. Pickle checkpoints (.pdparams) are refused: they can run code",
     )
     p.set_defaults(func=run)
 
@@ -122,8 +123,26 @@ def _progress_printer():
 
 
 def run(args: argparse.Namespace) -> int:
-    from segmentation_core.training.trainer import TrainConfig, Trainer
+    from segmentation_core.checkpoint_io import CheckpointError
 
+    try:
+        return _run(args)
+    except CheckpointError as e:  # one line naming the file (never a traceback)
+        raise RadLabelError(e.reason, e.path or None) from None
+
+
+def _run(args: argparse.Namespace) -> int:
+    from segmentation_core.training.trainer import (
+        TrainConfig,
+        Trainer,
+        check_resume_folder,
+        init_weights,
+    )
+
+    # refuse a pickle checkpoint before minutes of loading cases
+    check_resume_folder(Path(args.out))
+    if args.init_from:
+        init_weights(args.init_from)
     exclude = _parse_excludes(args.exclude)
     train_specs = find_cases(args.data)
     val_specs = find_cases(args.val) if args.val else []
