@@ -65,6 +65,26 @@ def test_65535_segment_label_exports_within_a_minute(case, tmp_path, fmt, name):
 
 
 @pytest.mark.timeout(TIMEOUT_S + 30)
+def test_65535_segment_seg_nrrd_has_every_segment_with_its_extent(case, tmp_path):
+    """Slicer's per-segment extents come from one find_objects pass, not a mask per segment."""
+    import nrrd
+
+    image, label, _, expected = case
+    out = tmp_path / "out.seg.nrrd"
+    r = _export("seg-nrrd", image, label, out)
+    assert r.returncode == 0, r.stdout + r.stderr
+    data, header = nrrd.read(str(out), index_order="C")
+    np.testing.assert_array_equal(data, expected)
+    for i in (0, 1, 63, 64, 4095, 65534):
+        value = i + 1
+        z, rest = divmod(value, 64 * 64)
+        y, x = divmod(rest, 64)
+        assert header[f"Segment{i}_LabelValue"] == str(value)
+        assert header[f"Segment{i}_Extent"] == f"{x} {x} {y} {y} {z} {z}"
+    assert "Segment65535_LabelValue" not in header
+
+
+@pytest.mark.timeout(TIMEOUT_S + 30)
 def test_65535_segment_statistics_csv(case, tmp_path):
     image, label, intensities, _ = case
     out = tmp_path / "stats.csv"

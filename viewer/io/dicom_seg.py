@@ -64,8 +64,10 @@ def export_dicom_seg(
         raise SaveError("the label map is not on the image grid; put it on the image first", p)
     if algorithm_type not in ALGORITHM_TYPES:
         raise SaveError(f"algorithm type must be one of {ALGORITHM_TYPES}", p)
+    # the values present, one pass per layer (a mask per segment was labels x voxels)
+    present = [set(np.unique(layer).tolist()) for layer in layers.layers]
     segs = sorted(
-        (s for s in layers.segments if np.any(layers.layers[s.layer] == s.value)),
+        (s for s in layers.segments if s.value in present[s.layer]),
         key=lambda s: s.id,
     )
     if not segs:
