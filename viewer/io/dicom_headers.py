@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
+from pydicom.filereader import read_partial
 
+from viewer.errors import LoadError
+from viewer.io.file_checks import regular_file_size
 from viewer.io.dicom_mosaic import MosaicLayout, corrected_origin, mosaic_layout
 
 # SOP classes that hold no image to show; they are skipped with a reason when scanning.
@@ -101,6 +104,7 @@ class DicomHeader:
     # what tells apart series that share a description (the study browser shows them)
     series_time: str = ""
     acquisition_time: str = ""
+    warnings: list[str] = field(default_factory=list)  # defaults guessed for missing values
 
     @property
     def compressed(self) -> bool:
@@ -125,18 +129,75 @@ def read_dataset(path: str, stop_before_pixels: bool = True) -> pydicom.Dataset:
         return _read_dataset(path, stop_before_pixels)
 
 
-def _read_dataset(path: str, stop_before_pixels: bool) -> pydicom.Dataset:
+_PIXEL_TAGS = {0x7FE00010, 0x7FE00008, 0x7FE00009}
+_VRS = frozenset(
+    b"AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN "
+    b"UR US UT UV".split()
+)
+
+
+def _stopper(stop_before_pixels: bool):
+    """pydicom stop condition: at the pixel data when asked, and at a zero tag, which no
+    stored dataset holds: a file of zeros would otherwise be parsed 8 bytes at a time for
+    minutes (20 GB of them took longer than anyone waits)."""
+
+    def stop(tag, _vr, _length) -> bool:
+        return tag == 0 or (stop_before_pixels and tag in _PIXEL_TAGS)
+
+    return stop
+
+
+def _plausible_start(head: bytes, size: int) -> bool:
+    """Whether `head` (the file's first bytes, after any preamble) opens with a DICOM element:
+    an even group 0002..7FE0 (either byte order) with a VR or a length the file can hold."""
+    if len(head) < 8:
+        return False
+    for order in ("little", "big"):
+        group = int.from_bytes(head[0:2], order)
+        if 0x0002 <= group <= 0x7FE0 and group % 2 == 0:
+            if head[4:6] in _VRS:
+                return True
+            if int.from_bytes(head[4:8], order) <= size:
+                return True
+    return False
+
+
+def _sniff(path: str) -> bool:
+    """True for a file that starts like DICOM: 'DICM' after the preamble, or a plausible first
+    element (files without preamble); read without parsing, so huge files answer at once."""
     try:
-        return pydicom.dcmread(path, stop_before_pixels=stop_before_pixels)
+        size = regular_file_size(path)
+    except LoadError as e:
+        raise NotAnImage(e.reason) from None
+    try:
+        with open(path, "rb") as f:
+            head = f.read(140)
+    except OSError as e:
+        raise NotAnImage(f"cannot read file ({e.strerror or e})") from None
+    if head[128:132] == b"DICM":
+        return _plausible_start(head[132:], size)
+    return _plausible_start(head, size)
+
+
+def _dcmread(path: str, stop_before_pixels: bool, force: bool) -> pydicom.Dataset:
+    with open(path, "rb") as f:
+        return read_partial(f, _stopper(stop_before_pixels), force=force)
+
+
+def _read_dataset(path: str, stop_before_pixels: bool) -> pydicom.Dataset:
+    if not _sniff(path):
+        raise NotAnImage("not a DICOM file")
+    try:
+        return _dcmread(path, stop_before_pixels, force=False)
     except InvalidDicomError:
         if path.lower().endswith(_NOT_DICOM_SUFFIXES):
             raise NotAnImage("not a DICOM file") from None
     except (OSError, EOFError) as e:
         raise NotAnImage(f"cannot read file ({e})") from None
     except Exception as e:  # pydicom raises many kinds of errors for broken data elements
-        raise NotAnImage(f"unreadable DICOM ({type(e).__name__}: {e})") from None
+        raise NotAnImage(f"unreadable DICOM ({type(e).__name__}: {_one_line(e)})") from None
     try:
-        ds = pydicom.dcmread(path, stop_before_pixels=stop_before_pixels, force=True)
+        ds = _dcmread(path, stop_before_pixels, force=True)
     except Exception as e:
         raise NotAnImage(f"not a DICOM file ({type(e).__name__})") from None
     try:
@@ -146,6 +207,11 @@ def _read_dataset(path: str, stop_before_pixels: bool) -> pydicom.Dataset:
     if not ok:
         raise NotAnImage("not a DICOM file")
     return ds
+
+
+def _one_line(e: Exception) -> str:
+    lines = [t.strip() for t in str(e).splitlines() if t.strip()]
+    return (lines[-1] if lines else "")[:200]
 
 
 def read_header(path: str) -> DicomHeader:
@@ -218,6 +284,18 @@ def header_from_dataset(ds: pydicom.Dataset, path: str) -> DicomHeader:
     )
     if h.rows <= 0 or h.columns <= 0:
         raise NotAnImage(f"header claims an empty image ({h.rows} x {h.columns})")
+    from viewer.io.dicom_checks import check_frame_count, header_warnings  # (imports us)
+
+    h.warnings = header_warnings(ds)
+    check_frame_count(
+        h.number_of_frames,
+        h.rows,
+        h.columns,
+        h.samples_per_pixel,
+        h.bits_allocated,
+        h.file_size,
+        h.compressed,
+    )
     h.frames = _enhanced_frames(ds, h) if h.enhanced else _classic_frames(ds, h)
     if h.mosaic and not h.enhanced and h.number_of_frames == 1:
         _unfold_mosaic(ds, h)

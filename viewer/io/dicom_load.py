@@ -28,6 +28,7 @@ from viewer.io.dicom_headers import (
 from viewer.io.dicom_mosaic import unpack
 from viewer.io.dicom_regular import resample
 from viewer.io.dicom_scan import CancelFn, DicomSeries, LoadCancelled, ProgressFn
+from viewer.io.plausible import check_geometry
 from viewer.io.size_guard import check_claimed_size
 from viewer.model.volume import Volume
 
@@ -61,6 +62,7 @@ def load_series(
     for zyx in {stacked_zyx, series.geometry.shape_zyx}:
         claimed = math.prod(zyx) * max(components, 1) * dtype.itemsize
         check_claimed_size(h0.path, claimed)
+    check_geometry(series.geometry, h0.path)
     out = np.empty(shape, dtype=dtype)
     cache: dict[str, tuple[np.ndarray, bool]] = {}
     n = len(frames)
@@ -381,7 +383,9 @@ def _metadata(series: DicomSeries, frames: list[Frame], time_index: int) -> dict
         "source_files": [f.path for f in frames],
         "time_points": series.time_points,
         "time_index": time_index,
-        "warnings": list(series.warnings) + ([series.split_note] if series.split_note else []),
+        "warnings": list(series.warnings)
+        + ([series.split_note] if series.split_note else [])
+        + sorted({w for h in series.headers for w in h.warnings}),
         "rgb": h0.samples_per_pixel > 1 or h0.photometric.startswith("PALETTE"),
     } | (
         # resampled onto a regular grid: z no longer indexes the source files

@@ -14,6 +14,7 @@ from pathlib import Path
 import nrrd
 
 from viewer.errors import LoadError
+from viewer.io.file_checks import regular_file_size
 from viewer.io.label_formats_layers import LabelLayers
 from viewer.io.label_formats_segnrrd import read_seg_nrrd
 from viewer.io.labels import as_label_values
@@ -32,7 +33,7 @@ def read_format(path: Path) -> str:
         raise LoadError("no such file", path)
     if path.is_dir():
         raise LoadError(f"a folder is not a label file: choose one {READABLE} file", path)
-    if path.stat().st_size == 0:
+    if regular_file_size(str(path)) == 0:  # a FIFO would block the reads below forever
         raise LoadError("file is empty", path)
     name = path.name.lower()
     if name.endswith(".dcm") or _is_dicom(path):

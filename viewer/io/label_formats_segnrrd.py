@@ -7,6 +7,7 @@ segment (ID, Name, Color as 0..1 floats, LabelValue, Layer, Extent, Tags).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nrrd
@@ -15,6 +16,8 @@ from scipy.ndimage import find_objects
 
 from viewer.errors import LoadError, SaveError
 from viewer.io.atomic_save import atomic_write
+from viewer.io.file_checks import detached_data
+from viewer.io.size_guard import check_claimed_size, claimed_bytes
 from viewer.io.label_formats_layers import LabelLayers, SegmentInfo
 from viewer.io.write_check import WriteCheckError
 from viewer.model.geometry import Geometry
@@ -147,12 +150,15 @@ def read_seg_nrrd(path: str | Path) -> LabelLayers:
     when that would give two segments the same id (layers reuse values) they are renumbered.
     """
     p = Path(path)
-    if not p.exists():
+    if not os.path.lexists(p):
         raise LoadError("file not found", p)
+    _check_before_reading(p)
     try:
         data, header = nrrd.read(str(p), index_order="C")
-    except (nrrd.NRRDError, OSError, ValueError) as e:
-        raise LoadError(f"cannot read as NRRD ({e})", p) from e
+    except MemoryError:
+        raise LoadError("not enough memory to read the segmentation", p) from None
+    except Exception as e:  # pynrrd raises NRRDError, zlib/bz2 errors, ValueError, ...
+        raise LoadError(f"cannot read as NRRD ({_one_line(e)})", p) from None
     kinds = [str(k) for k in header.get("kinds", [])]
     if data.ndim == 3:
         data = data[..., np.newaxis]
@@ -165,7 +171,7 @@ def read_seg_nrrd(path: str | Path) -> LabelLayers:
     shape = tuple(int(s) for s in data.shape[:3])
     geometry = _geometry_from_header(header, shape, p)  # type: ignore[arg-type]
     layers = [np.ascontiguousarray(data[..., i]).astype(np.uint16) for i in range(data.shape[3])]
-    segments = _segments_from_header(header, layers)
+    segments = _segments_from_header(header, layers, p)
     ids = [s.id for s in segments]
     if len(set(ids)) != len(ids):
         for n, s in enumerate(segments, start=1):
@@ -173,17 +179,63 @@ def read_seg_nrrd(path: str | Path) -> LabelLayers:
     return LabelLayers(geometry, layers, segments)
 
 
-def _segments_from_header(header: dict, layers: list[np.ndarray]) -> list[SegmentInfo]:
+def _check_before_reading(p: Path) -> None:
+    """What pynrrd does not check: a detached data file only inside the header's folder (and a
+    regular file), and a claimed size that memory and the data can hold; sizes are Python
+    integers (numpy's product wraps to 0 for 4294967296 x 4294967296 x 16)."""
+    detached = detached_data(str(p))  # regular header file, data file inside the folder
+    try:
+        header = nrrd.read_header(str(p))
+    except Exception as e:  # pynrrd raises NRRDError, ValueError, UnicodeDecodeError, ...
+        raise LoadError(f"cannot read the NRRD header ({_one_line(e)})", p) from None
+    try:
+        sizes = [int(s) for s in header.get("sizes", [])]
+        item = np.dtype(nrrd.reader._determine_datatype(header)).itemsize
+    except Exception as e:
+        raise LoadError(f"unusable NRRD sizes or type ({_one_line(e)})", p) from None
+    if any(s < 1 for s in sizes):
+        raise LoadError(f"NRRD sizes {sizes} include a size below 1", p)
+    encoding = str(header.get("encoding", "raw")).lower()
+    compressed = encoding not in ("raw",)
+    if detached is not None:
+        stored = detached.total_bytes
+    else:
+        stored = os.path.getsize(p)
+    check_claimed_size(str(p), claimed_bytes(sizes, item), stored_bytes=stored, compressed=compressed)
+
+
+def _one_line(e: Exception) -> str:
+    lines = [t.strip() for t in str(e).splitlines() if t.strip()]
+    return (lines[-1] if lines else type(e).__name__)[:200]
+
+
+def _field_int(header: dict, key: str, default: int, lo: int, hi: int, p) -> int:
+    """A whole-number segment field within lo..hi; LoadError naming the field otherwise."""
+    raw = header.get(key)
+    if raw is None:
+        return default
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise LoadError(f"{key} '{str(raw)[:40]}' is not a whole number", p) from None
+    if not lo <= value <= hi:
+        raise LoadError(f"{key} {value} is outside {lo}..{hi}", p)
+    return value
+
+
+def _segments_from_header(
+    header: dict, layers: list[np.ndarray], p: Path | None = None
+) -> list[SegmentInfo]:
     segments = []
     i = 0
     while f"Segment{i}_LabelValue" in header or f"Segment{i}_ID" in header:
         key = f"Segment{i}_"
-        value = int(header.get(key + "LabelValue", i + 1))
-        layer = int(header.get(key + "Layer", 0))
+        value = _field_int(header, key + "LabelValue", i + 1, 1, 65535, p)
+        layer = _field_int(header, key + "Layer", 0, 0, len(layers) - 1, p)
         sid = value
-        for tag in header.get(key + "Tags", "").split("|"):
+        for tag in str(header.get(key + "Tags", "")).split("|"):
             if tag.startswith("RadLabel.LabelId:"):
-                sid = int(tag.split(":", 1)[1])
+                sid = _field_int({"id": tag.split(":", 1)[1]}, "id", value, 1, 65535, p)
         name = header.get(key + "Name") or header.get(key + "ID") or f"Segment {sid}"
         segments.append(
             SegmentInfo(

@@ -5,6 +5,7 @@ Checked from the header alone, before any pixel buffer is allocated.
 
 from __future__ import annotations
 
+import logging
 import os
 
 from viewer.errors import LoadError
@@ -12,18 +13,36 @@ from viewer.errors import LoadError
 # gzip/zlib cannot expand data by more than ~1032:1; anything beyond that is a lying header.
 MAX_COMPRESSION_RATIO = 1100
 _ENV_LIMIT = "RADLABEL_MAX_IMAGE_BYTES"
+log = logging.getLogger(__name__)
 
 
 def memory_limit_bytes() -> int:
-    """The largest image we agree to allocate: half the physical memory (override by env)."""
-    override = os.environ.get(_ENV_LIMIT)
+    """The largest image we agree to allocate: a quarter of the physical memory, because the
+    viewer holds the image, a label map and display copies beside it (about 3-4 times the
+    image). RADLABEL_MAX_IMAGE_BYTES overrides it (a positive whole number of bytes)."""
+    override = os.environ.get(_ENV_LIMIT, "").strip()
     if override:
-        return int(override)
+        try:
+            value = int(override)
+        except ValueError:
+            value = 0
+        if value > 0:
+            return value
+        log.warning("ignoring %s=%r: not a positive number of bytes", _ENV_LIMIT, override)
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # not available on every platform
         total = 8 * 1024**3
-    return int(total // 2)
+    return int(total // 4)
+
+
+def claimed_bytes(sizes, item_bytes: int) -> int:
+    """Bytes of an image of `sizes` voxels of `item_bytes`, in Python integers: numpy's int64
+    product wraps to 0 for sizes like 4294967296 x 4294967296 x 16 and would pass any guard."""
+    total = int(item_bytes)
+    for s in sizes:
+        total *= int(s)
+    return total
 
 
 def check_claimed_size(

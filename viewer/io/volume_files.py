@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,17 @@ import SimpleITK as sitk
 
 from viewer.errors import LoadError
 from viewer.io.sitk_convert import direction_is_orthonormal, geometry_from_image, orthonormalize
-from viewer.io.size_guard import check_claimed_size
+from viewer.io.file_checks import (
+    HEADER_LIMIT,
+    DetachedData,
+    detached_data,
+    nrrd_data_offset,
+    regular_file_size,
+    verify_gzip,
+)
+from viewer.io.native_output import native_output_to_log
+from viewer.io.plausible import check_geometry, check_nifti1_header
+from viewer.io.size_guard import check_claimed_size, claimed_bytes
 from viewer.model.geometry import Geometry
 from viewer.model.volume import Volume
 
@@ -44,8 +55,8 @@ def nifti_version(path: str) -> int | None:
     try:
         with opener(path, "rb") as f:
             head = f.read(4)
-    except (OSError, EOFError) as e:
-        raise LoadError(f"cannot read file ({e})", path) from e
+    except (OSError, EOFError, zlib.error) as e:
+        raise LoadError(f"file is corrupt: cannot read the header ({e})", path) from None
     if len(head) < 4:
         return None
     for order in ("<", ">"):
@@ -59,25 +70,56 @@ def nifti_version(path: str) -> int | None:
 
 def read_volume_file(path: str, time_index: int = 0) -> Volume:
     """Read a NIfTI/NRRD/MetaImage file; raises LoadError naming the file and the reason."""
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         raise LoadError("no such file", path)
-    if os.path.getsize(path) == 0:
+    size = regular_file_size(path)
+    if size == 0:
         raise LoadError("file is empty", path)
     lower = path.lower()
     if lower.endswith((".nii", ".nii.gz")) and nifti_version(path) == 2:
         return _read_nifti2(path, time_index)
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(path)
-    try:
-        reader.ReadImageInformation()
-    except RuntimeError as e:
-        raise LoadError(_itk_reason(str(e), path), path) from None
-    _check_header_size(path, reader)
-    try:
-        image = reader.Execute()
-    except RuntimeError as e:
-        raise LoadError(_itk_reason(str(e), path), path) from None
-    return volume_from_itk(image, path, time_index)
+    detached = detached_data(path)  # refuses data files outside the folder, FIFOs, devices
+    warnings: list[str] = []
+    if lower.endswith(NIFTI_SUFFIXES):
+        warnings = check_nifti1_header(path)  # also reads a .gz stream to its end
+    with native_output_to_log():
+        reader = sitk.ImageFileReader()
+        reader.SetFileName(path)
+        try:
+            reader.ReadImageInformation()
+        except RuntimeError as e:
+            raise LoadError(_itk_reason(str(e), path), path) from None
+        claimed = _check_header_size(path, reader, detached)
+        _check_nrrd_stream(path, lower, claimed, detached)
+        try:
+            image = reader.Execute()
+        except RuntimeError as e:
+            raise LoadError(_itk_reason(str(e), path), path) from None
+        except MemoryError:
+            raise LoadError("not enough memory to read the image", path) from None
+    volume = volume_from_itk(image, path, time_index)
+    if warnings:
+        volume.metadata.setdefault("warnings", []).extend(warnings)
+    return volume
+
+
+def _check_nrrd_stream(path: str, lower: str, claimed: int, detached: DetachedData | None) -> None:
+    """Read a gzip-encoded NRRD's stream to its end: ITK may zero-fill one that ends early."""
+    if lower.endswith(".nrrd") and detached is None and _nrrd_gzip(path):
+        offset = nrrd_data_offset(path)
+        if offset is not None:
+            verify_gzip(path, offset, enough=claimed + (1 << 20))
+    elif detached is not None and detached.gzip and not lower.endswith(".hdr"):
+        for f in detached.files:
+            verify_gzip(f, enough=claimed + (1 << 20))
+
+
+def _nrrd_gzip(path: str) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(HEADER_LIMIT)
+    end = head.find(b"\n\n")
+    text = (head if end < 0 else head[:end]).decode("latin-1").lower()
+    return "encoding: gz" in text
 
 
 def volume_from_itk(image: sitk.Image, path: str, time_index: int = 0) -> Volume:
@@ -101,6 +143,7 @@ def volume_from_itk(image: sitk.Image, path: str, time_index: int = 0) -> Volume
     geometry = Geometry(
         geometry.shape_zyx, geometry.spacing, geometry.origin, orthonormalize(geometry.direction)
     )
+    check_geometry(geometry, path)
     array = sitk.GetArrayFromImage(image)
     if dim == 2:
         array = array[np.newaxis]
@@ -134,7 +177,7 @@ def _read_nifti2(path: str, time_index: int) -> Volume:
     itemsize = np.dtype(img.get_data_dtype()).itemsize
     check_claimed_size(
         path,
-        int(np.prod(shape, dtype=np.int64)) * itemsize,
+        claimed_bytes(shape, itemsize),
         stored_bytes=os.path.getsize(path),
         compressed=path.lower().endswith(".gz"),
     )
@@ -157,6 +200,8 @@ def _read_nifti2(path: str, time_index: int) -> Volume:
     while data.ndim > 3:  # remaining 5th dimension: first component
         data = data[..., 0]
     affine = img.affine
+    if not np.all(np.isfinite(affine)):
+        raise LoadError("the header's affine holds values that are not numbers", path)
     lps = np.diag([-1.0, -1.0, 1.0]) @ affine[:3, :3]
     spacing = np.linalg.norm(lps, axis=0)
     if np.any(spacing <= 0):
@@ -167,24 +212,26 @@ def _read_nifti2(path: str, time_index: int) -> Volume:
     origin = np.diag([-1.0, -1.0, 1.0]) @ affine[:3, 3]
     array = np.ascontiguousarray(np.transpose(data, (2, 1, 0)))
     geometry = Geometry(array.shape, tuple(spacing), tuple(origin), orthonormalize(direction))
+    check_geometry(geometry, path)
     return Volume(array, geometry, "", path, _display_name(path), metadata)
 
 
-def _check_header_size(path: str, reader: sitk.ImageFileReader) -> None:
+def _check_header_size(
+    path: str, reader: sitk.ImageFileReader, detached: DetachedData | None
+) -> int:
+    """Refuse a header claiming more than memory or the file(s) allow; returns the claim."""
     size = [int(s) for s in reader.GetSize()]
     ncomp = int(reader.GetNumberOfComponents())
-    pixel_bytes = _pixel_bytes(reader.GetPixelID())
-    claimed = int(np.prod(size, dtype=np.int64)) * ncomp * pixel_bytes
+    claimed = claimed_bytes(size, ncomp * _pixel_bytes(reader.GetPixelID()))
     lower = path.lower()
-    # Detached headers (.mhd/.nhdr/.hdr) keep pixels elsewhere: only the memory limit applies.
-    detached = lower.endswith((".mhd", ".nhdr", ".hdr"))
+    if detached is not None:
+        check_claimed_size(
+            path, claimed, stored_bytes=detached.total_bytes, compressed=detached.compressed
+        )
+        return claimed
     compressed = lower.endswith((".gz", ".nrrd", ".mha"))  # NRRD/MHA may zip internally
-    check_claimed_size(
-        path,
-        claimed,
-        stored_bytes=None if detached else os.path.getsize(path),
-        compressed=compressed,
-    )
+    check_claimed_size(path, claimed, stored_bytes=os.path.getsize(path), compressed=compressed)
+    return claimed
 
 
 def _pixel_bytes(pixel_id: int) -> int:

@@ -1,0 +1,323 @@
+"""Hostile files (issue 20, items 2, 5, 7, 8): truncated gzip, data files outside the header's
+folder, FIFOs, sparse giants and lying sizes give a LoadError naming the file, never a hang."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hostile_inputs import (
+    dicom_bytes,
+    dicom_dataset,
+    make_fifo,
+    mhd_header,
+    nifti_bytes,
+    nrrd_header,
+    pixels,
+    write_nifti,
+)
+
+from viewer.errors import LoadError
+from viewer.io import load_volume, open_labels, scan_dicom_folder
+from viewer.io.label_formats_segnrrd import read_seg_nrrd
+from viewer.io.volume_files import read_volume_file
+
+RAW = pixels().astype("<i2").tobytes()
+
+
+# --- item 2: a gzip stream that ends early or fails its CRC ---------------------------------
+
+
+def test_truncated_nii_gz_is_refused(tmp_path):
+    good = nifti_bytes(gz=True)
+    f = tmp_path / "cut.nii.gz"
+    f.write_bytes(good[: len(good) - 30])  # the deflate stream and the trailer end early
+    with pytest.raises(LoadError, match="truncated|corrupt") as e:
+        read_volume_file(str(f))
+    assert str(f) in e.value.message
+
+
+def test_nii_gz_with_a_bad_crc_is_refused(tmp_path):
+    good = bytearray(nifti_bytes(gz=True))
+    good[-8] ^= 0xFF  # the CRC-32 in the gzip trailer
+    f = tmp_path / "crc.nii.gz"
+    f.write_bytes(bytes(good))
+    with pytest.raises(LoadError, match="CRC|corrupt") as e:
+        read_volume_file(str(f))
+    assert str(f) in e.value.message
+
+
+def test_truncated_nii_gz_label_is_refused(tmp_path):
+    image = write_nifti(tmp_path / "image.nii")
+    volume = load_volume(image)
+    good = nifti_bytes(gz=True)
+    label = tmp_path / "label.nii.gz"
+    label.write_bytes(good[: len(good) // 2])
+    with pytest.raises(LoadError, match="truncated|corrupt") as e:
+        open_labels(volume, str(label))
+    assert str(label) in e.value.message
+
+
+def test_intact_nii_gz_still_loads_exactly(tmp_path):
+    f = write_nifti(tmp_path / "ok.nii.gz")
+    v = read_volume_file(str(f))
+    np.testing.assert_array_equal(v.array, pixels())
+    assert v.geometry.spacing == pytest.approx((0.5, 0.75, 2.0))
+
+
+def test_gzip_garbage_after_a_valid_header_is_refused(tmp_path):
+    good = nifti_bytes(gz=True)
+    f = tmp_path / "garbage.nii.gz"
+    f.write_bytes(good[:40] + os.urandom(200))
+    with pytest.raises(LoadError) as e:
+        read_volume_file(str(f))
+    assert str(f) in e.value.message
+    assert "\n" not in e.value.message
+
+
+# --- item 5: detached data files only inside the header's own folder -------------------------
+
+
+@pytest.fixture
+def outside(tmp_path) -> Path:
+    """A 'secret' file beside the folder holding the headers, with exactly the bytes a 5x4x3
+    short image needs, so that only the path check can stop it."""
+    secret = tmp_path / "secret.raw"
+    secret.write_bytes(RAW)
+    (tmp_path / "case").mkdir()
+    return secret
+
+
+@pytest.mark.parametrize("suffix", [".nhdr", ".nrrd"])
+@pytest.mark.parametrize("how", ["dotdot", "absolute", "symlink"])
+def test_nrrd_data_file_outside_its_folder_is_refused(tmp_path, outside, suffix, how):
+    case = tmp_path / "case"
+    if how == "dotdot":
+        ref = "../secret.raw"
+    elif how == "absolute":
+        ref = str(outside)
+    else:
+        (case / "link.raw").symlink_to(outside)
+        ref = "link.raw"
+    header = case / f"h{suffix}"
+    header.write_text(nrrd_header(ref))
+    with pytest.raises(LoadError, match="outside") as e:
+        load_volume(header)
+    assert str(header) in e.value.message
+
+
+@pytest.mark.parametrize("how", ["dotdot", "absolute", "symlink"])
+def test_mhd_data_file_outside_its_folder_is_refused(tmp_path, outside, how):
+    case = tmp_path / "case"
+    if how == "dotdot":
+        ref = "../secret.raw"
+    elif how == "absolute":
+        ref = str(outside)
+    else:
+        (case / "link.raw").symlink_to(outside)
+        ref = "link.raw"
+    header = case / "h.mhd"
+    header.write_text(mhd_header(ref))
+    with pytest.raises(LoadError, match="outside") as e:
+        load_volume(header)
+    assert str(header) in e.value.message
+
+
+def test_nrrd_list_data_files_are_checked_each(tmp_path, outside):
+    case = tmp_path / "case"
+    (case / "a.raw").write_bytes(RAW[: len(RAW) // 3])
+    header = case / "h.nhdr"
+    text = nrrd_header().rstrip("\n") + "\ndata file: LIST 2\na.raw\n../secret.raw\n"
+    header.write_text(text)
+    with pytest.raises(LoadError, match="outside"):
+        load_volume(header)
+
+
+def test_mhd_list_data_files_are_checked_each(tmp_path, outside):
+    case = tmp_path / "case"
+    (case / "a.raw").write_bytes(RAW[:40])
+    header = case / "h.mhd"
+    header.write_text(mhd_header("LIST 2D") + "a.raw\n../secret.raw\n")
+    with pytest.raises(LoadError, match="outside"):
+        load_volume(header)
+
+
+def test_seg_nrrd_label_with_an_outside_data_file_is_refused(tmp_path, outside):
+    case = tmp_path / "case"
+    header = case / "labels.seg.nrrd"
+    header.write_text(
+        nrrd_header("../secret.raw").replace("type: short", "type: unsigned char")
+        + "Segment0_ID:=a\nSegment0_LabelValue:=1\n"
+    )
+    with pytest.raises(LoadError, match="outside") as e:
+        read_seg_nrrd(header)
+    assert str(header) in e.value.message
+
+
+def test_detached_data_file_in_the_same_folder_still_loads(tmp_path):
+    (tmp_path / "data.raw").write_bytes(RAW)
+    nhdr = tmp_path / "a.nhdr"
+    nhdr.write_text(nrrd_header("data.raw"))
+    mhd = tmp_path / "a.mhd"
+    mhd.write_text(mhd_header("data.raw"))
+    for header in (nhdr, mhd):
+        v = load_volume(header)
+        np.testing.assert_array_equal(v.array, pixels())
+
+
+def test_convert_does_not_copy_an_outside_file(tmp_path, outside):
+    from viewer.cli.main import run_cli
+
+    header = tmp_path / "case" / "h.nhdr"
+    header.write_text(nrrd_header("../secret.raw"))
+    out = tmp_path / "out.nii.gz"
+    assert run_cli(["convert", str(header), str(out)]) == 2
+    assert not out.exists()
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("target", ["/dev/zero", "/proc/self/environ"])
+def test_device_and_proc_files_are_refused(tmp_path, target):
+    header = tmp_path / "h.nhdr"
+    header.write_text(nrrd_header(target))
+    with pytest.raises(LoadError, match="outside"):
+        load_volume(header)
+
+
+# --- item 7: nothing hangs ----------------------------------------------------------------------
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("kind", ["nhdr", "mhd"])
+def test_detached_data_file_that_is_a_fifo_is_refused(tmp_path, kind):
+    make_fifo(tmp_path / "pipe.raw")
+    header = tmp_path / f"h.{kind}"
+    header.write_text(nrrd_header("pipe.raw") if kind == "nhdr" else mhd_header("pipe.raw"))
+    with pytest.raises(LoadError, match="not a regular file") as e:
+        load_volume(header)
+    assert str(header) in e.value.message
+
+
+@pytest.mark.timeout(30)
+def test_fifo_in_a_dicom_folder_is_skipped(tmp_path):
+    (tmp_path / "slice.dcm").write_bytes(dicom_bytes())
+    make_fifo(tmp_path / "pipe.dcm")
+    scan = scan_dicom_folder(tmp_path)
+    assert len(scan.all_series()) == 1
+    assert [(Path(s.path).name, s.reason) for s in scan.skipped] == [
+        ("pipe.dcm", "not a regular file (FIFO)")
+    ]
+
+
+@pytest.mark.timeout(30)
+def test_fifo_as_a_label_file_is_refused(tmp_path):
+    volume = load_volume(write_nifti(tmp_path / "image.nii"))
+    fifo = make_fifo(tmp_path / "label.nii.gz")
+    with pytest.raises(LoadError, match="not a regular file"):
+        open_labels(volume, str(fifo))
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("size", [200 * 1024**2, 20 * 1024**3])
+def test_sparse_file_named_dcm_is_refused_quickly(tmp_path, size):
+    f = tmp_path / "big.dcm"
+    with open(f, "wb") as fh:
+        fh.truncate(size)  # sparse: no disk used, all zeros
+    with pytest.raises(LoadError, match="not a DICOM file") as e:
+        load_volume(f)
+    assert str(f) in e.value.message
+
+
+@pytest.mark.timeout(30)
+def test_dicm_preamble_followed_by_zeros_is_refused_quickly(tmp_path):
+    f = tmp_path / "zeros.dcm"
+    with open(f, "wb") as fh:
+        fh.write(b"\0" * 128 + b"DICM")
+        fh.truncate(2 * 1024**3)
+    with pytest.raises(LoadError):
+        load_volume(f)
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("frames", [2147483647, 80_000_000])
+def test_dicom_claiming_billions_of_frames_is_refused_quickly(tmp_path, frames):
+    ds = dicom_dataset()
+    ds.NumberOfFrames = frames
+    f = tmp_path / "frames.dcm"
+    f.write_bytes(dicom_bytes(ds))
+    with pytest.raises(LoadError, match="frames") as e:
+        load_volume(f)
+    assert str(f) in e.value.message
+
+
+# --- item 8: sizes in Python integers, the guard on every reader -------------------------------
+
+
+def test_mhd_dimsize_overflowing_int64_is_refused(tmp_path):
+    (tmp_path / "d.raw").write_bytes(RAW)
+    header = tmp_path / "h.mhd"
+    header.write_text(mhd_header("d.raw", sizes=(4294967296, 4294967296, 16)))
+    with pytest.raises(LoadError, match="claims"):
+        load_volume(header)
+
+
+def test_detached_header_bigger_than_its_data_file_is_refused(tmp_path):
+    (tmp_path / "d.raw").write_bytes(RAW)
+    header = tmp_path / "h.nhdr"
+    header.write_text(nrrd_header("d.raw", sizes=(500, 400, 300)))
+    with pytest.raises(LoadError, match="truncated|holds only"):
+        load_volume(header)
+
+
+@pytest.mark.timeout(60)
+def test_huge_sparse_detached_data_file_is_refused_by_the_memory_guard(tmp_path, monkeypatch):
+    monkeypatch.setenv("RADLABEL_MAX_IMAGE_BYTES", str(1024**3))
+    with open(tmp_path / "d.raw", "wb") as fh:
+        fh.truncate(2048 * 1024 * 1024 * 2)
+    header = tmp_path / "h.nhdr"
+    header.write_text(nrrd_header("d.raw", sizes=(2048, 1024, 1024)))
+    with pytest.raises(LoadError, match="more than"):
+        load_volume(header)
+
+
+def test_seg_nrrd_with_a_huge_claimed_size_is_refused_before_reading(tmp_path):
+    header = tmp_path / "l.seg.nrrd"
+    header.write_bytes(
+        nrrd_header(sizes=(4294967296, 4294967296, 16), encoding="gzip")
+        .replace("type: short", "type: unsigned char")
+        .encode()
+        + gzip.compress(b"\0" * 100)
+    )
+    with pytest.raises(LoadError, match="claims"):
+        read_seg_nrrd(header)
+
+
+def test_default_memory_limit_is_a_quarter_of_ram(monkeypatch):
+    from viewer.io import size_guard
+
+    monkeypatch.delenv("RADLABEL_MAX_IMAGE_BYTES", raising=False)
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert size_guard.memory_limit_bytes() == total // 4
+    monkeypatch.setenv("RADLABEL_MAX_IMAGE_BYTES", "12345")
+    assert size_guard.memory_limit_bytes() == 12345
+    monkeypatch.setenv("RADLABEL_MAX_IMAGE_BYTES", "lots")  # unusable: the default, not a crash
+    assert size_guard.memory_limit_bytes() == total // 4
+
+
+def _nifti_with_vox_offset(offset: float) -> bytes:
+    raw = bytearray(nifti_bytes())
+    struct.pack_into("<f", raw, 108, offset)
+    return bytes(raw)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_vox_offset_past_the_end_is_refused(tmp_path, gz):
+    raw = _nifti_with_vox_offset(10_000.0)
+    f = tmp_path / ("off.nii.gz" if gz else "off.nii")
+    f.write_bytes(gzip.compress(raw) if gz else raw)
+    with pytest.raises(LoadError, match="truncated|past the end"):
+        load_volume(f)

@@ -1,0 +1,230 @@
+"""Checks on files before a library opens them: regular files only, detached data files only
+inside the header's own folder, and gzip streams read to their end with their CRC verified.
+
+Libraries follow a header's `data file:` / `ElementDataFile` anywhere (/etc/passwd, /dev/zero,
+a FIFO that blocks `open` forever) and zero-fill a gzip stream that ends early; these checks run
+first so that such files give a LoadError naming the file instead.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import stat
+import zlib
+from dataclasses import dataclass
+
+from viewer.errors import LoadError
+
+HEADER_LIMIT = 1 << 20  # a text header longer than 1 MB is not a header
+MAX_DATA_FILES = 100_000
+_CHUNK = 4 << 20
+
+_KINDS = (
+    (stat.S_ISFIFO, "FIFO"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISBLK, "block device"),
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISDIR, "folder"),
+)
+
+
+def file_kind(st: os.stat_result) -> str:
+    for test, name in _KINDS:
+        if test(st.st_mode):
+            return name
+    return "special file"
+
+
+def regular_file_size(path: str, what: str = "", report_as: str | None = None) -> int:
+    """Size of `path` (symlinks followed); LoadError (naming `report_as`, default `path`)
+    unless it is a regular file: opening a FIFO blocks forever, a device never ends."""
+    name = path if report_as is None else report_as
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise LoadError(f"{what}cannot read file ({e.strerror or e})", name) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise LoadError(f"{what}not a regular file ({file_kind(st)})", name)
+    return int(st.st_size)
+
+
+@dataclass
+class DetachedData:
+    """The data files a detached header points at (all checked), and how they are encoded."""
+
+    files: list[str]
+    total_bytes: int
+    compressed: bool
+    gzip: bool
+
+
+def detached_data(path: str) -> DetachedData | None:
+    """The checked data files of a NRRD (.nrrd/.nhdr) or MetaImage (.mhd/.mha) header, or None
+    when the pixels are in the header file itself. Raises LoadError for a data file outside the
+    header's folder, missing, or not a regular file."""
+    lower = path.lower()
+    if lower.endswith((".nrrd", ".nhdr")):
+        fields, rest = _nrrd_fields(path)
+        ref = fields.get("data file", fields.get("datafile"))
+        if ref is None:
+            return None
+        encoding = fields.get("encoding", "raw").lower()
+        names = _expand(ref, rest, path)
+        gz = encoding in ("gzip", "gz")
+        compressed = gz or encoding in ("bzip2", "bz2")
+    elif lower.endswith((".mhd", ".mha")):
+        fields, rest = _meta_fields(path)
+        ref = fields.get("elementdatafile")
+        if ref is None or ref.upper() == "LOCAL":
+            return None
+        names = _expand(ref, rest, path)
+        compressed = fields.get("compresseddata", "false").lower() == "true"
+        gz = False  # MetaIO compresses with raw zlib; ITK checks the stream itself
+    elif lower.endswith(".hdr"):
+        stem = path[:-4]
+        names = [n for n in (stem + ".img", stem + ".img.gz") if os.path.lexists(n)]
+        if not names:
+            return None
+        names = [os.path.basename(names[0])]
+        gz = compressed = names[0].lower().endswith(".gz")
+    else:
+        return None
+    files = [inside_folder(path, name) for name in names]
+    total = sum(
+        regular_file_size(f, f"data file '{name}': ", report_as=path)
+        for f, name in zip(files, names)
+    )
+    return DetachedData(files, total, compressed, gz)
+
+
+def inside_folder(header: str, name: str) -> str:
+    """The real path of data file `name` of `header`, which must lie in the header's folder."""
+    if os.path.isabs(name):
+        raise LoadError(
+            f"data file '{name}' is outside the header's folder (absolute paths are refused)",
+            header,
+        )
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(header)))
+    real = os.path.realpath(os.path.join(folder, name))
+    if os.path.commonpath([folder, real]) != folder:
+        raise LoadError(f"data file '{name}' is outside the header's folder", header)
+    if not os.path.exists(real):
+        raise LoadError(f"data file '{name}' not found", header)
+    return real
+
+
+def _expand(ref: str, rest: list[str], header: str) -> list[str]:
+    """The file names of a data-file field: one name, `LIST` + following lines, or a printf
+    pattern `fmt min max step`."""
+    parts = ref.split()
+    if parts and parts[0].upper() == "LIST":
+        names = [line.strip() for line in rest if line.strip()]
+        if not names:
+            raise LoadError("data file LIST names no files", header)
+        if len(names) > MAX_DATA_FILES:
+            raise LoadError(f"data file LIST names more than {MAX_DATA_FILES} files", header)
+        return names
+    if len(parts) >= 4 and "%" in parts[0]:
+        try:
+            lo, hi, step = int(parts[1]), int(parts[2]), int(parts[3])
+        except ValueError:
+            raise LoadError(f"unreadable data file pattern '{ref}'", header) from None
+        if step == 0 or (hi - lo) // step + 1 > MAX_DATA_FILES or (hi - lo) * step < 0:
+            raise LoadError(f"unusable data file pattern '{ref}'", header)
+        try:
+            return [parts[0] % i for i in range(lo, hi + (1 if step > 0 else -1), step)]
+        except (TypeError, ValueError):
+            raise LoadError(f"unreadable data file pattern '{ref}'", header) from None
+    return [ref.strip()]
+
+
+def _read_header_text(path: str) -> str:
+    regular_file_size(path)
+    with open(path, "rb") as f:
+        head = f.read(HEADER_LIMIT)
+    return head.decode("latin-1")
+
+
+def _nrrd_fields(path: str) -> tuple[dict[str, str], list[str]]:
+    """NRRD fields (lower-case keys) up to the blank line, and the lines after a data-file
+    field (the names of a LIST)."""
+    text = _read_header_text(path)
+    fields: dict[str, str] = {}
+    rest: list[str] = []
+    in_list = False
+    for line in text.splitlines()[1:]:
+        if in_list:
+            if not line.strip():
+                break
+            rest.append(line)
+            continue
+        if not line.strip():
+            break
+        if line.startswith("#") or ":=" in line:
+            continue
+        key, sep, value = line.partition(":")
+        if sep:
+            key = key.strip().lower()
+            fields[key] = value.strip()
+            if key in ("data file", "datafile") and value.split()[:1] == ["LIST"]:
+                in_list = True
+    return fields, rest
+
+
+def _meta_fields(path: str) -> tuple[dict[str, str], list[str]]:
+    """MetaImage fields (lower-case keys) up to ElementDataFile (always the last field), and
+    the lines after it (a LIST's names; binary pixels for LOCAL, which are not used)."""
+    text = _read_header_text(path)
+    fields: dict[str, str] = {}
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        key, sep, value = line.partition("=")
+        if not sep:
+            continue
+        key = key.strip().lower()
+        fields[key] = value.strip()
+        if key == "elementdatafile":
+            return fields, lines[i + 1 :] if value.split()[:1] == ["LIST"] else []
+    return fields, []
+
+
+def nrrd_data_offset(path: str) -> int | None:
+    """Byte offset of an attached NRRD's data (just past the blank line), None if not found."""
+    with open(path, "rb") as f:
+        head = f.read(HEADER_LIMIT)
+    m = re.search(rb"\r?\n\r?\n", head)
+    return m.end() if m else None
+
+
+def verify_gzip(path: str, offset: int = 0, enough: int | None = None) -> int:
+    """Decompress the gzip stream of `path` from `offset` to its end (CRC and length checked by
+    Python's gzip) and return its decompressed size. Stops early once more than `enough` bytes
+    came out: the pixels a header needs are all there. LoadError for a stream that ends early,
+    fails its CRC or is not gzip."""
+    total = 0
+    try:
+        with open(path, "rb") as raw:
+            raw.seek(offset)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+                while True:
+                    chunk = gz.read(_CHUNK)
+                    if not chunk:
+                        break
+                    total += len(chunk)
+                    if enough is not None and total > enough:
+                        break
+    except EOFError:
+        raise LoadError(
+            f"file is truncated: the gzip stream ends early (after {total} bytes)", path
+        ) from None
+    except gzip.BadGzipFile as e:
+        if "crc" in str(e).lower():
+            raise LoadError("file is corrupt: gzip CRC check failed", path) from None
+        raise LoadError(f"file is corrupt: not a valid gzip stream ({e})", path) from None
+    except zlib.error as e:
+        raise LoadError(f"file is corrupt: gzip data cannot be decompressed ({e})", path) from None
+    except OSError as e:
+        raise LoadError(f"cannot read file ({e.strerror or e})", path) from None
+    return total
