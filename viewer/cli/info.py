@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 
 import numpy as np
@@ -30,6 +31,12 @@ def volume_info(volume: Volume) -> dict:
     g = volume.geometry
     lo, hi = volume.value_range()
     meta = volume.metadata
+    warnings = list(meta.get("warnings", []))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        # JSON has no Infinity/NaN: report the range of the finite values and say so
+        finite = volume.array[np.isfinite(volume.array)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (None, None)
+        warnings.append("values include infinity or NaN: value range of the finite values")
     return {
         "size": list(g.size_xyz),
         "spacing": list(g.spacing),
@@ -44,7 +51,7 @@ def volume_info(volume: Volume) -> dict:
         "time_points": int(meta.get("time_points", 1)),
         "time_index": int(meta.get("time_index", 0)),
         "series_id": meta.get("series_id"),
-        "warnings": list(meta.get("warnings", [])),
+        "warnings": warnings,
     }
 
 
@@ -80,10 +87,21 @@ def collect(path: str, series: str | None = None, time_index: int = 0) -> dict:
 def run(args: argparse.Namespace) -> int:
     info = collect(args.path, args.series, args.time)
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(json.dumps(_finite(info), indent=2, allow_nan=False))
     else:
         print(format_text(info))
     return 0
+
+
+def _finite(value):
+    """`value` with every non-finite float replaced by None (JSON has no Infinity or NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def format_text(info: dict) -> str:
@@ -115,7 +133,8 @@ def format_text(info: dict) -> str:
             f"    modality     {v['modality'] or '-'}",
             f"    pixel type   {v['pixel_type']}"
             + (f" x {v['components']} components" if v["components"] > 1 else ""),
-            f"    value range  {v['value_range'][0]:.6g} .. {v['value_range'][1]:.6g}",
+            "    value range  "
+            + " .. ".join("-" if x is None else f"{x:.6g}" for x in v["value_range"]),
         ]
         if v["time_points"] > 1:
             lines.append(f"    time point   {v['time_index']} of {v['time_points']}")

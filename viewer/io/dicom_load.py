@@ -252,6 +252,8 @@ def decode_file(h: DicomHeader) -> tuple[np.ndarray, bool]:
         except NotAnImage as e:
             errors.append(e.reason)
             continue
+        except LoadError:
+            raise  # the header contradicts the data: no other decoder can make it right
         except Exception as e:  # decoders raise many error types on broken data
             errors.append(f"{type(e).__name__}: {str(e).strip().splitlines()[-1][:200]}")
             continue
@@ -278,6 +280,8 @@ def _decode_pydicom(h: DicomHeader) -> tuple[np.ndarray, bool]:
     ds = read_dataset(h.path, stop_before_pixels=False)
     if "PixelData" not in ds:
         raise NotAnImage("no pixel data")
+    if not h.compressed:
+        _check_native_length(len(ds.PixelData), h)
     arr = _native_pixels(ds, h)
     if arr is None:
         arr = ds.pixel_array
@@ -290,6 +294,22 @@ def _decode_pydicom(h: DicomHeader) -> tuple[np.ndarray, bool]:
     if arr.ndim == 2 or (h.number_of_frames == 1 and arr.shape[0] != 1):
         arr = arr[np.newaxis]
     return arr, False
+
+
+def _check_native_length(stored: int, h: DicomHeader) -> None:
+    """Uncompressed pixel data a whole row or more longer than Rows x Columns x frames means
+    the header's size is wrong (Rows halved gave half an image): refuse rather than crop."""
+    rows, cols = h.mosaic_shape or (h.rows, h.columns)
+    samples = 2 if h.photometric.startswith("YBR_FULL_422") else h.samples_per_pixel
+    bits = rows * cols * samples * h.bits_allocated * h.number_of_frames
+    expected = (bits + 7) // 8
+    row = max(1, cols * samples * h.bits_allocated // 8)
+    if stored - expected >= row:
+        raise LoadError(
+            f"pixel data holds {stored} bytes but Rows x Columns ({h.rows} x {h.columns}) "
+            f"x {h.number_of_frames} frame(s) need {expected}: the header's image size is wrong",
+            h.path,
+        )
 
 
 _NATIVE_LITTLE_ENDIAN = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")

@@ -201,7 +201,9 @@ def _check_before_reading(p: Path) -> None:
         stored = detached.total_bytes
     else:
         stored = os.path.getsize(p)
-    check_claimed_size(str(p), claimed_bytes(sizes, item), stored_bytes=stored, compressed=compressed)
+    check_claimed_size(
+        str(p), claimed_bytes(sizes, item), stored_bytes=stored, compressed=compressed
+    )
 
 
 def _one_line(e: Exception) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 
 from viewer.errors import LoadError
 from viewer.io.file_checks import verify_gzip
+from viewer.io.size_guard import check_claimed_size
 from viewer.model.geometry import Geometry
 
 # Voxel sizes outside this range (in mm) are header damage, not an image: 0.1 µm to 10 m.
@@ -77,6 +78,7 @@ def check_nifti1_header(path: str) -> list[str]:
     if single_file and (not math.isfinite(vox_offset) or vox_offset < 348):
         raise LoadError(f"vox_offset {vox_offset} lies inside the header", path)
     needed = (int(vox_offset) if single_file else 0) + math.prod(sizes) * max(bitpix // 8, 1)
+    check_claimed_size(path, math.prod(sizes) * max(bitpix // 8, 1))  # memory, before reading
     lower = path.lower()
     if lower.endswith(".gz"):
         data_bytes = verify_gzip(path, enough=needed + (1 << 20))
