@@ -16,8 +16,8 @@ from pydicom.errors import InvalidDicomError
 from pydicom.filereader import read_partial
 
 from viewer.errors import LoadError
-from viewer.io.file_checks import regular_file_size
 from viewer.io.dicom_mosaic import MosaicLayout, corrected_origin, mosaic_layout
+from viewer.io.file_checks import regular_file_size
 
 # SOP classes that hold no image to show; they are skipped with a reason when scanning.
 NON_IMAGE_SOP_CLASSES = {

@@ -17,8 +17,8 @@ from scipy.ndimage import find_objects
 from viewer.errors import LoadError, SaveError
 from viewer.io.atomic_save import atomic_write
 from viewer.io.file_checks import detached_data
-from viewer.io.size_guard import check_claimed_size, claimed_bytes
 from viewer.io.label_formats_layers import LabelLayers, SegmentInfo
+from viewer.io.size_guard import check_claimed_size, claimed_bytes
 from viewer.io.write_check import WriteCheckError
 from viewer.model.geometry import Geometry
 from viewer.model.segments import default_colour

@@ -18,7 +18,6 @@ import numpy as np
 import SimpleITK as sitk
 
 from viewer.errors import LoadError
-from viewer.io.sitk_convert import direction_is_orthonormal, geometry_from_image, orthonormalize
 from viewer.io.file_checks import (
     HEADER_LIMIT,
     DetachedData,
@@ -29,6 +28,7 @@ from viewer.io.file_checks import (
 )
 from viewer.io.native_output import native_output_to_log
 from viewer.io.plausible import check_geometry, check_nifti1_header
+from viewer.io.sitk_convert import direction_is_orthonormal, geometry_from_image, orthonormalize
 from viewer.io.size_guard import check_claimed_size, claimed_bytes
 from viewer.model.geometry import Geometry
 from viewer.model.volume import Volume
