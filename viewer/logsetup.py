@@ -13,8 +13,15 @@ _CONFIGURED = False
 FILE_ONLY = {"file_only": True}
 
 
+# Loggers whose records may reach the console; libraries' (pydicom's tracebacks, nibabel's
+# notes, Python warnings via py.warnings) go to the log file only: the user sees one line.
+_OWN_LOGGERS = ("viewer", "segmentation_core", "radlabel", "__main__", "root")
+
+
 def _console_filter(record: logging.LogRecord) -> bool:
-    return not getattr(record, "file_only", False)
+    if getattr(record, "file_only", False):
+        return False
+    return record.name.split(".", 1)[0] in _OWN_LOGGERS
 
 
 def log_dir() -> Path:
@@ -44,6 +51,7 @@ def setup_logging(debug: bool = False) -> Path | None:
     if not debug:
         console.addFilter(_console_filter)
     root.addHandler(console)
+    logging.captureWarnings(True)  # library warnings to the log (py.warnings), not the console
     path = log_file_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -81,6 +81,15 @@ def run_cli(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        if args.debug:
+            raise
+        log.exception("out of memory", extra=FILE_ONLY)
+        print(
+            f"error: not enough memory for this command (details in {log_path or 'the log'})",
+            file=sys.stderr,
+        )
+        return 1
     except Exception as e:  # unexpected: still one line, details in the log file
         if args.debug:
             raise

@@ -20,6 +20,7 @@ import numpy as np
 from viewer.errors import LoadError
 from viewer.io.label_formats import LoadedLabels, load_labels
 from viewer.io.label_formats_layers import LabelLayers
+from viewer.io.native_output import native_output_to_log
 from viewer.io.volume_files import FILE_SUFFIXES
 from viewer.model.segment_io import read_json_map
 from viewer.model.volume import Volume
@@ -39,12 +40,13 @@ def open_labels(
     """
     p = Path(os.fspath(path))
     meta = volume.metadata or {}
-    loaded = load_labels(
-        p,
-        volume.geometry,
-        series_uid=meta.get("SeriesInstanceUID"),
-        frame_of_reference_uid=meta.get("FrameOfReferenceUID"),
-    )
+    with native_output_to_log():  # ITK/MetaIO chatter to the log, not the terminal
+        loaded = load_labels(
+            p,
+            volume.geometry,
+            series_uid=meta.get("SeriesInstanceUID"),
+            frame_of_reference_uid=meta.get("FrameOfReferenceUID"),
+        )
     if loaded.format == "dicom-seg":
         if meta.get("format") != "DICOM":
             loaded.notes.append(

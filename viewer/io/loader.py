@@ -8,6 +8,7 @@ import os
 from viewer.errors import LoadError
 from viewer.io.dicom_load import load_series
 from viewer.io.dicom_scan import CancelFn, DicomScan, ProgressFn, list_files, scan_dicom_files
+from viewer.io.native_output import native_output_to_log
 from viewer.io.volume_files import is_volume_file, read_volume_file
 from viewer.model.volume import Volume
 
@@ -23,11 +24,12 @@ def scan_dicom_folder(
         files = list_files(path)
         if not files:
             raise LoadError("folder is empty", path)
-    elif os.path.isfile(path):
-        files = [path]
+    elif os.path.lexists(path):
+        files = [path]  # a FIFO or device is skipped with its reason, never opened
     else:
         raise LoadError("no such file or folder", path)
-    return scan_dicom_files(files, path, progress, cancel)
+    with native_output_to_log():
+        return scan_dicom_files(files, path, progress, cancel)
 
 
 def load_volume(
@@ -44,13 +46,15 @@ def load_volume(
     point (or component) of 4D images. Raises LoadError naming the file and the reason.
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         raise LoadError("no such file or folder", path)
-    if os.path.isfile(path) and is_volume_file(path):
-        volume = read_volume_file(path, time_index)
-    else:
-        scan = scan_dicom_folder(path, progress, cancel)
-        volume = load_volume_from_scan(scan, series_uid, time_index, progress, cancel)
+    # ITK, GDCM, libjpeg and MetaIO print on fd 2: to the log, not the user's terminal
+    with native_output_to_log():
+        if is_volume_file(path) and not os.path.isdir(path):
+            volume = read_volume_file(path, time_index)
+        else:
+            scan = scan_dicom_folder(path, progress, cancel)
+            volume = load_volume_from_scan(scan, series_uid, time_index, progress, cancel)
     log.info(
         "loaded %s: %s voxels, spacing %s, %s",
         path,
@@ -78,7 +82,8 @@ def load_volume_from_scan(
     else:
         ids = ", ".join(s.series_id for s in series)
         raise LoadError(f"{len(series)} series found; choose one with --series: {ids}", scan.root)
-    return load_series(chosen, time_index, progress, cancel)
+    with native_output_to_log():  # GDCM/libjpeg chatter on broken pixel data: to the log
+        return load_series(chosen, time_index, progress, cancel)
 
 
 def _nothing_loadable(scan: DicomScan) -> str:

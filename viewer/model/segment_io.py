@@ -46,6 +46,8 @@ def read_json_map(path: str | Path) -> list[Segment]:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise LoadError(f"not a readable JSON file ({e})", p) from None
+    except RecursionError:
+        raise LoadError("not a usable names file: JSON nested too deeply", p) from None
     if isinstance(data, dict) and isinstance(data.get("labels"), (dict, list)):
         data = data["labels"]
     if isinstance(data, list):
