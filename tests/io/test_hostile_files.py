@@ -56,7 +56,7 @@ def test_truncated_nii_gz_label_is_refused(tmp_path):
     volume = load_volume(image)
     good = nifti_bytes(gz=True)
     label = tmp_path / "label.nii.gz"
-    label.write_bytes(good[: len(good) // 2])
+    label.write_bytes(good[: len(good) - 30])  # ends early: ITK zero-fills the rest
     with pytest.raises(LoadError, match="truncated|corrupt") as e:
         open_labels(volume, str(label))
     assert str(label) in e.value.message
