@@ -321,3 +321,17 @@ def test_vox_offset_past_the_end_is_refused(tmp_path, gz):
     f.write_bytes(gzip.compress(raw) if gz else raw)
     with pytest.raises(LoadError, match="truncated|past the end"):
         load_volume(f)
+
+
+def test_raw_label_reader_refuses_outside_data_files_and_truncated_gzip(tmp_path, outside):
+    from viewer.io.label_formats_sitk import read_label_image
+
+    header = tmp_path / "case" / "l.mhd"
+    header.write_text(mhd_header("../secret.raw"))
+    with pytest.raises(LoadError, match="outside"):
+        read_label_image(header)
+    good = nifti_bytes(gz=True)
+    cut = tmp_path / "cut.nii.gz"
+    cut.write_bytes(good[: len(good) - 30])
+    with pytest.raises(LoadError, match="truncated"):
+        read_label_image(cut)

@@ -12,6 +12,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from viewer.errors import LoadError, SaveError
+from viewer.io.file_checks import detached_data, regular_file_size, verify_gzip
 from viewer.io.sitk_convert import geometry_from_image
 from viewer.io.writer import save_volume
 from viewer.model.geometry import Geometry
@@ -27,6 +28,10 @@ def read_label_image(path: str | Path) -> tuple[np.ndarray, Geometry]:
     p = Path(path)
     if not p.exists():
         raise LoadError("file not found", p)
+    regular_file_size(str(p))  # never open a FIFO or device
+    detached_data(str(p))  # a detached data file only inside the header's folder
+    if p.name.lower().endswith(".gz"):
+        verify_gzip(str(p))  # ITK zero-fills a stream that ends early
     try:
         image = sitk.ReadImage(str(p))
     except RuntimeError as e:
