@@ -16,8 +16,6 @@ import numpy as np
 
 from viewer.errors import LoadError
 
-ENGINES = ("paddle", "classic")
-
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -52,11 +50,14 @@ def parse_values(text: str | None) -> list[int] | None:
 
 
 def parse_engines(text: str) -> list[str]:
+    from segmentation_core.engines import engine_names
+
+    known = engine_names()
     engines = [e.strip() for e in text.split(",") if e.strip()]
-    bad = [e for e in engines if e not in ENGINES]
+    bad = [e for e in engines if e not in known]
     if bad or not engines:
         raise LoadError(
-            f"unknown engine {', '.join(bad) or text!r}; choose from {', '.join(ENGINES)}"
+            f"unknown engine {', '.join(bad) or text!r}; choose from {', '.join(known)}"
         )
     return engines
 
@@ -89,6 +90,7 @@ def label_names(label_path: str) -> dict[int, str]:
 
 def run(args: argparse.Namespace) -> int:
     from segmentation_core import open_session
+    from segmentation_core.engines import get_engine
     from segmentation_core.evaluation.harness import evaluate_case
     from segmentation_core.evaluation.report import target_table
     from segmentation_core.types import SegmentationError
@@ -100,11 +102,9 @@ def run(args: argparse.Namespace) -> int:
     image, spacing, label, names = load_case(args.image, args.label)
     results = {}
     for engine in engines:
-        kwargs = (
-            {"model_dir": args.model, "in_process": args.in_process} if engine == "paddle" else {}
-        )
+        model_dir = args.model if get_engine(engine).model_formats else None
         try:
-            session = open_session(engine, **kwargs)
+            session = open_session(engine, model_dir=model_dir, in_process=args.in_process)
         except SegmentationError as e:
             raise LoadError(f"cannot open the {engine} engine: {e}") from None
         try:

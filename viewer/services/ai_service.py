@@ -8,8 +8,9 @@ GUI thread stays free while a prediction is computed. Each request gets an id an
 service's *generation*; a new document, engine or reset bumps the generation, so a consumer can
 drop answers that belong to an earlier state (`AIResult.generation != service.generation`).
 
-When the Paddle model cannot be opened (for instance the shipped weights are absent) the
-service falls back to the classic engine and says so in `AIResult.message`.
+The engines come from the one registry, `segmentation_core.engines`. When an engine cannot be
+opened (for instance the shipped Paddle weights are absent) the service falls back to the engine
+it declares as its fallback (classic for Paddle) and says so in `AIResult.message`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from segmentation_core.engines import fallback_for
+from segmentation_core.engines import titles as ENGINES  # name -> title, read live
 from segmentation_core.types import Prediction, SegmentationError
 
 if TYPE_CHECKING:
@@ -31,7 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ENGINES = {"paddle": "Paddle model", "classic": "Classic (no learning)"}
 SessionFactory = Callable[[str], "InteractiveSession"]
 Listener = Callable[["AIResult"], None]
 
@@ -137,7 +139,7 @@ class AIService:
         return self._submit("prepare", self._job_prepare)
 
     def set_engine(self, engine: str) -> int | None:
-        """Switch engine ("paddle" or "classic"); clicks so far are dropped."""
+        """Switch to a registered engine; clicks so far are dropped."""
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
         self.requested_engine = engine
@@ -236,11 +238,12 @@ class AIService:
             session = self._factory(engine)
             self.engine = engine
         except SegmentationError as e:
-            if engine != "classic" and self.fallback_to_classic:
-                session = self._factory("classic")
-                self.engine = "classic"
+            fallback = fallback_for(engine) if self.fallback_to_classic else None
+            if fallback is not None:
+                session = self._factory(fallback)
+                self.engine = fallback
                 self._notice.append(
-                    f"The {ENGINES[engine]} is unavailable ({e}); using the classic engine."
+                    f"The {ENGINES[engine]} is unavailable ({e}); using the {fallback} engine."
                 )
             else:
                 raise
