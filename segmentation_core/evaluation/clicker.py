@@ -176,17 +176,21 @@ def next_click(
     target: np.ndarray,
     spacing_zyx,
     target_box: BBox | None = None,
+    valid: np.ndarray | None = None,
 ) -> tuple[tuple[int, int, int], bool] | None:
     """The corrective click, or None when the prediction equals the target.
 
     The error is only formed inside the union of both masks' boxes, where all of it lies;
-    `target_box` (the target's box, when the caller knows it) saves finding it again."""
+    `target_box` (the target's box, when the caller knows it) saves finding it again. `valid`
+    (training patches: where the patch holds image) restricts the error to its True voxels."""
     tbox = target_box if target_box is not None else mask_bbox(target)
     box = _union(mask_bbox(prediction), tbox)
     if box is None:
         return None
     sl = _slices(box)
     error = prediction[sl] != target[sl]
+    if valid is not None:
+        error &= valid[sl]
     if not error.any():
         return None
     pt = _click_in_largest(error, spacing_zyx, origin=box[:3])

@@ -1,7 +1,9 @@
-"""Click simulation shared by training and evaluation-style loops (inside a patch).
+"""Random first clicks for training samples.
 
-Follows the evaluation protocol: a click goes to the voxel farthest from the boundary of the
-largest 26-connected error component; it is positive where the target is 1.
+The corrective clicks of training are those of the evaluation protocol's simulated user,
+`segmentation_core.evaluation.clicker` (one copy, shared by the app's harness and the trainer);
+this module only adds what training needs on top: a *random* interior click, so that the
+network does not learn that users click at the exact centre.
 """
 
 from __future__ import annotations
@@ -9,16 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-_STRUCT26 = np.ones((3, 3, 3), bool)
-
-
-def largest_component(mask: np.ndarray) -> np.ndarray:
-    lab, n = ndimage.label(mask, structure=_STRUCT26)
-    if n <= 1:
-        return mask.astype(bool)
-    sizes = np.bincount(lab.ravel())
-    sizes[0] = 0
-    return lab == int(np.argmax(sizes))
+from segmentation_core.evaluation.clicker import first_click, largest_component
 
 
 def interior_point(mask: np.ndarray, sampling=None, rng: np.random.Generator | None = None):
@@ -26,27 +19,15 @@ def interior_point(mask: np.ndarray, sampling=None, rng: np.random.Generator | N
 
     Random clicks are drawn with probability ∝ distance², so they fall well inside the structure
     most of the time but not always at its centre (users do not click at the exact centre).
+    Without `rng` this is the simulated user's first click (`clicker.first_click`).
     """
-    comp = largest_component(mask)
-    if not comp.any():
+    if not mask.any():
         return None
-    padded = np.pad(comp, 1)
-    dist = ndimage.distance_transform_edt(padded, sampling=sampling)[1:-1, 1:-1, 1:-1]
+    spacing = sampling if sampling is not None else (1.0, 1.0, 1.0)
     if rng is None:
-        return np.unravel_index(int(np.argmax(dist)), dist.shape)
+        return first_click(mask, spacing)[0]
+    padded = np.pad(largest_component(mask), 1)
+    dist = ndimage.distance_transform_edt(padded, sampling=sampling)[1:-1, 1:-1, 1:-1]
     w = dist.ravel() ** 2
     idx = int(rng.choice(w.size, p=w / w.sum()))
     return np.unravel_index(idx, dist.shape)
-
-
-def next_click(
-    pred: np.ndarray, target: np.ndarray, valid: np.ndarray | None = None, sampling=None
-):
-    """(point, positive) for the next corrective click, or None when there is no error."""
-    err = pred != target
-    if valid is not None:
-        err &= valid
-    if not err.any():
-        return None
-    pt = interior_point(err, sampling=sampling)
-    return pt, bool(target[pt])

@@ -25,8 +25,8 @@ from segmentation_core.checkpoint_io import (
     write_json,
 )
 from segmentation_core.encoding import build_input
+from segmentation_core.evaluation.clicker import next_click
 from segmentation_core.local_merge import merge_correction
-from segmentation_core.training.clicks import next_click
 from segmentation_core.training.dataset import TargetSampler, TrainingCase, find_targets
 from segmentation_core.training.samples import (
     PatchSample,
@@ -42,6 +42,9 @@ STATE = "train_state.json"  # the manifest: step, time, history, names; written 
 CHECKPOINT_FORMAT = "radlabel-safetensors-1"
 # what older versions wrote with paddle.save (pickle): refused, never loaded
 LEGACY_PICKLES = ("checkpoint.pdparams", "checkpoint.pdopt")
+# Simulated corrections measure distances in patch voxels, whatever the patch's spacing: the
+# shipped model was trained so (the patch's mm would move clicks on anisotropic patches).
+CLICK_UNITS = (1.0, 1.0, 1.0)
 
 
 @dataclass
@@ -333,7 +336,7 @@ class Trainer:
             pred = self._predict(_input_batch(samples, clicks, prev))
             for i in range(n):
                 mask = _as_used(prev[i], pred[i], clicks[i])
-                nc = next_click(mask, samples[i].target, samples[i].valid)
+                nc = next_click(mask, samples[i].target, CLICK_UNITS, valid=samples[i].valid)
                 prev[i] = mask.astype(np.float32)
                 if nc is not None:
                     clicks[i].append(nc)

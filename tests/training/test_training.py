@@ -7,7 +7,8 @@ import paddle
 import pytest
 
 from segmentation_core.encoding import IN_CHANNELS
-from segmentation_core.training.clicks import interior_point, next_click
+from segmentation_core.evaluation.clicker import next_click
+from segmentation_core.training.clicks import interior_point
 from segmentation_core.training.dataset import TrainingCase, find_targets
 from segmentation_core.training.trainer import TrainConfig, Trainer
 
@@ -41,9 +42,11 @@ def test_next_click_goes_into_the_largest_error():
     target[5:15, 5:15, 5:15] = True
     pred = np.zeros_like(target)
     pred[5:15, 5:15, 5:10] = True  # misses the x >= 10 half
-    point, positive = next_click(pred, target)
-    assert positive and 10 <= point[2] < 15
-    assert interior_point(target) == (9, 9, 9) or target[interior_point(target)]
+    assert next_click(pred, target, (1.0, 1.0, 1.0)) == ((7, 7, 12), True)  # ties: lowest index
+    valid = np.ones_like(target)
+    valid[:, :, 12:] = False  # outside the patch's image: no click there
+    assert next_click(pred, target, (1.0, 1.0, 1.0), valid=valid) == ((5, 5, 10), True)
+    assert interior_point(target) == (9, 9, 9)
 
 
 def _fixed_batch_loss(trainer: Trainer, samples) -> float:
