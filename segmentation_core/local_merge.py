@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-_CONN26 = np.ones((3, 3, 3), bool)
+from segmentation_core.masks import CONN26
 
 
 def merge_correction(
@@ -28,7 +28,7 @@ def merge_correction(
         return new
     # label only the box of the change: on a whole-organ footprint that is the cheap part
     box = ndimage.find_objects(changed.astype(np.uint8))[0]
-    labels, _ = ndimage.label(changed[box], structure=_CONN26)
+    labels, _ = ndimage.label(changed[box], structure=CONN26)
     local = tuple(c - s.start for c, s in zip(click, box))
     region = labels == labels[local]
     out = old.copy()

@@ -20,41 +20,10 @@ from scipy import ndimage
 from segmentation_core.autozoom import VolumeContext, ZoomSegmenter
 from segmentation_core.encoding import robust_range
 from segmentation_core.local_merge import merge_correction
+from segmentation_core.masks import CONN26, box_slices, mask_bbox, offset_box, union_box
 from segmentation_core.types import BBox, Click, Prediction, SegmentationError
 
 EMPTY_BOX: BBox = (0, 0, 0, 0, 0, 0)
-_CONN26 = np.ones((3, 3, 3), bool)
-
-
-def bbox_of(mask: np.ndarray) -> BBox | None:
-    """Half-open box of the True voxels, or None when there are none."""
-    if not mask.any():
-        return None
-    out = []
-    for axis in range(3):
-        other = tuple(a for a in range(3) if a != axis)
-        idx = np.flatnonzero(mask.any(axis=other))
-        out.append((int(idx[0]), int(idx[-1]) + 1))
-    return (out[0][0], out[1][0], out[2][0], out[0][1], out[1][1], out[2][1])
-
-
-def union_box(a: BBox | None, b: BBox | None) -> BBox | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return (*(min(a[k], b[k]) for k in range(3)), *(max(a[k], b[k]) for k in range(3, 6)))  # type: ignore[return-value]
-
-
-def _sl(b: BBox) -> tuple[slice, slice, slice]:
-    return slice(b[0], b[3]), slice(b[1], b[4]), slice(b[2], b[5])
-
-
-def _offset_box(inner: BBox | None, origin: BBox) -> BBox | None:
-    if inner is None:
-        return None
-    o = origin[:3]
-    return (*(inner[k] + o[k] for k in range(3)), *(inner[k + 3] + o[k] for k in range(3)))  # type: ignore[return-value]
 
 
 @dataclass
@@ -181,7 +150,7 @@ class InteractiveSession:
         foot, region, passes = self._segmenter.segment(vol, clicks, self._mask, self._seg_bbox)
         # every True voxel before and after lies in `work_box`, so labelling there is exact
         work_box = union_box(foot, self._seg_bbox)
-        old = self._mask[_sl(work_box)].copy()
+        old = self._mask[box_slices(work_box)].copy()
         work = old.copy()
         f = tuple(foot[k] - work_box[k % 3] for k in range(6))
         work[f[0] : f[3], f[1] : f[4], f[2] : f[5]] = region
@@ -191,14 +160,14 @@ class InteractiveSession:
             work = merge_correction(old, work, last, clicks[-1].positive)
         if self.keep_clicked_components:
             work = self._keep_clicked(work, work_box, clicks)
-        changed = _offset_box(bbox_of(work != old), work_box)
+        changed = offset_box(mask_bbox(work != old), work_box)
         box = union_box(foot, changed)
-        seg_bbox = _offset_box(bbox_of(work), work_box)
+        seg_bbox = offset_box(mask_bbox(work), work_box)
         inner = tuple(box[k] - work_box[k % 3] for k in range(6))
         step = _Step.record(
             box, old[inner[0] : inner[3], inner[1] : inner[4], inner[2] : inner[5]], self._seg_bbox
         )
-        self._mask[_sl(work_box)] = work
+        self._mask[box_slices(work_box)] = work
         self._seg_bbox = seg_bbox
         return step, passes
 
@@ -209,7 +178,7 @@ class InteractiveSession:
         pts = [p for p in pts if np.all(p >= 0) and np.all(p < work.shape) and work[tuple(p)]]
         if not pts:
             return work
-        labels, n = ndimage.label(work, structure=_CONN26)
+        labels, n = ndimage.label(work, structure=CONN26)
         if n <= 1:
             return work
         keep = np.zeros(n + 1, bool)
@@ -218,7 +187,7 @@ class InteractiveSession:
         return keep[labels]
 
     def _prediction(self, box: BBox, latency: float, passes: list[int]) -> Prediction:
-        return Prediction(box, self._mask[_sl(box)].copy(), latency, passes)
+        return Prediction(box, self._mask[box_slices(box)].copy(), latency, passes)
 
     def undo(self) -> Prediction | None:
         """Take back the last click; returns what changed (None when there was nothing to undo)."""
@@ -227,7 +196,7 @@ class InteractiveSession:
             return None
         step = self._steps.pop()
         self._clicks.pop()
-        self._mask[_sl(step.box)] = step.old()
+        self._mask[box_slices(step.box)] = step.old()
         self._seg_bbox = step.seg_bbox
         return self._prediction(step.box, 0.0, [])
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from segmentation_core.masks import CONN26, box_slices, mask_bbox, union_box
 from segmentation_core.types import BBox
 
-CONN26 = np.ones((3, 3, 3), dtype=bool)
 ISOTROPY_TOL = 1e-3  # relative: spacings that differ less than this count as isotropic
 CHUNK_VOXELS = 1 << 18  # voxels per slab for the counting and distance passes
 
@@ -36,31 +36,6 @@ def is_anisotropic(spacing_zyx) -> bool:
 
 def edt_units(spacing_zyx) -> str:
     return "mm" if is_anisotropic(spacing_zyx) else "voxel"
-
-
-def mask_bbox(mask: np.ndarray) -> BBox | None:
-    """Half-open (z0, y0, x0, z1, y1, x1) box of the True voxels, None when there are none.
-
-    Axis reductions only: no temporary of the mask's size."""
-    lo, hi = [], []
-    for axis in range(3):
-        other = tuple(a for a in range(3) if a != axis)
-        idx = np.flatnonzero(np.any(mask, axis=other))
-        if idx.size == 0:
-            return None
-        lo.append(int(idx[0]))
-        hi.append(int(idx[-1]) + 1)
-    return (*lo, *hi)  # type: ignore[return-value]
-
-
-def _slices(box: BBox) -> tuple[slice, slice, slice]:
-    return slice(box[0], box[3]), slice(box[1], box[4]), slice(box[2], box[5])
-
-
-def _union(a: BBox | None, b: BBox | None) -> BBox | None:
-    if a is None or b is None:
-        return a if b is None else b
-    return (*(min(a[k], b[k]) for k in range(3)), *(max(a[k], b[k]) for k in range(3, 6)))  # type: ignore[return-value]
 
 
 def _slab_planes(plane_voxels: int) -> int:
@@ -84,7 +59,7 @@ def largest_component_in_box(mask: np.ndarray) -> tuple[BBox, np.ndarray] | None
     box = mask_bbox(mask)
     if box is None:
         return None
-    crop = mask[_slices(box)]
+    crop = mask[box_slices(box)]
     labels, n = ndimage.label(crop, structure=CONN26, output=np.int32)
     if n > 1:
         sizes = _component_sizes(labels, n)
@@ -95,7 +70,7 @@ def largest_component_in_box(mask: np.ndarray) -> tuple[BBox, np.ndarray] | None
     del labels
     inner = mask_bbox(comp)
     assert inner is not None
-    comp = comp[_slices(inner)]
+    comp = comp[box_slices(inner)]
     return (*(inner[k] + box[k % 3] for k in range(6)),), comp  # type: ignore[return-value]
 
 
@@ -105,7 +80,7 @@ def largest_component(mask: np.ndarray) -> np.ndarray:
     found = largest_component_in_box(mask)
     if found is not None:
         box, comp = found
-        out[_slices(box)] = comp
+        out[box_slices(box)] = comp
     return out
 
 
@@ -154,7 +129,7 @@ def padded_edt_argmax(component: np.ndarray, spacing_zyx) -> tuple[int, int, int
     box = mask_bbox(component)
     if box is None:
         raise ValueError("empty component")
-    pt = edt_argmax(component[_slices(box)], spacing_zyx)
+    pt = edt_argmax(component[box_slices(box)], spacing_zyx)
     return tuple(int(pt[k] + box[k]) for k in range(3))  # type: ignore[return-value]
 
 
@@ -184,10 +159,10 @@ def next_click(
     `target_box` (the target's box, when the caller knows it) saves finding it again. `valid`
     (training patches: where the patch holds image) restricts the error to its True voxels."""
     tbox = target_box if target_box is not None else mask_bbox(target)
-    box = _union(mask_bbox(prediction), tbox)
+    box = union_box(mask_bbox(prediction), tbox)
     if box is None:
         return None
-    sl = _slices(box)
+    sl = box_slices(box)
     error = prediction[sl] != target[sl]
     if valid is not None:
         error &= valid[sl]

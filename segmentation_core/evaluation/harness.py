@@ -16,10 +16,10 @@ import numpy as np
 from segmentation_core.evaluation.clicker import (
     edt_units,
     first_click,
-    mask_bbox,
     next_click,
 )
 from segmentation_core.evaluation.metrics import NOC_THRESHOLDS, dice, dsc_auc, noc, percentile
+from segmentation_core.masks import mask_bbox
 from segmentation_core.memory import current_rss_bytes, peak_rss_self_bytes, reset_peak_rss
 from segmentation_core.types import EngineError
 

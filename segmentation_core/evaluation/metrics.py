@@ -6,18 +6,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from segmentation_core.masks import dice
+
+__all__ = ["AUC_CLICKS", "NOC_MAX_CLICKS", "NOC_THRESHOLDS", "dice", "dsc_auc", "noc", "percentile"]
+
 NOC_THRESHOLDS = (0.80, 0.85, 0.90)
 NOC_MAX_CLICKS = 20
 AUC_CLICKS = 5
-
-
-def dice(prediction: np.ndarray, target: np.ndarray) -> float:
-    """2|P∩T| / (|P|+|T|); 1.0 when both are empty."""
-    p, t = np.asarray(prediction, bool), np.asarray(target, bool)
-    denom = int(p.sum()) + int(t.sum())
-    if denom == 0:
-        return 1.0
-    return 2.0 * int(np.logical_and(p, t).sum()) / denom
 
 
 def noc(dice_curve: Sequence[float], threshold: float, max_clicks: int = NOC_MAX_CLICKS) -> int:

@@ -27,6 +27,7 @@ from segmentation_core.checkpoint_io import (
 from segmentation_core.encoding import build_input
 from segmentation_core.evaluation.clicker import next_click
 from segmentation_core.local_merge import merge_correction
+from segmentation_core.masks import dice
 from segmentation_core.training.dataset import TargetSampler, TrainingCase, find_targets
 from segmentation_core.training.samples import (
     PatchSample,
@@ -172,11 +173,6 @@ def _plain(value, key: str):
     if isinstance(value, np.generic):
         return _plain(value.item(), key)
     raise TypeError(f"optimizer state {key!r} of type {type(value).__name__} is not storable")
-
-
-def _dice(a: np.ndarray, b: np.ndarray) -> float:
-    s = a.sum() + b.sum()
-    return 1.0 if s == 0 else float(2 * np.logical_and(a, b).sum() / s)
 
 
 class Trainer:
@@ -366,7 +362,7 @@ class Trainer:
             clicks = [[(s.first_click, True)] for s in chunk]
             prev = [np.zeros(s.image.shape, np.float32) for s in chunk]
             pred = self._predict(_input_batch(chunk, clicks, prev))
-            dices += [_dice(pred[j] & s.valid, s.target) for j, s in enumerate(chunk)]
+            dices += [dice(pred[j] & s.valid, s.target) for j, s in enumerate(chunk)]
         return float(np.mean(dices))
 
     # --- the loop -------------------------------------------------------------------------------

@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from segmentation_core.masks import BBox, box_slices, union_box
 from viewer.commands.base import Command
 
 if TYPE_CHECKING:
     from viewer.model.document import Document
-
-BBox = tuple[int, int, int, int, int, int]  # (z0, y0, x0, z1, y1, x1), half-open
 
 
 def _compact(values: np.ndarray) -> np.ndarray | int:
@@ -58,19 +57,6 @@ def _xor_packed(box: np.ndarray, packed: np.ndarray, d: int) -> None:
 
 def _nbytes(v: np.ndarray | int) -> int:
     return v.nbytes if isinstance(v, np.ndarray) else 8
-
-
-def box_slices(bbox: BBox) -> tuple[slice, slice, slice]:
-    z0, y0, x0, z1, y1, x1 = bbox
-    return (slice(z0, z1), slice(y0, y1), slice(x0, x1))
-
-
-def union_bbox(a: BBox | None, b: BBox | None) -> BBox | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return (*(min(p, q) for p, q in zip(a[:3], b[:3])), *(max(p, q) for p, q in zip(a[3:], b[3:])))  # type: ignore[return-value]
 
 
 class LabelEdit(Command):
@@ -208,7 +194,7 @@ class StrokeCommand(Command):
     def bbox(self) -> BBox | None:
         out = None
         for a in self.atoms:
-            out = union_bbox(out, a.bbox)
+            out = union_box(out, a.bbox)
         return out
 
     def do(self, doc: Document) -> None:

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from viewer.commands.label_edit import BBox, LabelEdit, box_slices
+from segmentation_core.masks import BBox, box_slices
+from viewer.commands.label_edit import LabelEdit
 
 if TYPE_CHECKING:
     from viewer.model.document import Document
@@ -98,15 +99,3 @@ def edit_from_mask(
             paint = paint & ~lut[cur]
     new[paint] = sid
     return LabelEdit.from_box(name, arr, bbox, new)
-
-
-def mask_bbox(mask: np.ndarray, pad: int = 0) -> BBox | None:
-    """The half-open bounding box of the True voxels of a full-size mask (None when empty)."""
-    out = []
-    for k in range(3):
-        other = tuple(a for a in range(3) if a != k)
-        nz = np.flatnonzero(mask.any(axis=other))
-        if nz.size == 0:
-            return None
-        out.append((max(0, int(nz[0]) - pad), min(mask.shape[k], int(nz[-1]) + 1 + pad)))
-    return (out[0][0], out[1][0], out[2][0], out[0][1], out[1][1], out[2][1])

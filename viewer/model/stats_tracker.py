@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from segmentation_core.masks import box_slices
 from viewer.model.document import Document
 from viewer.model.statistics import SegmentStats
 
@@ -27,11 +28,6 @@ MAX_HIST_BINS = 1 << 17  # integer images spanning more values keep no histogram
 MAX_HIST_ENTRIES = 8_000_000  # label values x bins (int32: 32 MB); beyond, no histogram
 MAX_VALUES_PER_EDIT = 32  # an edit changing more label values is followed by a full pass
 SLAB_VOXELS = 4_000_000  # full passes run slab by slab: float64 temporaries stay small
-
-
-def _box_slices(bbox) -> tuple[slice, slice, slice]:
-    z0, y0, x0, z1, y1, x1 = (int(v) for v in bbox)
-    return (slice(z0, z1), slice(y0, y1), slice(x0, x1))
 
 
 class StatisticsTracker:
@@ -82,7 +78,7 @@ class StatisticsTracker:
         if not self._valid or bbox is None:
             self._pending = None
             return
-        sl = _box_slices(bbox)
+        sl = box_slices(bbox)
         old = self.document.labels.array[sl].copy()
         self.voxels_read += old.size
         self._pending = (sl, old)
@@ -92,7 +88,7 @@ class StatisticsTracker:
         if not self._valid:
             self._changed = None
             return
-        if bbox is None or pending is None or pending[0] != _box_slices(bbox):
+        if bbox is None or pending is None or pending[0] != box_slices(bbox):
             self._valid = False  # a change we did not see coming: start afresh when asked
             self._changed = None
             return

@@ -13,8 +13,8 @@ import logging
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
+from segmentation_core.masks import box_slices
 from viewer.commands.accept_report import describe_accept, taken_from
-from viewer.commands.label_edit import box_slices
 from viewer.qt.ai_overlay import AIOverlay
 from viewer.qt.ai_panel import AIPanel
 from viewer.qt.panels.editing import install_editing

@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from PyQt5 import QtCore
 
+from segmentation_core.masks import union_box
+
 log = logging.getLogger(__name__)
 DEBOUNCE_MS = 150  # strokes send many edits a second: wait for a pause
 
@@ -28,12 +30,6 @@ def _values_in(array: np.ndarray, bbox) -> set[int]:
         return set()
     # bincount: linear in the box (np.unique sorts: seconds on a whole 512x512x300 label map)
     return {int(v) for v in np.flatnonzero(np.bincount(box.ravel()))}
-
-
-def _union(a, b):
-    if a is None:
-        return tuple(int(v) for v in b)
-    return (*(min(p, q) for p, q in zip(a[:3], b[:3])), *(max(p, q) for p, q in zip(a[3:], b[3:])))
 
 
 class SurfaceUpdater(QtCore.QObject):
@@ -95,7 +91,7 @@ class SurfaceUpdater(QtCore.QObject):
             self._values = None
         elif self._values is not None:
             self._values |= _values_in(self.document.labels.array, bbox)
-            self._box = _union(self._box, bbox)
+            self._box = union_box(self._box, tuple(int(v) for v in bbox))
         self._schedule()
 
     def _segments(self) -> None:

@@ -16,9 +16,9 @@ from typing import Protocol
 
 import numpy as np
 
+from segmentation_core.masks import BBox, box_slices, mask_bbox, union_box
 from viewer.commands.base import Command
-from viewer.commands.label_edit import BBox, box_slices, union_bbox
-from viewer.commands.mask_apply import MaskMode, PaintOptions, edit_from_mask, mask_bbox
+from viewer.commands.mask_apply import MaskMode, PaintOptions, edit_from_mask
 from viewer.model.events import Event
 from viewer.tools.base import Tool, ViewEvent
 from viewer.tools.editor_state import EditorState
@@ -176,7 +176,7 @@ class AITool(Tool):
         if any(b <= a for a, b in zip(bbox[:3], bbox[3:])):
             return
         self.preview[box_slices(bbox)] = prediction.mask  # type: ignore[arg-type]
-        self.preview_box = union_bbox(self.preview_box, bbox)  # type: ignore[arg-type]
+        self.preview_box = union_box(self.preview_box, bbox)  # type: ignore[arg-type]
 
     # --- user actions ------------------------------------------------------------------------------
     @property

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from segmentation_core.masks import box_slices
 from viewer.commands.base import CompositeCommand
-from viewer.commands.label_edit import LabelEdit, box_slices
+from viewer.commands.label_edit import LabelEdit
 from viewer.commands.mask_apply import MaskMode, edit_from_mask
 from viewer.commands.segment_commands import AddSegment
 from viewer.tools.segment_region import segment_box, segment_name

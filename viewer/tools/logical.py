@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from viewer.commands.mask_apply import MaskMode, PaintOptions, edit_from_mask, mask_bbox
+from segmentation_core.masks import mask_bbox
+from viewer.commands.mask_apply import MaskMode, PaintOptions, edit_from_mask
 from viewer.tools.segment_region import segment_name
 
 OPS = ("union", "subtract", "intersect")

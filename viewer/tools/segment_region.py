@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from viewer.commands.label_edit import BBox, box_slices
-from viewer.commands.mask_apply import mask_bbox
+from segmentation_core.masks import BBox, box_slices, mask_bbox
 
 
 def segment_box(doc, segment_id: int, pad_zyx=(0, 0, 0)) -> tuple[BBox, np.ndarray] | None:
