@@ -29,6 +29,14 @@ import numpy as np
 from viewer.model.geometry import Geometry
 
 VIEWS: tuple[str, str, str] = ("axial", "coronal", "sagittal")
+# The array axis (z, y, x) each view slices along (ViewEvent.axis; the world axis when LPS).
+AXIS_OF_VIEW: dict[str, int] = {view: axis for axis, view in enumerate(VIEWS)}
+# One colour per plane (RGB 0-255), for its view's frame, its crosshair line and its 3D outline.
+PLANE_COLOURS: dict[str, tuple[int, int, int]] = {
+    "axial": (230, 70, 70),
+    "coronal": (90, 200, 90),
+    "sagittal": (235, 210, 60),
+}
 # For each LPS world axis: the letter of its positive and of its negative direction.
 _LETTERS = (("L", "R"), ("P", "A"), ("S", "I"))
 

@@ -11,15 +11,13 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from viewer.model.display_frame import DisplayFrame
+from viewer.model.display_frame import AXIS_OF_VIEW, PLANE_COLOURS, DisplayFrame
 from viewer.model.view_state import ViewState, WindowLevel
 from viewer.qt.slice_canvas import SliceCanvas, SliceViewBox
 from viewer.qt.slice_render import GreyLUT, OverlayLUT
 from viewer.tools.base import Tool, ViewEvent
 
-AXIS_OF_VIEW = {"axial": 0, "coronal": 1, "sagittal": 2}  # ViewEvent.axis (array axis when LPS)
 # Colour of each view's plane (as in 3D Slicer): its crosshair line in the other views.
-PLANE_COLOURS = {"axial": (230, 70, 70), "coronal": (90, 200, 90), "sagittal": (235, 210, 60)}
 _LINES = {"axial": ("coronal", "sagittal"), "coronal": ("axial", "sagittal")}
 _LINES["sagittal"] = ("axial", "coronal")  # (horizontal line's plane, vertical line's plane)
 
@@ -216,7 +214,7 @@ class SliceView(QtWidgets.QWidget):
         if bbox is not None and self.frame is not None:
             lo = self.frame.index_to_display(np.array(bbox[:3], dtype=float))
             hi = self.frame.index_to_display(np.array(bbox[3:], dtype=float) - 1)
-            k = {"axial": 0, "coronal": 1, "sagittal": 2}[self.view]
+            k = AXIS_OF_VIEW[self.view]
             if not min(lo[k], hi[k]) - 0.5 <= self.slice_index <= max(lo[k], hi[k]) + 0.5:
                 return  # the change is not on the shown slice
         self._overlay_lut.update(self.document.segments, 0)

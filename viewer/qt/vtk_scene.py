@@ -28,17 +28,12 @@ from vtkmodules.vtkRenderingCore import (
 from vtkmodules.vtkRenderingVolume import vtkFixedPointVolumeRayCastMapper
 from vtkmodules.vtkRenderingVolumeOpenGL2 import vtkSmartVolumeMapper
 
-from viewer.model.display_frame import VIEWS, DisplayFrame
+from viewer.model.display_frame import AXIS_OF_VIEW, PLANE_COLOURS, VIEWS, DisplayFrame
 from viewer.model.view_state import auto_window, effective_modality
 from viewer.qt.label_surfaces import SurfaceCache
 from viewer.qt.vtk_offscreen import is_software_renderer
 
 BACKGROUND = (0.08, 0.09, 0.13)
-PLANE_RGB = {
-    "axial": (0.9, 0.27, 0.27),
-    "coronal": (0.35, 0.78, 0.35),
-    "sagittal": (0.92, 0.82, 0.24),
-}
 VOLUME_PRESETS = ("Off", "Auto", "CT Bone", "CT Soft tissue", "CT Lung", "MIP")
 CAMERA_PRESETS = {  # name -> (direction from focal point to camera, view-up), LPS
     "anterior": ((0, -1, 0), (0, 0, 1)),
@@ -368,7 +363,7 @@ class Scene3D:
         mapper.SetInputData(poly)
         actor = vtkActor()
         actor.SetMapper(mapper)
-        actor.GetProperty().SetColor(*PLANE_RGB[view])
+        actor.GetProperty().SetColor(*(c / 255.0 for c in PLANE_COLOURS[view]))
         actor.GetProperty().SetLineWidth(2.0)
         actor.GetProperty().LightingOff()
         self.overlay.AddActor(actor)
@@ -381,7 +376,7 @@ class Scene3D:
         shape = self.frame.shape
         d = self.frame.index_to_display(self.frame.geometry.world_to_index(cursor_world))
         for view, (actor, points) in self.plane_actors.items():
-            k = {"axial": 0, "coronal": 1, "sagittal": 2}[view]
+            k = AXIS_OF_VIEW[view]
             a, b = [i for i in range(3) if i != k]
             s = float(np.clip(np.rint(d[k]), 0, shape[k] - 1))
             corners = []

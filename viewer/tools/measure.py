@@ -17,13 +17,12 @@ from __future__ import annotations
 import numpy as np
 
 from viewer.commands.measurement_commands import AddMeasurement, MoveMeasurement
-from viewer.model.display_frame import DisplayFrame
+from viewer.model.display_frame import VIEWS, DisplayFrame
 from viewer.model.events import Event
 from viewer.model.measurement_maths import measurement_slice
 from viewer.model.measurements import KIND_TITLES, POINT_COUNT, Measurement
 from viewer.tools.base import Tool, ViewEvent
 
-VIEW_OF_AXIS = {0: "axial", 1: "coronal", 2: "sagittal"}
 MIN_SIZE_VOXELS = 0.5  # a shorter drag is a click, not a measurement
 GRAB_VOXELS = 1.5  # how near (in voxels of the view) a press must be to grab a point
 
@@ -61,7 +60,7 @@ class MeasureTool(Tool):
         if event.button != "left":
             self._reset()  # right click: drop the points placed so far
             return None
-        view = VIEW_OF_AXIS[event.axis]
+        view = VIEWS[event.axis]
         world = self._world(event)
         if self._placed and view != self._view:
             self._reset()  # an angle is drawn in one view
