@@ -7,8 +7,8 @@ the connected region of change that contains it, in its own direction: a positiv
 newly predicted foreground connected to it, a negative click removes the newly predicted
 background connected to it; the rest of the mask stays as it was. When the prediction does not
 change the clicked voxel at all, there is nothing local to take, and the whole prediction is used.
-(Also leaving voxels nearer to a click of the other sign unchanged was measured and not kept: it
-cost 0.02 Dice@3 on the engine benchmark.)
+(Also leaving voxels nearer to a click of the other sign unchanged was tried and not kept: it
+lowered Dice on the engine benchmark; docs/benchmarks.md, "Numbers behind constants".)
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What accepting a result into a segment did to the other segments, in words.
 
 With "Overwrite other segments" on, an accepted AI result replaces the voxels of other
-(unlocked) segments it covers. That used to happen silently (issue 13, defect 6); the caller
+(unlocked) segments it covers, which the user must be told; the caller
 copies the labels of the edit's box before applying it, and `describe_accept` compares them with
 the labels after and names how many voxels went to the target and which segments lost how many.
 """

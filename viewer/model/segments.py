@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 # The default palette: saturated, distinct hues that stand out on any grey (CT, a bright FLAIR
 # alike): every colour's chroma (max - min channel) is at least 150 of 255, so no grey level is
-# near it, and neighbours differ in hue by 40 degrees or more. (The earlier Slicer-like pastels
-# started with a pale beige that vanished on bright MR; issue 13.)
+# near it, and neighbours differ in hue by 40 degrees or more (a pale colour vanishes on bright
+# MR).
 DEFAULT_COLOURS: tuple[tuple[int, int, int], ...] = (
     (255, 48, 48),  # red
     (40, 200, 255),  # sky blue

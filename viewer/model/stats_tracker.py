@@ -1,7 +1,7 @@
 """Per-segment statistics kept current by label edits, touching only the voxels an edit changes.
 
-`segment_statistics` reads the whole volume (seconds on a 512x512x300 CT); after every brush
-stroke that stalled the window (issue 13, defect 4). The tracker computes the same numbers once,
+`segment_statistics` reads the whole volume, far too slow to repeat after every brush stroke
+on a large CT. The tracker computes the same numbers once,
 then follows the document's edits: just before an edit writes (`Document.labels_changing`) it
 copies the labels of the edit's box, just after (`labels_changed`) it compares them with the new
 labels of that box and moves the changed voxels' count, sum, sum of squares and (for integer

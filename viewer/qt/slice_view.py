@@ -72,7 +72,7 @@ class SliceView(QtWidgets.QWidget):
     def release(self) -> None:
         """Tear the scene down now, while every item is alive (the window is closing). Left to
         Python's garbage collector, pyqtgraph items can be destroyed after their ViewBox, and
-        Qt then calls into half-deleted items (a crash seen in CI)."""
+        Qt then calls into half-deleted items, which can crash the process."""
         self.state.changed.disconnect(self._on_state)
         if self.document is not None:
             self.document.labels_changed.disconnect(self._on_labels_changed)

@@ -1,7 +1,7 @@
 """Label surfaces of the 3D view rebuilt off the UI thread, only for the segments an edit touched.
 
-Rebuilding every segment's surface on the UI thread after each brush stroke stalled the window
-(issue 13, defect 4). `SurfaceUpdater` collects what edits changed (the label values in each
+Rebuilding every segment's surface on the UI thread after each brush stroke would stall the
+window. `SurfaceUpdater` collects what edits changed (the label values in each
 edit's box before and after it, and the union of the boxes), and after a pause in the edits
 hands that to one worker thread, which re-measures and re-contours only those segments
 (`Scene3D.surface_meshes`; NumPy, SciPy and VTK's filters release the GIL for the heavy parts).

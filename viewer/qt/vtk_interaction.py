@@ -3,7 +3,7 @@ events of the off-screen picture to a VTK interactor.
 
 `vtkRenderWindowInteractor` picks its default style through VTK's object factory; without
 `vtkmodules.vtkInteractionStyle` imported that default is a style that ignores every event, so
-the 3D view did not move (issue 13, defect 3). The module is imported here, where the view is
+the 3D view would not move. The module is imported here, where the view is
 built (and listed as a hidden import in build_spec/radlabel.spec), and the style is set
 explicitly.
 

@@ -47,19 +47,18 @@ MAX_VOLUME_DIM = 256  # voxels per axis sent to the volume mapper
 # Software ray casting (vtkFixedPointVolumeRayCastMapper): about 300 samples along the volume's
 # diagonal (coarser sampling bands thin opaque structures such as ribs), and at most RAY_BUDGET
 # rays a still frame: a bigger viewport casts one ray per ImageSampleDistance pixels and
-# interpolates between them. Frame time is about proportional to the rays: on the 2 shared
-# cores a 512x512x120 MR head took ~160 ms a still frame at one ray per pixel of a 512x512
-# view (262k rays), ~90 ms at 134k (a ray per 1.4 pixels), with a picture that differs from
-# one ray per pixel by about 1 grey level per pixel on average.
+# interpolates between them. Frame time is about proportional to the rays; RAY_BUDGET keeps a
+# still frame interactive on a software renderer, with a picture that differs from one ray per
+# pixel by about one grey level (the timings: docs/benchmarks.md, "Numbers behind constants").
 SAMPLES_ACROSS = 300
 RAY_BUDGET = 134_000
 INTERACTIVE_RAY_BUDGET = 60_000  # while the camera moves (with half the samples)
-# Still frames with label surfaces shown too: the surfaces cost ~40 ms a frame themselves and
-# hide what lies behind them, so the volume around them gets fewer rays (a ray per 1.7 px).
+# Still frames with label surfaces shown too: the surfaces take frame time themselves and hide
+# what lies behind them, so the volume around them gets fewer rays (a ray per 1.7 px).
 RAY_BUDGET_WITH_SURFACES = 90_000
-# Triangles of all label surfaces together. Software OpenGL (llvmpipe) draws about a million
-# triangles a second at 512x512, plus ~15 ms a frame (measured on 2 shared cores): ~45k keeps a
-# still frame near 70 ms (100 ms on a busy machine), ~12k a moving one near 30 ms.
+# Triangles of all label surfaces together. Software OpenGL (llvmpipe) pays per triangle plus a
+# fixed cost a frame: these budgets keep a still frame and a moving one interactive there
+# (docs/benchmarks.md, "Numbers behind constants").
 TRIANGLE_BUDGET = 45_000
 INTERACTIVE_TRIANGLE_BUDGET = 12_000
 

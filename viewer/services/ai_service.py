@@ -295,8 +295,8 @@ class AIService:
 
 def _warm(session) -> None:
     """Wait until the session's engine can answer at once: the Paddle worker process has loaded
-    the model and run its first pass (otherwise the user's first click pays for it, 3.5 s on a
-    busy machine). The "prepare" answer, and so the panel's "ready", comes after this."""
+    the model and run its first pass (otherwise the user's first click pays for it; the cost is
+    in docs/benchmarks.md). The "prepare" answer, and so the panel's "ready", comes after this."""
     wait_ready = getattr(getattr(session, "predictor", None), "wait_ready", None)
     if wait_ready is not None:
         wait_ready()
