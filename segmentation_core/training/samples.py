@@ -52,19 +52,19 @@ def _spacing_jitter(spacing_zyx, rng: np.random.Generator) -> np.ndarray:
     return np.exp(rng.uniform(-0.25, 0.25, size=3))
 
 
-def make_patch_sample(
-    case: TrainingCase, target: Target, patch: int, rng: np.random.Generator
-) -> PatchSample | None:
-    spacing = np.asarray(case.spacing_zyx, float)
-    mask_full = case.label == target.value
-    # first click: a random interior voxel of the target (computed on its bbox for speed)
+def _first_click(case: TrainingCase, target: Target, mask_full, spacing, rng) -> np.ndarray | None:
+    """A random interior voxel of the target (native indices; found in its bbox for speed)."""
     z0, y0, x0, z1, y1, x1 = target.bbox
-    sub = mask_full[z0:z1, y0:y1, x0:x1]
-    pt = interior_point(sub, sampling=spacing, rng=rng)
+    pt = interior_point(mask_full[z0:z1, y0:y1, x0:x1], sampling=spacing, rng=rng)
     if pt is None:
         return None
-    click_native = np.array(pt, float) + np.array([z0, y0, x0])
+    return np.array(pt, float) + np.array([z0, y0, x0])
 
+
+def _patch_frame(
+    target: Target, spacing: np.ndarray, click_native: np.ndarray, patch: int, rng
+) -> tuple[PatchFrame, np.ndarray]:
+    """(frame, working spacing) of a patch around the click, at a random zoom level."""
     # sometimes pretend the scan was acquired finer (down to a third of its spacing): the
     # training scans are mostly 3 mm, users' CTs are often 1 mm, and at 1 mm a first click's
     # patch lies wholly inside a large organ, which the network must learn to fill
@@ -77,25 +77,33 @@ def make_patch_sample(
     step = work / spacing
     # the click is not always at the centre (later clicks and re-centred zoom steps are not)
     shift = rng.uniform(-0.25, 0.25, size=3) * patch * step
-    frame = PatchFrame.centred(click_native + shift, spacing, work, (patch,) * 3)
-    coords = augment.warped_coordinates(frame, spacing, rng)
+    return PatchFrame.centred(click_native + shift, spacing, work, (patch,) * 3), work
 
+
+def _sample_patch(case: TrainingCase, mask_full, frame: PatchFrame, spacing, rng):
+    """(image, target, inside) of the frame, through a random elastic warp."""
+    coords = augment.warped_coordinates(frame, spacing, rng)
     img = augment.sample_at(case.image, coords, order=1, cval=case.lo)
     tgt = augment.sample_at(mask_full, coords, order=1, cval=0.0) > 0.5
     inside = np.all(
         [(coords[i] >= -0.5) & (coords[i] <= case.image.shape[i] - 0.5) for i in range(3)], axis=0
     )
-    if not tgt.any():
-        return None
+    return img, tgt, inside
 
+
+def _normalised(img: np.ndarray, case: TrainingCase, rng) -> np.ndarray:
+    """The patch in the network's input range, with random intensity changes and noise."""
     lo, hi = case.lo, case.hi
     img01 = (np.clip(img, lo, hi) - lo) / (hi - lo)
     img01 = augment.intensity_augment(img01, rng)
     img_n = normalise_patch(img01, 0.0, 1.0)
     if rng.random() < 0.3:
         img_n = img_n + rng.normal(0, rng.uniform(0.02, 0.15), img_n.shape).astype(np.float32)
+    return img_n
 
-    # the click in patch coordinates: nearest target voxel to where the native click landed
+
+def _click_in_patch(frame, click_native, tgt, work, patch: int, rng) -> np.ndarray | None:
+    """Where the native click landed in the patch, or a random target voxel when it missed."""
     click_patch = frame.to_patch(click_native)[0]
     c = np.clip(np.rint(click_patch).astype(int), 0, patch - 1)
     if not tgt[tuple(c)]:
@@ -103,6 +111,26 @@ def make_patch_sample(
         if interior is None:
             return None
         c = np.array(interior)
+    return c
+
+
+def make_patch_sample(
+    case: TrainingCase, target: Target, patch: int, rng: np.random.Generator
+) -> PatchSample | None:
+    """One augmented training patch around a random first click on `target` (None: unusable)."""
+    spacing = np.asarray(case.spacing_zyx, float)
+    mask_full = case.label == target.value
+    click_native = _first_click(case, target, mask_full, spacing, rng)
+    if click_native is None:
+        return None
+    frame, work = _patch_frame(target, spacing, click_native, patch, rng)
+    img, tgt, inside = _sample_patch(case, mask_full, frame, spacing, rng)
+    if not tgt.any():
+        return None
+    img_n = _normalised(img, case, rng)
+    c = _click_in_patch(frame, click_native, tgt, work, patch, rng)
+    if c is None:
+        return None
 
     perm, flips = augment.random_axes(rng)
     img_n = augment.apply_axes(img_n, perm, flips)

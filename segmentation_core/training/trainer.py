@@ -204,7 +204,6 @@ class Trainer:
         self.cases = cases
         self.sampler = TargetSampler(cases, self.rng)
         self.net = InteractiveUNet3D(config.widths)
-        self.scheduler = paddle.optimizer.lr.LambdaDecay(config.lr, lambda _: 1.0)
         self.opt = paddle.optimizer.AdamW(
             learning_rate=config.lr,
             parameters=self.net.parameters(),
@@ -366,8 +365,52 @@ class Trainer:
         return float(np.mean(dices))
 
     # --- the loop -------------------------------------------------------------------------------
-    def run(self, should_stop: Callable[[], bool] | None = None) -> TrainState:
+    def _learning_rate(self, elapsed: float, budget: float) -> float:
+        """Cosine decay to 5 % over the budget (time, or steps when max_steps is set), after a
+        linear warm-up over the first 50 steps."""
+        cfg = self.cfg
+        frac = min(1.0, elapsed / budget) if not cfg.max_steps else self.state.step / cfg.max_steps
+        lr = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+        if self.state.step < 50:
+            lr *= (self.state.step + 1) / 50
+        return lr
+
+    def _train_step(self) -> float:
+        """One optimiser step on a fresh batch with simulated clicks; returns its loss."""
         paddle = self.paddle
+        samples = [self._draw_sample() for _ in range(self.cfg.batch)]
+        clicks, prev = self._simulate(samples)
+        x = paddle.to_tensor(_input_batch(samples, clicks, prev))
+        y = paddle.to_tensor(np.stack([s.target for s in samples])[:, None].astype(np.float32))
+        v = paddle.to_tensor(np.stack([s.valid for s in samples])[:, None].astype(np.float32))
+        loss = self._loss(self.net(x), y, v)
+        loss.backward()
+        self.opt.step()
+        self.opt.clear_grad()
+        self.state.step += 1
+        return float(loss)
+
+    def _record(self, losses: list[float], start: float, budget: float, lr: float) -> None:
+        """Validate when due; every 10 steps (and after validating) log and report progress."""
+        cfg = self.cfg
+        val = None
+        if cfg.val_every and self.state.step % cfg.val_every == 0:
+            val = self.validate()
+        if self.state.step % 10 == 0 or val is not None:
+            mean_loss = float(np.mean(losses[-50:]))
+            self.state.history.append([self.state.step, round(mean_loss, 4), val])
+            self.progress(
+                {
+                    "step": self.state.step,
+                    "loss": mean_loss,
+                    "val_dice": val,
+                    "elapsed_s": time.monotonic() - start,
+                    "budget_s": budget,
+                    "lr": lr,
+                }
+            )
+
+    def run(self, should_stop: Callable[[], bool] | None = None) -> TrainState:
         cfg = self.cfg
         budget = cfg.minutes * 60.0
         start = time.monotonic() - self.state.elapsed_s
@@ -380,42 +423,10 @@ class Trainer:
                 break
             if should_stop is not None and should_stop():
                 break
-            frac = (
-                min(1.0, elapsed / budget) if not cfg.max_steps else self.state.step / cfg.max_steps
-            )
-            lr = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
-            if self.state.step < 50:
-                lr *= (self.state.step + 1) / 50
+            lr = self._learning_rate(elapsed, budget)
             self.opt.set_lr(lr)
-
-            samples = [self._draw_sample() for _ in range(cfg.batch)]
-            clicks, prev = self._simulate(samples)
-            x = paddle.to_tensor(_input_batch(samples, clicks, prev))
-            y = paddle.to_tensor(np.stack([s.target for s in samples])[:, None].astype(np.float32))
-            v = paddle.to_tensor(np.stack([s.valid for s in samples])[:, None].astype(np.float32))
-            loss = self._loss(self.net(x), y, v)
-            loss.backward()
-            self.opt.step()
-            self.opt.clear_grad()
-            self.state.step += 1
-            losses.append(float(loss))
-
-            val = None
-            if cfg.val_every and self.state.step % cfg.val_every == 0:
-                val = self.validate()
-            if self.state.step % 10 == 0 or val is not None:
-                mean_loss = float(np.mean(losses[-50:]))
-                self.state.history.append([self.state.step, round(mean_loss, 4), val])
-                self.progress(
-                    {
-                        "step": self.state.step,
-                        "loss": mean_loss,
-                        "val_dice": val,
-                        "elapsed_s": time.monotonic() - start,
-                        "budget_s": budget,
-                        "lr": lr,
-                    }
-                )
+            losses.append(self._train_step())
+            self._record(losses, start, budget, lr)
             if time.monotonic() - last_ck > cfg.checkpoint_every_s:
                 self.state.elapsed_s = time.monotonic() - start
                 self.save_checkpoint()
