@@ -10,6 +10,7 @@ import pytest
 from scipy import ndimage
 
 from segmentation_core import open_session
+from segmentation_core.masks import dice
 from viewer.commands import History
 from viewer.model.document import Document
 from viewer.services.ai_service import AIService
@@ -24,10 +25,6 @@ def inner_point(mask: np.ndarray, spacing_zyx) -> tuple[int, int, int]:
     """The voxel deepest inside `mask` (largest distance to its border)."""
     dist = ndimage.distance_transform_edt(np.pad(mask, 1), sampling=spacing_zyx)[1:-1, 1:-1, 1:-1]
     return tuple(int(v) for v in np.unravel_index(np.argmax(dist), mask.shape))  # type: ignore[return-value]
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    return 2.0 * float((a & b).sum()) / max(1, int(a.sum()) + int(b.sum()))
 
 
 def make_tool(doc: Document, segment_id: int | None, engine: str = "classic"):

@@ -5,15 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from segmentation_core.masks import dice
 from viewer.commands import History
 from viewer.model import Geometry, LabelMap, Volume
 from viewer.model.document import Document
 from viewer.tools import islands, logical, morphology
 from viewer.tools.interpolate import fill_between_slices
-
-
-def dice(a, b):
-    return 2 * (a & b).sum() / (a.sum() + b.sum())
 
 
 def _drop_slices(truth, axis, step):
