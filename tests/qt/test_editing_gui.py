@@ -40,7 +40,7 @@ def test_brush_drag_paints_one_undo_step_and_keys_undo_redo(window, editing, qtb
     assert doc.segments.get(sid).name == "Lesion"
     ctl.select_tool("brush")
     assert window.active_tool is ctl.tools["brush"]
-    ctl.tools_panel.size.setValue(6.0)
+    ctl.tools_panel.options_for("brush").size.setValue(6.0)
     ax = window.slice_views["axial"]
     z = ax.slice_index
     before = doc.labels.array.copy()
@@ -51,7 +51,7 @@ def test_brush_drag_paints_one_undo_step_and_keys_undo_redo(window, editing, qtb
     assert np.flatnonzero(painted.any(axis=(1, 2))).tolist() == [z]
     assert painted[z, 12, 12:28].all()  # continuous along the drag
     assert ctl.history.undo_names()[-1] == "Brush on Lesion"
-    assert ctl.undo_action.text() == "Undo Brush on Lesion"
+    assert ctl.edit_menu.undo_action.text() == "Undo Brush on Lesion"
     window.activateWindow()
     qtbot.keyClick(window, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)
     assert np.array_equal(doc.labels.array, before)
@@ -71,7 +71,7 @@ def test_locked_segment_survives_gui_brush_and_panel_commands_undo(window, editi
     assert doc.segments.get(1).locked and ctl.history.undo_names() == ["Lock Segment 1"]
     panel.add_segment("Other")
     ctl.tools_panel.overwrite.setChecked(True)
-    ctl.tools_panel.size.setValue(30.0)
+    ctl.tools_panel.options_for("brush").size.setValue(30.0)
     ctl.select_tool("brush")
     sa = window.slice_views["axial"]
     z = 10
@@ -138,7 +138,7 @@ def test_recovery_prompt_restores_autosaved_labels(window, qtbot, monkeypatch):
 def test_brush_cursor_outline_follows_mouse(window, editing, qtbot):
     ctl, doc = editing
     ctl.select_tool("brush")
-    ctl.tools_panel.size.setValue(8.0)
+    ctl.tools_panel.options_for("brush").size.setValue(8.0)
     ax = window.slice_views["axial"]
     pos = viewport_pos(ax, (ax.slice_index, 20, 20), doc)
     qtbot.mouseMove(ax.canvas.viewport(), pos=pos)

@@ -10,6 +10,7 @@ import pyqtgraph as pg
 from PyQt5 import QtCore
 from qt_helpers import phantom_document
 
+from viewer.commands import Command
 from viewer.model.display_frame import DisplayFrame
 from viewer.tools.base import Tool
 
@@ -92,12 +93,19 @@ class _RecordingTool(Tool):
         return _Paint(event.voxel)
 
 
-class _Paint:
+class _Paint(Command):
+    name = "Paint"
+
     def __init__(self, voxel):
         self.voxel = voxel
 
     def do(self, doc):
+        self.old = int(doc.labels.array[self.voxel])
         doc.labels.array[self.voxel] = 2
+        doc.notify_labels_changed(None)
+
+    def undo(self, doc):
+        doc.labels.array[self.voxel] = self.old
         doc.notify_labels_changed(None)
 
 
@@ -116,10 +124,9 @@ def test_active_tool_gets_view_events_and_commands_run(window, phantom, qtbot):
     assert tool.events[0][1].axis == 0
     assert phantom.labels.array[ax.slice_index, 12, 20] == 2
     assert np.array_equal(window.state.cursor_world, before)  # the tool took the click
-    pushed = []
-    window.history = type("H", (), {"push": lambda self, c: pushed.append(c)})()
+    assert window.history.undo_names() == ["Paint"]  # the window's own history took it
     _click_scene(qtbot, ax, x, y)
-    assert len(pushed) == 1
+    assert window.history.undo_names() == ["Paint", "Paint"]
     window.set_active_tool(None)
     _click_scene(qtbot, ax, x, y)
     assert not np.array_equal(window.state.cursor_world, before)

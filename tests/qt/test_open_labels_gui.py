@@ -56,11 +56,11 @@ def test_open_label_is_one_undoable_step_with_the_files_segments(window, editing
     assert not ctl.has_unsaved_changes()
     # MetaImage is read only: Ctrl+S must ask for a file rather than write .mha
     assert doc.label_path == ("" if name.endswith(".mha") else str(path))
-    ctl.undo_action.trigger()
+    ctl.edit_menu.undo_action.trigger()
     np.testing.assert_array_equal(doc.labels.array, before)
     assert doc.segments.ids() == [1] and doc.label_path == ""
     assert ctl.has_unsaved_changes()
-    ctl.redo_action.trigger()
+    ctl.edit_menu.redo_action.trigger()
     np.testing.assert_array_equal(doc.labels.array, new)
     assert doc.segments.ids() == [3, 7]
 
@@ -72,7 +72,7 @@ def test_ctrl_s_after_open_writes_names_and_colours(window, editing, tmp_path):
     assert window.open_label(str(path))
     ctl.execute(RenameSegment(7, "renal cyst"))
     assert ctl.has_unsaved_changes()
-    ctl.save_action.trigger()  # Ctrl+S: to the file the labels came from, atomically
+    ctl.edit_menu.save_action.trigger()  # Ctrl+S: to the file the labels came from, atomically
     assert not ctl.has_unsaved_changes() and not window.errors
     back = open_labels(doc.volume, path)
     assert [(s.id, s.name, s.colour) for s in back.segments] == [

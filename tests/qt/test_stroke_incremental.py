@@ -82,7 +82,7 @@ def test_brush_and_eraser_strokes_update_statistics_exactly_from_their_boxes(pai
     z = ax.slice_index
     ctl.set_active_segment(1)
     ctl.select_tool("brush")
-    ctl.tools_panel.size.setValue(8.0)
+    ctl.tools_panel.options_for("brush").size.setValue(8.0)
     before_read = tracker.voxels_read if tracker is not None else 0
     n1 = int(np.count_nonzero(doc.labels.array == 1))
     drag(qtbot, ax, [viewport_pos(ax, (z, 25, x), doc) for x in (60, 70, 80, 90)])
@@ -145,7 +145,7 @@ def test_a_stroke_recontours_only_its_segment_off_the_ui_thread(painted, qtbot, 
     assert ax.slice_index == z
     ctl.set_active_segment(2)
     ctl.select_tool("brush")
-    ctl.tools_panel.size.setValue(6.0)
+    ctl.tools_panel.options_for("brush").size.setValue(6.0)
     fine_before = view.scene.surface_actor.GetMapper().GetInput()
     cells_before = fine_before.GetNumberOfCells()
     cache = getattr(view.scene, "surface_cache", None)

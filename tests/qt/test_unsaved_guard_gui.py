@@ -125,7 +125,7 @@ def recent(window, path) -> None:
 def paint(qtbot, window, ctl, row: int = 12) -> np.ndarray:
     """A brush stroke along `row` of the axial view (real mouse events); returns the labels."""
     ctl.select_tool("brush")
-    ctl.tools_panel.size.setValue(4.0)
+    ctl.tools_panel.options_for("brush").size.setValue(4.0)
     doc = window.document
     ax = window.slice_views["axial"]
     z = ax.slice_index

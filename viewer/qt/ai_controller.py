@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 
-from PyQt5 import QtCore, QtGui, QtWidgets
+from PyQt5 import QtCore
 
 from segmentation_core.masks import box_slices
 from viewer.commands.accept_report import describe_accept, taken_from
 from viewer.qt.ai_overlay import AIOverlay
 from viewer.qt.ai_panel import AIPanel
 from viewer.qt.panels.editing import install_editing
+from viewer.qt.tool_registry import ToolSpec
 from viewer.services.ai_service import ENGINES, AIService
 from viewer.tools.ai_tool import AITool
 
@@ -29,6 +30,15 @@ _KEYS = {
     QtCore.Qt.Key_Escape: "reject",
     QtCore.Qt.Key_Backspace: "undo_click",
 }
+PANEL_TITLE = "AI segmentation"
+# the tool is built by the controller (it needs the service): the spec has no factory
+AI_TOOL = ToolSpec(
+    "ai",
+    "AI segmentation",
+    "A",
+    tooltip="AI click-to-segment (A): left click includes, right click excludes",
+    panel=PANEL_TITLE,
+)
 
 
 class AIController(QtCore.QObject):
@@ -49,11 +59,12 @@ class AIController(QtCore.QObject):
         self.tool = AITool(window.document, self.editing.state, self.service)
         self._ready_for: str | None = None  # the engine the service last said was ready
         self._used = False  # the AI tool was selected at least once
-        self.editing.tools["ai"] = self.tool
         self.overlay = AIOverlay(window.slice_views, self.tool)
         self.panel = AIPanel(self)
-        self.dock = window.add_panel(self.panel, "AI segmentation")
-        self._build_action()
+        self.dock = window.add_panel(self.panel, PANEL_TITLE)
+        self.editing.register_tool(AI_TOOL, self.tool)
+        self.action = self.editing.registry.actions[AI_TOOL.key]
+        self.editing.tool_selected.connect(self._on_tool_selected)
         self.tool.changed.connect(self._tool_changed)
         self.editing.state.changed.connect(lambda *_: self.overlay.refresh(markers=False))
         window.state.changed.connect(self.overlay.on_view_state)
@@ -66,26 +77,13 @@ class AIController(QtCore.QObject):
         self.on_document(window.document)
 
     # --- activation ---------------------------------------------------------------------------
-    def _build_action(self) -> None:
-        w = self.window
-        self.action = QtWidgets.QAction("AI segmentation", w)
-        self.action.setShortcut(QtGui.QKeySequence("A"))
-        self.action.setShortcutContext(QtCore.Qt.WindowShortcut)
-        self.action.setToolTip("AI click-to-segment (A): left click includes, right click excludes")
-        self.action.triggered.connect(lambda: self.activate(True))
-        w.addAction(self.action)
-        toolbar = w.findChild(QtWidgets.QToolBar, "toolbar_main")
-        if toolbar is not None:
-            toolbar.addSeparator()
-            toolbar.addAction(self.action)
-
     def activate(self, on: bool = True) -> None:
         """Make the AI tool the active one (False: back to navigation)."""
-        self.editing.select_tool("ai" if on else None)
-        if on:
+        self.editing.select_tool(AI_TOOL.key if on else None)
+
+    def _on_tool_selected(self, key: str | None) -> None:
+        if key == AI_TOOL.key:
             self._warm()  # the engine starts when first needed, not at every open
-            self.dock.show()
-            self.dock.raise_()
         self.panel.refresh()
 
     def is_active(self) -> bool:
@@ -197,8 +195,6 @@ def install_ai(window, editing=None, engine: str | None = None, service=None) ->
     """Add the AI tool, its panel and keys to a MainWindow (installs editing when missing);
     idempotent. `engine` overrides the saved choice ("paddle" by default, falling back to
     "classic" with a message when the model cannot be opened)."""
-    existing = getattr(window, "ai", None)
-    if existing is not None:
-        return existing
-    window.ai = AIController(window, editing, engine, service)
+    if window.ai is None:
+        window.set_ai(AIController(window, editing, engine, service))
     return window.ai

@@ -53,12 +53,8 @@ class GotoDialog(QtWidgets.QDialog):
         super().accept()
 
 
-def show_goto(window) -> GotoDialog:
-    """Open the dialog (window-modal, not blocking; one per window, it keeps the last mode and
-    text) and return it."""
-    dialog = getattr(window, "goto_dialog", None)
-    if dialog is None:
-        dialog = window.goto_dialog = GotoDialog(window)
+def show_goto(dialog: GotoDialog) -> GotoDialog:
+    """Open the dialog (window-modal, not blocking) with the last text selected; returns it."""
     dialog.message.setText("")
     dialog.edit.selectAll()
     dialog.open()

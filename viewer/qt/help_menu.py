@@ -171,6 +171,5 @@ class HelpMenu(QtCore.QObject):
 
 
 def install_help_menu(window: QtWidgets.QMainWindow) -> HelpMenu:
-    """Add the Help menu to `window` (as `window.help_menu`)."""
-    window.help_menu = HelpMenu(window)
-    return window.help_menu
+    """Add the Help menu to `window`; the window keeps the returned object as `help_menu`."""
+    return HelpMenu(window)

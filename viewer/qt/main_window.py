@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PyQt5 import QtCore, QtGui, QtWidgets
 
+from viewer.commands.history import History
 from viewer.errors import RadLabelError
 from viewer.model.document import Document
 from viewer.model.view_state import (
@@ -30,6 +32,12 @@ from viewer.qt.slice_view import SliceView
 from viewer.qt.unsaved_guard import confirm_unsaved
 from viewer.qt.window_readout import WindowReadout
 from viewer.tools.base import Tool
+
+if TYPE_CHECKING:
+    from viewer.qt.ai_controller import AIController
+    from viewer.qt.measure_controller import MeasureController
+    from viewer.qt.pacs_actions import PacsActions
+    from viewer.qt.panels.editing import EditingController
 
 log = logging.getLogger(__name__)
 SLICE_VIEWS = ("axial", "coronal", "sagittal")
@@ -52,7 +60,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings = settings or app_settings()
         self.document: Document | None = None
         self.state = ViewState()
+        self.history = History()  # every command goes through it (undo/redo, clean state)
         self.active_tool: Tool | None = None
+        # the parts installed after construction (`viewer.qt.app.create_main_window` installs
+        # them all; tests install what they need), each through its `set_*` below
+        self._editing: EditingController | None = None
+        self._ai: AIController | None = None
+        self._measure: MeasureController | None = None
+        self._pacs: PacsActions | None = None
+        self.goto_dialog = None  # View > Go to..., made when first opened
         self.slice_views = {v: SliceView(v, self.state) for v in SLICE_VIEWS}
         views: dict[str, QtWidgets.QWidget] = dict(self.slice_views)
         # VTK (import, GL context, first render) costs seconds on a busy machine: the 3D view is
@@ -62,9 +78,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._painted = False
         self._after_paint: list = []
         views["3d"] = _placeholder("3D view: starting..." if with_3d else "3D view off")
-        for v in views.values():
-            v.sigMaximise.connect(self._toggle_maximise) if hasattr(v, "sigMaximise") else None
         for sv in self.slice_views.values():
+            sv.sigMaximise.connect(self._toggle_maximise)
             sv.sigHover.connect(self._show_hover)
             sv.sigCommand.connect(self.execute)
         self.grid = ViewGrid(views)
@@ -79,10 +94,43 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_actions()
         self._build_toolbar()
         self.window_readout = WindowReadout(self)  # W/L in the views' corner, keys 0-8
-        install_help_menu(self)
+        self.help_menu = install_help_menu(self)
         self.status_label = QtWidgets.QLabel(document_summary(None))
         self.statusBar().addWidget(self.status_label, 1)
         self._restore_settings()
+
+    # --- installed parts -----------------------------------------------------------------------
+    @property
+    def editing(self) -> EditingController | None:
+        """Editing tools, panels, Edit menu and autosave (`install_editing`), or None."""
+        return self._editing
+
+    def set_editing(self, editing: EditingController) -> None:
+        self._editing = _install_once("editing", self._editing, editing)
+
+    @property
+    def ai(self) -> AIController | None:
+        """The AI click-to-segment tool and its panel (`install_ai`), or None."""
+        return self._ai
+
+    def set_ai(self, ai: AIController) -> None:
+        self._ai = _install_once("ai", self._ai, ai)
+
+    @property
+    def measure(self) -> MeasureController | None:
+        """The measurement tools and panel (`install_measurements`), or None."""
+        return self._measure
+
+    def set_measure(self, measure: MeasureController) -> None:
+        self._measure = _install_once("measure", self._measure, measure)
+
+    @property
+    def pacs(self) -> PacsActions | None:
+        """The PACS entries of the File menu (`install_pacs`), or None."""
+        return self._pacs
+
+    def set_pacs(self, pacs: PacsActions) -> None:
+        self._pacs = _install_once("pacs", self._pacs, pacs)
 
     # --- extension API -------------------------------------------------------------------------
     def add_panel(
@@ -125,6 +173,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.docks[title] = dock
         return dock
 
+    def show_dock(self, title: str) -> None:
+        """Bring the panel docked under `title` to the front (reopened when it was closed)."""
+        dock = self.docks.get(title)
+        if dock is not None:
+            if dock.isHidden():
+                dock.show()
+            dock.raise_()
+
     def set_active_tool(self, tool: Tool | None) -> None:
         """Make `tool` receive the slice views' mouse events (None: crosshair navigation)."""
         if self.active_tool is not None and self.active_tool is not tool:
@@ -137,14 +193,10 @@ class MainWindow(QtWidgets.QMainWindow):
             sv.set_tool(tool)
 
     def execute(self, command) -> None:
-        """Apply a command: through `self.history.push` when a history exists, else directly."""
+        """Apply a command to the open document as one undoable step of `self.history`."""
         if self.document is None:
             return
-        history = getattr(self, "history", None)
-        if history is not None and hasattr(history, "push"):
-            history.push(command)
-        else:
-            command.do(self.document)
+        self.history.push(command)
 
     @property
     def view_3d(self):
@@ -190,6 +242,7 @@ class MainWindow(QtWidgets.QMainWindow):
     # --- documents -----------------------------------------------------------------------------
     def set_document(self, document: Document | None) -> None:
         self.document = document
+        self.history.set_document(document)  # the old entries refer to other voxels
         if document is not None:
             lo, hi = document.geometry.world_bounds()
             centre = document.geometry.index_to_world(
@@ -231,11 +284,11 @@ class MainWindow(QtWidgets.QMainWindow):
         if not confirm_unsaved(self, f"opening {path}"):
             return False
         self.set_document(Document(volume))
-        self._show_load_notes(path, volume)
+        self.show_load_notes(path, volume)
         self._remember(path)
         return True
 
-    def _show_load_notes(self, path: str, volume) -> None:
+    def show_load_notes(self, path: str, volume) -> None:
         """What the loader had to say (e.g. a series resampled onto a regular grid): one line
         in the status bar and the log."""
         notes = list(volume.metadata.get("warnings") or [])
@@ -253,15 +306,15 @@ class MainWindow(QtWidgets.QMainWindow):
         if not confirm_unsaved(self, f"opening {dialog.volume.name or path}"):
             return False
         self.set_document(Document(dialog.volume))
-        self._show_load_notes(path, dialog.volume)
+        self.show_load_notes(path, dialog.volume)
         self._remember(path)
         return True
 
     def open_label(self, path: str) -> bool:
         """Read a label file (viewer.io.open_labels: any label format) onto the open image as
         one undoable step; notes (resampling, overlaps flattened) go to the status bar."""
+        from viewer.commands.label_file import open_labels_command
         from viewer.io import open_labels
-        from viewer.qt.panels.editing import open_labels_command
 
         if self.document is None:
             self.show_error("Cannot open label", "Open an image first.")
@@ -280,9 +333,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         self.execute(open_labels_command(self.document, loaded, path))
         self.labels_opened.emit(os.fspath(path))  # e.g. its measurements sidecar is read
-        history = getattr(self, "history", None)
-        if history is not None and hasattr(history, "mark_clean"):
-            history.mark_clean()  # the labels now equal a file on disk
+        self.history.mark_clean()  # the labels now equal a file on disk
         self.document.dirty = False
         if notes:
             log.warning("%s: %s", path, "; ".join(notes))
@@ -314,11 +365,14 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             raise ValueError(f"unknown window preset {name!r}")
 
-    def show_goto(self) -> None:
-        """View > Go to...: jump the crosshair to a typed voxel or world position."""
-        from viewer.qt.goto_dialog import show_goto
+    def show_goto(self):
+        """View > Go to...: jump the crosshair to a typed voxel or world position. One dialog
+        per window (made when first asked for): it keeps the last mode and text."""
+        from viewer.qt.goto_dialog import GotoDialog, show_goto
 
-        show_goto(self)
+        if self.goto_dialog is None:
+            self.goto_dialog = GotoDialog(self)
+        return show_goto(self.goto_dialog)
 
     def set_layout(self, name: str, main_view: str | None = None) -> None:
         self.grid.set_layout(name, main_view)
@@ -390,11 +444,10 @@ class MainWindow(QtWidgets.QMainWindow):
             # filled when first opened: the preset names live with VTK, imported after start-up
             self.menu_3d.aboutToShow.connect(self._fill_3d_menu)
         self._fill_recent()
-        self._fill_presets()
 
     def _build_toolbar(self) -> None:
-        tb = self.addToolBar("Main")
-        tb.setObjectName("toolbar_main")
+        tb = self.toolbar = self.addToolBar("Main")  # tools add their actions (ToolRegistry)
+        tb.setObjectName("toolbar_main")  # saveState needs the name
         tb.addAction("Open", self._open_file_dialog)
         tb.addSeparator()
         for name in LAYOUTS:
@@ -433,8 +486,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self._action(m3, "Reset camera", lambda: self.view_3d.reset_camera())
 
     def _fill_presets(self) -> None:
-        if not hasattr(self, "preset_box"):
-            return
         names = presets_for(self.modality())
         self.preset_box.clear()
         for name in names:
@@ -597,6 +648,12 @@ class _FirstPaint(QtCore.QObject):
             obj.removeEventFilter(self)
             self.callback()
         return False
+
+
+def _install_once(what: str, current, new):
+    if current is not None and current is not new:
+        raise RuntimeError(f"the window has its {what} installed already")
+    return new
 
 
 def _placeholder(text: str) -> QtWidgets.QWidget:

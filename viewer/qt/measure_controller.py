@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 
-from PyQt5 import QtCore, QtGui, QtWidgets
+from PyQt5 import QtCore, QtWidgets
 
 from viewer.commands.measurement_commands import RemoveMeasurement, ReplaceMeasurements
 from viewer.errors import RadLabelError
@@ -19,16 +19,35 @@ from viewer.model.measurements import KIND_TITLES
 from viewer.qt.measurement_overlay import MeasurementOverlay
 from viewer.qt.panels.editing import install_editing
 from viewer.qt.panels.measurements_panel import MeasurementsPanel
+from viewer.qt.tool_registry import ToolSpec
 from viewer.tools.measure import MeasureTool
 
 log = logging.getLogger(__name__)
-# kind -> (shortcut, tooltip)
-TOOL_KEYS: dict[str, tuple[str, str]] = {
-    "ruler": ("M", "Ruler (M): drag from one end to the other; distance in mm"),
-    "angle": ("N", "Angle (N): click three points, the vertex second; degrees"),
-    "ellipse": ("C", "Ellipse ROI (C): drag a corner to the opposite one; mean, std, area"),
-    "rectangle": ("Shift+C", "Rectangle ROI (Shift+C): drag corner to corner; mean, std, area"),
-}
+PANEL_TITLE = "Measurements"
+
+
+def _measure_spec(kind: str, shortcut: str, tooltip: str) -> ToolSpec:
+    return ToolSpec(
+        kind,
+        KIND_TITLES[kind],
+        shortcut,
+        lambda c: MeasureTool(kind, c.document),
+        tooltip=tooltip,
+        panel=PANEL_TITLE,
+        needs_segment=False,  # measuring needs no segment
+    )
+
+
+MEASURE_TOOLS: list[ToolSpec] = [
+    _measure_spec("ruler", "M", "Ruler (M): drag from one end to the other; distance in mm"),
+    _measure_spec("angle", "N", "Angle (N): click three points, the vertex second; degrees"),
+    _measure_spec(
+        "ellipse", "C", "Ellipse ROI (C): drag a corner to the opposite one; mean, std, area"
+    ),
+    _measure_spec(
+        "rectangle", "Shift+C", "Rectangle ROI (Shift+C): drag corner to corner; mean, std, area"
+    ),
+]
 
 
 class MeasureController(QtCore.QObject):
@@ -36,12 +55,14 @@ class MeasureController(QtCore.QObject):
         super().__init__(window)
         self.window = window
         self.editing = editing if editing is not None else install_editing(window)
-        self.tools = {kind: MeasureTool(kind, window.document) for kind in TOOL_KEYS}
+        self.tools = {s.key: self.editing.register_tool(s) for s in MEASURE_TOOLS}
+        self.actions = {k: self.editing.registry.actions[k] for k in self.tools}
         self.selected_id: int | None = None
         self.overlay = MeasurementOverlay(window, self)
-        self._build_actions()
+        self._build_menu()
         self.panel = MeasurementsPanel(self)
-        self.dock = window.add_panel(self.panel, "Measurements")
+        self.dock = window.add_panel(self.panel, PANEL_TITLE)
+        self.editing.tool_selected.connect(self._on_tool_selected)
         for tool in self.tools.values():
             tool.changed.connect(self.overlay.invalidate)
         self._doc = None
@@ -52,33 +73,19 @@ class MeasureController(QtCore.QObject):
         self.on_document(window.document)
 
     # --- actions ---------------------------------------------------------------------------------
-    def _build_actions(self) -> None:
-        w = self.window
-        self.actions: dict[str, QtWidgets.QAction] = {}
-        menu = w.menuBar().addMenu("&Measure")
-        toolbar = w.findChild(QtWidgets.QToolBar, "toolbar_main")
-        if toolbar is not None:
-            toolbar.addSeparator()
-        for kind, (key, tip) in TOOL_KEYS.items():
-            a = QtWidgets.QAction(KIND_TITLES[kind], w)
-            a.setShortcut(QtGui.QKeySequence(key))
-            a.setShortcutContext(QtCore.Qt.WindowShortcut)
-            a.setToolTip(tip)
-            a.setStatusTip(tip)
-            a.triggered.connect(lambda _=False, k=kind: self.select_tool(k))
-            w.addAction(a)
-            menu.addAction(a)
-            if toolbar is not None:
-                toolbar.addAction(a)
-            self.actions[kind] = a
+    def _build_menu(self) -> None:
+        self.menu: QtWidgets.QMenu = self.window.menuBar().addMenu("&Measure")
+        for action in self.actions.values():
+            self.menu.addAction(action)
 
     def select_tool(self, kind: str) -> None:
         """Make the measurement tool `kind` the active one (Esc goes back to navigation)."""
-        self.window.set_active_tool(self.tools[kind])
-        self.editing.brush_cursor.hide()
-        self.dock.show()
-        self.dock.raise_()
-        self.window.statusBar().showMessage(TOOL_KEYS[kind][1], 8000)
+        self.editing.select_tool(kind)
+
+    def _on_tool_selected(self, key: str | None) -> None:
+        spec = self.editing.registry.specs.get(key) if key else None
+        if key in self.tools and spec is not None:
+            self.window.statusBar().showMessage(spec.tooltip, 8000)  # how to use it
 
     def preview(self):
         tool = self.window.active_tool
@@ -157,8 +164,6 @@ class MeasureController(QtCore.QObject):
 def install_measurements(window, editing=None) -> MeasureController:
     """Add the measurement tools, panel and sidecar to a MainWindow (installs editing when
     missing); idempotent."""
-    existing = getattr(window, "measure", None)
-    if existing is not None:
-        return existing
-    window.measure = MeasureController(window, editing)
+    if window.measure is None:
+        window.set_measure(MeasureController(window, editing))
     return window.measure

@@ -61,7 +61,7 @@ class PacsActions:
         if volume is None or not confirm_unsaved(self.window, f"opening {volume.name}"):
             return
         self.window.set_document(Document(volume))
-        self.window._show_load_notes(volume.name, volume)  # e.g. resampled onto a regular grid
+        self.window.show_load_notes(volume.name, volume)  # e.g. resampled onto a regular grid
 
     def edit_servers(self) -> None:
         from viewer.qt.pacs_connections import PacsConnectionsDialog
@@ -153,6 +153,7 @@ def _quit_action(menu: QtWidgets.QMenu) -> QtWidgets.QAction | None:
 
 
 def install_pacs(window) -> PacsActions:
-    """Add the PACS entries to `window`'s File menu; `window.pacs` keeps them."""
-    window.pacs = PacsActions(window)
+    """Add the PACS entries to `window`'s File menu; `window.pacs` keeps them. Idempotent."""
+    if window.pacs is None:
+        window.set_pacs(PacsActions(window))
     return window.pacs

@@ -10,7 +10,12 @@ read never costs the user a question, and a True answer is acted on at once.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PyQt5 import QtWidgets
+
+if TYPE_CHECKING:
+    from viewer.qt.main_window import MainWindow
 
 Q = QtWidgets.QMessageBox
 
@@ -26,7 +31,7 @@ def ask_unsaved(window: QtWidgets.QWidget, action: str) -> int:
     )
 
 
-def confirm_unsaved(window: QtWidgets.QWidget, action: str) -> bool:
+def confirm_unsaved(window: MainWindow, action: str) -> bool:
     """True when the caller may replace or close the document now.
 
     Unsaved changes: Save writes them (to the label file, or where the save dialog says) and
@@ -34,7 +39,7 @@ def confirm_unsaved(window: QtWidgets.QWidget, action: str) -> bool:
     (the user said so explicitly); Cancel, or closing the question, stops. Without unsaved
     changes there is nothing to ask, and the autosave, which then holds nothing the label file
     lacks, is dropped as well."""
-    editing = getattr(window, "editing", None)
+    editing = window.editing
     if editing is None:
         return True
     if editing.has_unsaved_changes():

@@ -1,57 +1,60 @@
-"""Wires editing into the main window: the app-wide history (window.history), editor state and
-tools, the segments/tools/operations panels, Edit menu (Undo Ctrl+Z, Redo Ctrl+Shift+Z and
-Ctrl+Y, Save labels Ctrl+S), autosave, the unsaved-changes prompt and the recovery offer; and
-`open_labels_command`, the undoable "Open labels <file>" step MainWindow.open_label runs."""
+"""The editing controller of a main window: editor state, the tools (declared in
+`viewer.qt.tool_specs`, built and wired by one `ToolRegistry`), the segments/tools/operations
+panels, the Edit menu, saving the labels, autosave and the unsaved-changes check on close.
+The window owns the history; the recovery offer at start-up is `viewer.qt.recovery_prompt`."""
 
 from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PyQt5 import QtCore, QtGui, QtWidgets
+from PyQt5 import QtCore
 
-from viewer.commands import Command, CompositeCommand, History, LabelEdit
-from viewer.commands.segment_commands import ReplaceSegmentTable
-from viewer.errors import LoadError, RadLabelError
+from viewer.commands.label_file import restore_labels_command
+from viewer.errors import RadLabelError
 from viewer.qt.panels.brush_cursor import BrushCursor
+from viewer.qt.panels.edit_menu import EditMenu
 from viewer.qt.panels.operations_panel import OperationsPanel
 from viewer.qt.panels.segments_panel import SegmentsPanel
 from viewer.qt.panels.tools_panel import ToolsPanel
 from viewer.qt.save_target import ask_label_path, remember_label_path
+from viewer.qt.tool_registry import ToolRegistry, ToolSpec
+from viewer.qt.tool_specs import PAINT_TOOLS
 from viewer.qt.unsaved_guard import confirm_unsaved
-from viewer.services.autosave import (
-    AutosaveService,
-    discard,
-    find_recoverable,
-    recover,
-    series_uid,
-)
-from viewer.tools.brush import BrushSettings, BrushTool, EraserTool
+from viewer.services.autosave import AutosaveService
+from viewer.tools.brush import BrushSettings
 from viewer.tools.editor_state import EditorState
-from viewer.tools.flood_fill import FloodFillSettings, FloodFillTool
-from viewer.tools.lasso import LassoTool
+from viewer.tools.flood_fill import FloodFillSettings
+
+if TYPE_CHECKING:
+    from viewer.qt.main_window import MainWindow
+    from viewer.tools.base import Tool
 
 log = logging.getLogger(__name__)
 
 
 class EditingController(QtCore.QObject):
-    """Owns the editing state of one main window; `install_editing(window)` creates it."""
+    """Owns the editing state of one main window; `install_editing(window)` creates it.
 
-    def __init__(self, window, autosave_interval_s: float = 30.0, autosave: bool = True) -> None:
+    `tool_selected(key)` is emitted after a tool (None: navigation) became the active one."""
+
+    tool_selected = QtCore.pyqtSignal(object)
+
+    def __init__(
+        self, window: MainWindow, autosave_interval_s: float = 30.0, autosave: bool = True
+    ) -> None:
         super().__init__(window)
         self.window = window
-        self.history = History(window.document)
-        window.history = self.history
+        self.history = window.history
         self.state = EditorState()
         self.brush_settings = BrushSettings(radius_mm=5.0)
         self.flood_settings = FloodFillSettings()
-        self.tools = {
-            "brush": BrushTool(window.document, self.state, self.brush_settings),
-            "eraser": EraserTool(window.document, self.state, self.brush_settings),
-            "flood_fill": FloodFillTool(window.document, self.state, self.flood_settings),
-            "lasso": LassoTool(window.document, self.state),
-        }
+        self.registry = ToolRegistry(window, self.select_tool)
+        self.tools = self.registry.tools  # key -> Tool
+        for spec in PAINT_TOOLS:
+            self.registry.register(spec, self)
         # called with the path after the labels are written (the measurements sidecar); a
         # SaveError they raise is reported like the labels' own
         self.save_hooks: list = []
@@ -62,13 +65,14 @@ class EditingController(QtCore.QObject):
         window.add_panel(self.segments_panel, "Segments")
         window.add_panel(self.tools_panel, "Tools")
         window.add_panel(self.operations_panel, "Segment operations")
-        self._build_actions()
+        self.edit_menu = EditMenu(self)
         self.brush_cursor = BrushCursor(self)
         self._connected_doc = None
         window.document_changed.connect(self.on_document)
         self.history.changed.connect(self._history_changed)
         window.installEventFilter(self)
         self.on_document(window.document)
+        self._history_changed()
         if self.autosave is not None:
             self.autosave.start()
 
@@ -88,13 +92,27 @@ class EditingController(QtCore.QObject):
         if self.state.active_segment_id != segment_id:
             self.state.set(active_segment_id=segment_id)
 
+    # --- tools -------------------------------------------------------------------------------
+    def register_tool(self, spec: ToolSpec, tool: Tool | None = None) -> Tool:
+        """Add a tool to this window: its action (shortcut, toolbar), its button and options in
+        the panel `spec.panel`. Returns the tool (built by `spec.make` unless given)."""
+        tool = self.registry.register(spec, self, tool)
+        tool.set_document(self.document)
+        return tool
+
     def select_tool(self, key: str | None) -> None:
+        """Make the tool `key` the active one (None: navigation); its panel comes to the front."""
+        spec = self.registry.specs.get(key) if key else None
         tool = self.tools.get(key) if key else None
-        if tool is not None and self.document is not None and not len(self.document.segments):
+        doc = self.document
+        if spec is not None and spec.needs_segment and doc is not None and not len(doc.segments):
             self.segments_panel.add_segment()  # painting needs a segment
         self.window.set_active_tool(tool)
-        self.tools_panel.show_tool(key)
+        self.registry.mark_selected(key if tool is not None else None)
         self.brush_cursor.hide()
+        if spec is not None:
+            self.window.show_dock(spec.panel)
+        self.tool_selected.emit(key if tool is not None else None)
 
     # --- document ----------------------------------------------------------------------------
     def on_document(self, doc) -> None:
@@ -103,7 +121,6 @@ class EditingController(QtCore.QObject):
             self._connected_doc.labels_changed.disconnect(self._labels_changed)
         self._connected_doc = doc
         self._label_array = doc.labels.array if doc is not None else None
-        self.history.set_document(doc)
         for t in self.tools.values():
             t.set_document(doc)
         if self.autosave is not None:
@@ -132,39 +149,8 @@ class EditingController(QtCore.QObject):
             self.history.clear()
         self.segments_panel.schedule_stats()
 
-    # --- actions ---------------------------------------------------------------------------------
-    def _build_actions(self) -> None:
-        w = self.window
-        menu = w.menuBar().addMenu("&Edit")
-        self.undo_action = QtWidgets.QAction("Undo", w)
-        self.undo_action.setShortcuts([QtGui.QKeySequence("Ctrl+Z")])
-        self.undo_action.triggered.connect(lambda: self.history.undo())
-        self.redo_action = QtWidgets.QAction("Redo", w)
-        self.redo_action.setShortcuts(
-            [QtGui.QKeySequence("Ctrl+Shift+Z"), QtGui.QKeySequence("Ctrl+Y")]
-        )
-        self.redo_action.triggered.connect(lambda: self.history.redo())
-        self.save_action = QtWidgets.QAction("Save labels", w)
-        self.save_action.setShortcut(QtGui.QKeySequence("Ctrl+S"))
-        self.save_action.triggered.connect(lambda: self.save_labels())
-        self.save_as_action = QtWidgets.QAction("Save labels as...", w)
-        self.save_as_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+S"))
-        self.save_as_action.triggered.connect(lambda: self.save_labels(ask=True))
-        for a in (self.undo_action, self.redo_action, None, self.save_action, self.save_as_action):
-            if a is None:
-                menu.addSeparator()
-                continue
-            a.setShortcutContext(QtCore.Qt.WindowShortcut)
-            menu.addAction(a)
-            w.addAction(a)
-        self._history_changed()
-
     def _history_changed(self) -> None:
-        h = self.history
-        self.undo_action.setEnabled(h.can_undo())
-        self.redo_action.setEnabled(h.can_redo())
-        self.undo_action.setText(f"Undo {h.undo_name()}" if h.can_undo() else "Undo")
-        self.redo_action.setText(f"Redo {h.redo_name()}" if h.can_redo() else "Redo")
+        self.edit_menu.refresh()
         self.window.setWindowModified(self.has_unsaved_changes())
         title = self.window.windowTitle()
         if "[*]" not in title:
@@ -228,119 +214,12 @@ class EditingController(QtCore.QObject):
             return False
         if not confirm_unsaved(self.window, "restoring the autosaved labels"):
             return None
-        full = (0, 0, 0, *doc.labels.array.shape)
-        edit = LabelEdit.from_box("Recover labels", doc.labels.array, full, labels)
-        cmds: list[Command] = [ReplaceSegmentTable(segments, "Recover segments")]
-        if label_path:
-            cmds.append(_SetLabelPath(label_path))
-        if edit is not None:
-            cmds.append(edit)
-        self.execute(CompositeCommand("Recover autosaved labels", cmds))
+        self.execute(restore_labels_command(doc, labels, segments, label_path))
         return True
 
 
-class _SetLabelPath(Command):
-    """Which file Ctrl+S writes to; undone with the labels it came with."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.old = ""
-        self.name = "Set label file"
-
-    def do(self, doc) -> None:
-        self.old, doc.label_path = doc.label_path, self.path
-
-    def undo(self, doc) -> None:
-        doc.label_path = self.old
-
-
-def open_labels_command(doc, loaded, path: str | os.PathLike) -> Command:
-    """One undoable step that puts labels read by `viewer.io.open_labels` into `doc`: the
-    label map, the segment table (the file's names and colours; for a file without names the
-    open document's names for the same values; visibility and locks of those values kept) and
-    the file Ctrl+S saves to (none for formats that are only read: MetaImage, DICOM SEG)."""
-    from viewer.io.label_formats import label_format
-    from viewer.model.segments import Segment
-
-    labels = loaded.labelmap
-    table = loaded.segments
-    table.ensure(labels.values())
-    segments = []
-    for s in table:
-        old = doc.segments.get(s.id)
-        name, colour = (s.name, s.colour) if loaded.named or old is None else (old.name, old.colour)
-        visible, locked = (old.visible, old.locked) if old is not None else (True, False)
-        segments.append(Segment(s.id, name, colour, visible, locked))
-    path = os.fspath(path)
-    try:
-        label_format(path)
-        save_path = path
-    except LoadError:
-        save_path = ""
-    name = f"Open labels {os.path.basename(path)}"
-    cmds: list[Command] = [ReplaceSegmentTable(segments, name), _SetLabelPath(save_path)]
-    full = (0, 0, 0, *doc.labels.array.shape)
-    edit = LabelEdit.from_box(name, doc.labels.array, full, labels.array)
-    if edit is not None:
-        cmds.append(edit)
-    return CompositeCommand(name, cmds)
-
-
-def install_editing(window, **kwargs) -> EditingController:
-    """Add editing (history, tools, panels, autosave) to a MainWindow; idempotent."""
-    existing = getattr(window, "editing", None)
-    if existing is not None:
-        return existing
-    window.editing = EditingController(window, **kwargs)
+def install_editing(window: MainWindow, **kwargs) -> EditingController:
+    """Add editing (tools, panels, Edit menu, autosave) to a MainWindow; idempotent."""
+    if window.editing is None:
+        window.set_editing(EditingController(window, **kwargs))
     return window.editing
-
-
-def offer_recovery(window) -> bool:
-    """At start-up: offer the newest crashed session's autosave; True when recovered. Damaged
-    autosaves are set aside (never offered again) with one line in the status bar."""
-    set_aside: list[str] = []
-    entries = find_recoverable(set_aside=set_aside)
-    if set_aside:
-        more = f" (and {len(set_aside) - 1} more; see the log)" if len(set_aside) > 1 else ""
-        window.statusBar().showMessage(set_aside[0][0].upper() + set_aside[0][1:] + more, 60000)
-    if not entries:
-        return False
-    entry = entries[0]
-    answer = QtWidgets.QMessageBox.question(
-        window,
-        "Recover unsaved labels?",
-        f"RadLabel did not close normally last time.\n\n{entry.describe()}\n\nRecover these labels?",
-        QtWidgets.QMessageBox.Yes | QtWidgets.QMessageBox.No | QtWidgets.QMessageBox.Discard,
-        QtWidgets.QMessageBox.Yes,
-    )
-    if answer == QtWidgets.QMessageBox.Discard:
-        discard(entry)
-        return False
-    if answer != QtWidgets.QMessageBox.Yes:
-        return False
-    try:
-        labels, segments = recover(entry)
-    except RadLabelError as e:
-        window.show_error("Cannot recover labels", e.message)
-        return False
-    if entry.image_path and os.path.exists(entry.image_path):
-        doc = window.document
-        # several series can share a folder: the series UID tells them apart
-        shown = doc is not None and doc.volume.source_path == entry.image_path
-        if shown and entry.series_uid and series_uid(doc) != entry.series_uid:
-            shown = False
-        if not shown:
-            if not window.open_path(entry.image_path, series_uid=entry.series_uid or None):
-                return False  # cannot be read, or the user kept the open labels: entry stays
-    controller = install_editing(window)
-    restored = controller.restore(labels, segments, entry.label_path)
-    if restored is None:
-        return False
-    if not restored:
-        window.show_error(
-            "Cannot recover labels",
-            f"open the image the labels belong to ({entry.image_path or 'unknown'}) and retry",
-        )
-        return False
-    discard(entry)
-    return True

@@ -23,10 +23,9 @@ class MeasurementsPanel(QtWidgets.QWidget):
         tools = QtWidgets.QGridLayout()
         tools.setSpacing(2)
         self.tool_buttons: dict[str, QtWidgets.QToolButton] = {}
-        for i, (kind, action) in enumerate(controller.actions.items()):
-            b = QtWidgets.QToolButton()
-            b.setDefaultAction(action)
-            b.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Fixed)
+        registry = controller.editing.registry
+        for i, kind in enumerate(controller.tools):
+            b = registry.button(kind)
             tools.addWidget(b, i // 2, i % 2)
             self.tool_buttons[kind] = b
         lay.addLayout(tools)
