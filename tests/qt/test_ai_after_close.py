@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from viewer.qt.ai_controller import install_ai
 from viewer.qt.panels import install_editing
-from viewer.services.ai_service import AIResult, AIService
+from viewer.services.ai_service import AIRequest, AIResult, AIService
 
 
 def test_answer_arriving_after_close_is_dropped(window, phantom, qtbot):
@@ -16,7 +16,7 @@ def test_answer_arriving_after_close_is_dropped(window, phantom, qtbot):
     applied: list[AIResult] = []
     original = ai.tool.apply_result
     ai.tool.apply_result = lambda r: applied.append(r) or original(r)
-    late = AIResult("click", 1, ai.service.generation, error="late answer")
+    late = AIResult(AIRequest.CLICK, 1, ai.service.generation, error="late answer")
     window.close()  # no unsaved labels: the close is final and releases the views
     ai.sig_result.emit(late)  # as the service's thread would, after the close
     qtbot.wait(50)

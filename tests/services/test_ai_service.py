@@ -11,7 +11,7 @@ from segmentation_core import open_session
 from segmentation_core.types import EngineCrashed, EngineError
 from viewer.io import load_volume
 from viewer.model.document import Document
-from viewer.services.ai_service import AIResult, AIService
+from viewer.services.ai_service import AIRequest, AIResult, AIService
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def test_engine_failures_are_messages_and_the_service_goes_on(doc):
         log["crash"] = True
         service.request_click((6, 30, 40))
         log_wait = service.wait(60)
-        assert log_wait and results[-1].kind == "click"
+        assert log_wait and results[-1].kind is AIRequest.CLICK
         assert "worker died" in results[-1].error and results[-1].prediction is None
         log["crash"] = False
         log["bug"] = True
@@ -129,7 +129,7 @@ def test_paddle_unavailable_falls_back_to_classic_and_says_so(doc):
         service.request_click((6, 30, 40))
         service.wait(60)
         assert opened == ["paddle", "classic"], "the failed engine is not retried on each click"
-        assert results[0].kind == "prepare" and results[0].engine == "classic"
+        assert results[0].kind is AIRequest.PREPARE and results[0].engine == "classic"
         assert "Paddle model is unavailable" in results[0].message
         assert "no exported model" in results[0].message
         assert results[1].ok and results[1].engine == "classic" and service.engine == "classic"
@@ -172,7 +172,7 @@ def test_reset_and_new_document_make_answers_stale(doc):
         service.request_reset()
         gate.set()
         service.wait(60)
-        click = next(r for r in results if r.kind == "click")
+        click = next(r for r in results if r.kind is AIRequest.CLICK)
         assert click.generation < service.generation, "the consumer can tell it is stale"
         assert not service.busy
     finally:

@@ -1,12 +1,13 @@
 """Qt-free view state shared by every view: crosshair, window/level, display options, presets.
 
-Views subscribe to `ViewState.changed`, which is emitted with the name of what changed
-("cursor", "window", "display", "overlay"), so each view redraws only what it must.
+Views subscribe to `ViewState.changed`, which is emitted with what changed (a `ViewChange`:
+cursor, window, display, overlay), so each view redraws only what it must.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 
@@ -28,6 +29,15 @@ CT_PRESETS: dict[str, tuple[float, float]] = {
 }
 AUTO_PRESET = "Auto"  # percentiles of the image (the default for MR and unknown modalities)
 MIN_WIDTH = 1e-3
+
+
+class ViewChange(str, Enum):
+    """What a `ViewState.changed` emission is about (str-valued: it prints and logs as text)."""
+
+    CURSOR = "cursor"  # the crosshair moved
+    WINDOW = "window"  # window/level
+    DISPLAY = "display"  # invert, interpolate, radiological
+    OVERLAY = "overlay"  # label overlay visibility, opacity, outline
 
 
 @dataclass(frozen=True)
@@ -95,13 +105,13 @@ class ViewState:
         if np.array_equal(w, self.cursor_world):
             return
         self.cursor_world = w
-        self.changed.emit("cursor")
+        self.changed.emit(ViewChange.CURSOR)
 
     def set_window(self, window: WindowLevel) -> None:
         window = WindowLevel(max(float(window.width), MIN_WIDTH), float(window.level))
         if window != self.window:
             self.window = window
-            self.changed.emit("window")
+            self.changed.emit(ViewChange.WINDOW)
 
     def set_display(self, **options) -> None:
         """Change `invert`, `interpolate` or `radiological`."""
@@ -109,7 +119,7 @@ class ViewState:
             if k not in ("invert", "interpolate", "radiological"):
                 raise KeyError(k)
             setattr(self, k, bool(v))
-        self.changed.emit("display")
+        self.changed.emit(ViewChange.DISPLAY)
 
     def set_overlay(self, **options) -> None:
         """Change `overlay_visible`, `overlay_opacity` (0..1) or `outline`."""
@@ -121,4 +131,4 @@ class ViewState:
             else:
                 raise KeyError(k)
             setattr(self, k, v)
-        self.changed.emit("overlay")
+        self.changed.emit(ViewChange.OVERLAY)

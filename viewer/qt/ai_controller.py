@@ -19,7 +19,7 @@ from viewer.qt.ai_overlay import AIOverlay
 from viewer.qt.ai_panel import AIPanel
 from viewer.qt.panels.editing import install_editing
 from viewer.qt.tool_registry import ToolSpec
-from viewer.services.ai_service import ENGINES, AIService
+from viewer.services.ai_service import ENGINES, AIRequest, AIService
 from viewer.tools.ai_tool import AITool
 
 log = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ class AIController(QtCore.QObject):
         if self._window_closed:
             return
         self.tool.apply_result(result)
-        if result.kind == "prepare" and result.generation == self.service.generation:
+        if result.kind == AIRequest.PREPARE and result.generation == self.service.generation:
             if result.ok:
                 self._ready_for = result.engine
                 if not self.tool.clicks:

@@ -9,6 +9,7 @@ import pyqtgraph as pg
 from PyQt5 import QtCore
 from scipy import ndimage
 
+from viewer.model.view_state import ViewChange
 from viewer.tools.ai_tool import AITool
 
 POSITIVE_COLOUR = (40, 220, 40)
@@ -84,9 +85,9 @@ class AIOverlay:
         item.setRect(QtCore.QRectF(-0.5 * cs, -0.5 * rs, nc * cs, nr * rs))
         item.setVisible(bool(sl.any()))
 
-    def on_view_state(self, what: str) -> None:
+    def on_view_state(self, what: ViewChange) -> None:
         """Follow slice changes and display flips (connect after the views' own handlers)."""
-        if what == "cursor" and self.tool.has_preview():
+        if what == ViewChange.CURSOR and self.tool.has_preview():
             self.refresh(markers=False)
-        elif what == "display":
+        elif what == ViewChange.DISPLAY:
             self.refresh()

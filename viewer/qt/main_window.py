@@ -17,6 +17,7 @@ from viewer.model.document import Document
 from viewer.model.view_state import (
     AUTO_PRESET,
     CT_PRESETS,
+    ViewChange,
     ViewState,
     WindowLevel,
     auto_window,
@@ -24,6 +25,7 @@ from viewer.model.view_state import (
     effective_modality,
     presets_for,
 )
+from viewer.model.volume import MetaKey
 from viewer.model.window_text import preset_label
 from viewer.qt.help_menu import install_help_menu
 from viewer.qt.layouts import LAYOUTS, ViewGrid
@@ -291,7 +293,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def show_load_notes(self, path: str, volume) -> None:
         """What the loader had to say (e.g. a series resampled onto a regular grid): one line
         in the status bar and the log."""
-        notes = list(volume.metadata.get("warnings") or [])
+        notes = list(volume.metadata.get(MetaKey.WARNINGS) or [])
         if notes:
             log.warning("%s: %s", path, "; ".join(notes))
             self.statusBar().showMessage(f"{os.path.basename(path)}: {'; '.join(notes)}", 30000)
@@ -459,7 +461,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.preset_box.activated[int].connect(
             lambda i: self.apply_preset(self.preset_box.itemData(i))
         )
-        self.state.changed.connect(lambda what: what == "window" and self._show_preset())
+        self.state.changed.connect(lambda what: what == ViewChange.WINDOW and self._show_preset())
         tb.addWidget(self.preset_box)
         tb.addWidget(QtWidgets.QLabel(" Label opacity "))
         self.opacity_slider = QtWidgets.QSlider(QtCore.Qt.Horizontal)

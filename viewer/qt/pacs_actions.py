@@ -11,6 +11,7 @@ from PyQt5 import QtWidgets
 from viewer.errors import RadLabelError
 from viewer.io.pacs import PacsClient, PacsConnection, load_connections
 from viewer.model.document import Document
+from viewer.model.volume import MetaKey
 from viewer.qt import pacs_auth
 from viewer.qt.study_browser import _Job
 
@@ -111,7 +112,7 @@ class PacsActions:
         if not conns:
             self._done_failed("No PACS server yet: add one with File > PACS...")
             return None
-        source = doc.volume.metadata.get("pacs", {}).get("url")
+        source = doc.volume.metadata.get(MetaKey.PACS, {}).get("url")
         for c in conns:
             if c.url == source:
                 return c  # back where the image came from

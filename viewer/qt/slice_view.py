@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 from viewer.model.display_frame import AXIS_OF_VIEW, PLANE_COLOURS, DisplayFrame
-from viewer.model.view_state import ViewState, WindowLevel
+from viewer.model.view_state import ViewChange, ViewState, WindowLevel
 from viewer.qt.slice_canvas import SliceCanvas, SliceViewBox
 from viewer.qt.slice_render import GreyLUT, OverlayLUT
 from viewer.tools.base import Tool, ViewEvent
@@ -187,19 +187,19 @@ class SliceView(QtWidgets.QWidget):
         self.h_line.setPos(r * self._spacing[0])
         self.v_line.setPos(c * self._spacing[1])
 
-    def _on_state(self, what: str) -> None:
+    def _on_state(self, what: ViewChange) -> None:
         if self.frame is None:
             return
-        if what == "cursor":
+        if what == ViewChange.CURSOR:
             s = self._slice_from_cursor()
             if s != self.slice_index:
                 self.slice_index = s
                 self.render_image()
                 self.render_overlay()
             self._place_crosshair()
-        elif what == "window":
+        elif what == ViewChange.WINDOW:
             self.render_image()
-        elif what == "display":
+        elif what == ViewChange.DISPLAY:
             smooth = self.state.interpolate
             self.canvas.setRenderHint(QtGui.QPainter.SmoothPixmapTransform, smooth)
             if self.canvas.letters != self.frame.edge_letters(self.view, self.state.radiological):
@@ -207,7 +207,7 @@ class SliceView(QtWidgets.QWidget):
             else:
                 self.render_image()
                 self.canvas.viewport().update()
-        elif what == "overlay":
+        elif what == ViewChange.OVERLAY:
             self.render_overlay()
 
     def _on_labels_changed(self, bbox=None) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from viewer.model.view_state import ViewState
+from viewer.model.view_state import ViewChange, ViewState
 from viewer.qt.surface_worker import SurfaceUpdater
 from viewer.qt.vtk_interaction import OffscreenInteractor, trackball_style
 from viewer.qt.vtk_offscreen import capture, headless, make_offscreen_window
@@ -181,8 +181,8 @@ class VolumeView3D(QtWidgets.QWidget):
         self.scene.reset_camera()
         self.render()
 
-    def _on_state(self, what: str) -> None:
-        if what == "cursor" and self.document is not None:
+    def _on_state(self, what: ViewChange) -> None:
+        if what == ViewChange.CURSOR and self.document is not None:
             self.scene.set_planes(self.state.cursor_world)
             self._render_timer.start()
 

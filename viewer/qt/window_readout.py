@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PyQt5 import QtCore
 
-from viewer.model.view_state import presets_for
+from viewer.model.view_state import ViewChange, presets_for
 from viewer.model.window_text import PRESET_KEYS, window_text
 
 _DIGITS = {getattr(QtCore.Qt, f"Key_{i}"): i for i in range(10)}
@@ -22,8 +22,8 @@ class WindowReadout(QtCore.QObject):
             sv.canvas.installEventFilter(self)
         self.refresh()
 
-    def _on_state(self, what: str) -> None:
-        if what == "window":
+    def _on_state(self, what: ViewChange) -> None:
+        if what == ViewChange.WINDOW:
             self.refresh()
 
     def refresh(self) -> None:

@@ -27,6 +27,7 @@ import numpy as np
 from segmentation_core.engines import fallback_for
 from segmentation_core.engines import titles as ENGINES  # name -> title, read live
 from segmentation_core.types import Prediction, SegmentationError
+from viewer.tools.ai_tool import AIRequest
 
 if TYPE_CHECKING:
     from segmentation_core.session import InteractiveSession
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+__all__ = ["AIRequest", "AIResult", "AIService", "ENGINES"]
 SessionFactory = Callable[[str], "InteractiveSession"]
 Listener = Callable[["AIResult"], None]
 
@@ -48,13 +50,13 @@ def default_session_factory(engine: str) -> InteractiveSession:
 class AIResult:
     """The answer to one request.
 
-    kind: "prepare" (engine ready to answer at once, image set), "click", "undo" or "reset".
+    kind: which request it answers.
     prediction: what changed (None for prepare/reset, or an undo with nothing to undo).
     error: a message for the user when the request failed (the session is then unchanged).
     engine: the engine actually in use; message: a notice such as a fallback to classic.
     """
 
-    kind: str
+    kind: AIRequest
     request_id: int
     generation: int
     prediction: Prediction | None = None
@@ -136,7 +138,7 @@ class AIService:
         """Open the engine and hand it the image in the background (cheap when already done)."""
         if self._image is None or self._closed:
             return None
-        return self._submit("prepare", self._job_prepare)
+        return self._submit(AIRequest.PREPARE, self._job_prepare)
 
     def set_engine(self, engine: str) -> int | None:
         """Switch to a registered engine; clicks so far are dropped."""
@@ -144,7 +146,7 @@ class AIService:
             raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
         self.requested_engine = engine
         self.generation += 1
-        return self._submit("prepare", self._job_switch(engine))
+        return self._submit(AIRequest.PREPARE, self._job_switch(engine))
 
     def request_click(self, zyx: tuple[int, int, int], positive: bool = True) -> int | None:
         """Queue a click; returns its request id, or None when refused (no image, too busy)."""
@@ -154,20 +156,22 @@ class AIService:
             if self._pending >= self.max_pending:
                 return None
         pt = tuple(int(v) for v in zyx)
-        return self._submit("click", lambda: self._session_ready().add_click(pt, bool(positive)))
+        return self._submit(
+            AIRequest.CLICK, lambda: self._session_ready().add_click(pt, bool(positive))
+        )
 
     def request_undo(self) -> int | None:
         """Queue taking back the last click."""
         if self._image is None or self._closed:
             return None
-        return self._submit("undo", lambda: self._session_ready().undo())
+        return self._submit(AIRequest.UNDO, lambda: self._session_ready().undo())
 
     def request_reset(self) -> int | None:
         """Forget all clicks; answers still in flight become stale (a new generation)."""
         self.generation += 1
         if self._image is None or self._closed:
             return None
-        return self._submit("reset", self._job_reset)
+        return self._submit(AIRequest.RESET, self._job_reset)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every queued request has been answered (tests, shutdown)."""
@@ -198,7 +202,7 @@ class AIService:
         self._executor.shutdown(wait=wait)
 
     # --- submission -------------------------------------------------------------------------
-    def _submit(self, kind: str, job: Callable[[], Prediction | None]) -> int | None:
+    def _submit(self, kind: AIRequest, job: Callable[[], Prediction | None]) -> int | None:
         if self._closed:
             return None
         with self._lock:
@@ -210,7 +214,9 @@ class AIService:
             self._futures = [f for f in self._futures if not f.done()] + [fut]
         return rid
 
-    def _run(self, kind: str, rid: int, gen: int, job: Callable[[], Prediction | None]) -> None:
+    def _run(
+        self, kind: AIRequest, rid: int, gen: int, job: Callable[[], Prediction | None]
+    ) -> None:
         notice: list[str] = []
         self._notice = notice
         prediction, error = None, ""
@@ -219,7 +225,7 @@ class AIService:
         except SegmentationError as e:
             error = str(e)
         except Exception as e:  # an engine bug must not kill the worker thread
-            log.exception("AI %s request failed", kind)
+            log.exception("AI %s request failed", kind.value)
             error = f"AI engine failed unexpectedly: {type(e).__name__}: {e}"
         finally:
             with self._lock:

@@ -12,6 +12,7 @@ back through `apply_result`, on the caller's thread.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
 import numpy as np
@@ -39,10 +40,19 @@ class ClickBackend(Protocol):
     def request_reset(self) -> int | None: ...
 
 
+class AIRequest(str, Enum):
+    """What an answer of the backend answers (str-valued: it logs as text)."""
+
+    PREPARE = "prepare"  # the engine is ready to answer at once, the image is set
+    CLICK = "click"
+    UNDO = "undo"  # the last click taken back
+    RESET = "reset"  # all clicks dropped
+
+
 class Answer(Protocol):
     """An answer of the backend (see `viewer.services.ai_service.AIResult`)."""
 
-    kind: str
+    kind: AIRequest
     request_id: int
     generation: int
     prediction: object
@@ -138,7 +148,7 @@ class AITool(Tool):
         if result.engine:
             self.engine = result.engine
         notice = result.message
-        if result.kind == "click":
+        if result.kind == AIRequest.CLICK:
             i = next(
                 (k for k, c in enumerate(self.clicks) if c.request_id == result.request_id), -1
             )
@@ -152,7 +162,7 @@ class AITool(Tool):
             self._apply_prediction(result.prediction)
             self.latency_s = float(getattr(result.prediction, "latency_s", 0.0))
             return self._announce(_join(notice, self.status_text()))
-        if result.kind == "undo":
+        if result.kind == AIRequest.UNDO:
             if result.error:
                 return self._announce(_join(notice, result.error))
             if result.prediction is not None:
