@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import SimpleITK as sitk
+from dicom_factory import write_series
 
-from tests.dicom_factory import write_series
 from viewer.io import load_volume
 from viewer.model.volume import MetaKey
 
