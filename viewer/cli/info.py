@@ -15,7 +15,7 @@ import numpy as np
 from viewer.io import load_volume_from_scan, scan_dicom_folder
 from viewer.io.loader import load_volume
 from viewer.io.volume_files import is_volume_file
-from viewer.model.volume import Volume
+from viewer.model.volume import MetaKey, Volume
 
 
 def add_parser(subparsers) -> None:
@@ -31,7 +31,7 @@ def volume_info(volume: Volume) -> dict:
     g = volume.geometry
     lo, hi = volume.value_range()
     meta = volume.metadata
-    warnings = list(meta.get("warnings", []))
+    warnings = list(meta.get(MetaKey.WARNINGS, []))
     if not (math.isfinite(lo) and math.isfinite(hi)):
         # JSON has no Infinity/NaN: report the range of the finite values and say so
         finite = volume.array[np.isfinite(volume.array)]
@@ -48,9 +48,9 @@ def volume_info(volume: Volume) -> dict:
         "components": int(volume.array.shape[3]) if volume.array.ndim == 4 else 1,
         "value_range": [lo, hi],
         "segmentable": volume.is_segmentable,
-        "time_points": int(meta.get("time_points", 1)),
-        "time_index": int(meta.get("time_index", 0)),
-        "series_id": meta.get("series_id"),
+        "time_points": int(meta.get(MetaKey.TIME_POINTS, 1)),
+        "time_index": int(meta.get(MetaKey.TIME_INDEX, 0)),
+        "series_id": meta.get(MetaKey.SERIES_ID),
         "warnings": warnings,
     }
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from viewer.errors import SaveError
 from viewer.model.document import Document
+from viewer.model.volume import MetaKey
 from viewer.services.recovery_store import (
     RecoveryEntry,
     SessionFolder,
@@ -192,7 +193,7 @@ class AutosaveService:
 
 def series_uid(doc: Document) -> str:
     """The DICOM series of `doc` ("" for files without one)."""
-    return str((doc.volume.metadata or {}).get("SeriesInstanceUID") or "")
+    return str((doc.volume.metadata or {}).get(MetaKey.SERIES_UID) or "")
 
 
 def study_tag(doc: Document | None) -> str:
