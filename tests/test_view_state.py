@@ -21,3 +21,15 @@ def test_each_setter_emits_its_kind_once_and_only_on_change():
     assert all(type(k) is ViewChange for k in seen)
     assert np.array_equal(state.cursor_world, [1.0, 2.0, 3.0]) and state.overlay_opacity == 1.0
     assert [k.value for k in seen] == ["cursor", "window", "display", "overlay"]
+
+
+def test_one_event_per_property_fires_only_for_its_own_changes():
+    state = ViewState()
+    fired: list[str] = []
+    for kind in ViewChange:
+        getattr(state.events, kind.value).connect(lambda k=kind.value: fired.append(k))
+    state.set_window(WindowLevel(80.0, 40.0))
+    state.set_cursor([0.0, 0.0, 5.0])
+    state.set_window(WindowLevel(80.0, 40.0))  # unchanged: silent
+    state.set_overlay(outline=True)
+    assert fired == ["window", "cursor", "overlay"]

@@ -1,7 +1,8 @@
 """Qt-free view state shared by every view: crosshair, window/level, display options, presets.
 
 Views subscribe to `ViewState.changed`, which is emitted with what changed (a `ViewChange`:
-cursor, window, display, overlay), so each view redraws only what it must.
+cursor, window, display, overlay), so each view redraws only what it must; a listener that
+follows one property connects to its own event instead (`state.events.window`), as napari does.
 """
 
 from __future__ import annotations
@@ -86,6 +87,16 @@ def default_window(array: np.ndarray, modality: str) -> WindowLevel:
     return auto_window(array)
 
 
+class ViewEvents:
+    """One event per `ViewChange`, emitted without arguments after `ViewState.changed`."""
+
+    def __init__(self) -> None:
+        self.cursor = Event()
+        self.window = Event()
+        self.display = Event()
+        self.overlay = Event()
+
+
 class ViewState:
     """Crosshair (LPS world mm), window/level and display options of the open document."""
 
@@ -98,20 +109,25 @@ class ViewState:
         self.overlay_visible = True
         self.overlay_opacity = 0.5
         self.outline = False
-        self.changed = Event()
+        self.changed = Event()  # with the ViewChange
+        self.events = ViewEvents()
+
+    def _emit(self, what: ViewChange) -> None:
+        self.changed.emit(what)
+        getattr(self.events, what.value).emit()
 
     def set_cursor(self, world_xyz) -> None:
         w = np.asarray(world_xyz, dtype=float).reshape(3)
         if np.array_equal(w, self.cursor_world):
             return
         self.cursor_world = w
-        self.changed.emit(ViewChange.CURSOR)
+        self._emit(ViewChange.CURSOR)
 
     def set_window(self, window: WindowLevel) -> None:
         window = WindowLevel(max(float(window.width), MIN_WIDTH), float(window.level))
         if window != self.window:
             self.window = window
-            self.changed.emit(ViewChange.WINDOW)
+            self._emit(ViewChange.WINDOW)
 
     def set_display(self, **options) -> None:
         """Change `invert`, `interpolate` or `radiological`."""
@@ -119,7 +135,7 @@ class ViewState:
             if k not in ("invert", "interpolate", "radiological"):
                 raise KeyError(k)
             setattr(self, k, bool(v))
-        self.changed.emit(ViewChange.DISPLAY)
+        self._emit(ViewChange.DISPLAY)
 
     def set_overlay(self, **options) -> None:
         """Change `overlay_visible`, `overlay_opacity` (0..1) or `outline`."""
@@ -131,4 +147,4 @@ class ViewState:
             else:
                 raise KeyError(k)
             setattr(self, k, v)
-        self.changed.emit(ViewChange.OVERLAY)
+        self._emit(ViewChange.OVERLAY)

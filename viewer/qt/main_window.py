@@ -17,7 +17,6 @@ from viewer.model.document import Document
 from viewer.model.view_state import (
     AUTO_PRESET,
     CT_PRESETS,
-    ViewChange,
     ViewState,
     WindowLevel,
     auto_window,
@@ -461,7 +460,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.preset_box.activated[int].connect(
             lambda i: self.apply_preset(self.preset_box.itemData(i))
         )
-        self.state.changed.connect(lambda what: what == ViewChange.WINDOW and self._show_preset())
+        self.state.events.window.connect(self._show_preset)
         tb.addWidget(self.preset_box)
         tb.addWidget(QtWidgets.QLabel(" Label opacity "))
         self.opacity_slider = QtWidgets.QSlider(QtCore.Qt.Horizontal)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from viewer.model.view_state import ViewChange, ViewState
+from viewer.model.view_state import ViewState
 from viewer.qt.surface_worker import SurfaceUpdater
 from viewer.qt.vtk_interaction import OffscreenInteractor, trackball_style
 from viewer.qt.vtk_offscreen import capture, headless, make_offscreen_window
@@ -116,7 +116,7 @@ class VolumeView3D(QtWidgets.QWidget):
         # label surfaces follow the edits on a worker thread, segment by segment
         self.surfaces = SurfaceUpdater(self.scene, self)
         self.surfaces.finished.connect(self._surfaces_shown)
-        state.changed.connect(self._on_state)
+        state.events.cursor.connect(self._on_cursor)
         self._preset_chosen = False  # the user picked a volume preset for this document
         self._had_surfaces = False
         if not self.offscreen:
@@ -140,7 +140,7 @@ class VolumeView3D(QtWidgets.QWidget):
     def release(self) -> None:
         """Free the render window's GL context now (the window is closing), not whenever the
         garbage collector gets to it."""
-        self.state.changed.disconnect(self._on_state)
+        self.state.events.cursor.disconnect(self._on_cursor)
         self._render_timer.stop()
         self.surfaces.set_document(None)
         self.surfaces.shutdown()
@@ -181,8 +181,8 @@ class VolumeView3D(QtWidgets.QWidget):
         self.scene.reset_camera()
         self.render()
 
-    def _on_state(self, what: ViewChange) -> None:
-        if what == ViewChange.CURSOR and self.document is not None:
+    def _on_cursor(self) -> None:
+        if self.document is not None:
             self.scene.set_planes(self.state.cursor_world)
             self._render_timer.start()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PyQt5 import QtCore
 
-from viewer.model.view_state import ViewChange, presets_for
+from viewer.model.view_state import presets_for
 from viewer.model.window_text import PRESET_KEYS, window_text
 
 _DIGITS = {getattr(QtCore.Qt, f"Key_{i}"): i for i in range(10)}
@@ -16,15 +16,11 @@ class WindowReadout(QtCore.QObject):
     def __init__(self, window) -> None:
         super().__init__(window)
         self.window = window
-        window.state.changed.connect(self._on_state)
+        window.state.events.window.connect(self.refresh)
         window.document_changed.connect(lambda _doc: self.refresh())
         for sv in window.slice_views.values():
             sv.canvas.installEventFilter(self)
         self.refresh()
-
-    def _on_state(self, what: ViewChange) -> None:
-        if what == ViewChange.WINDOW:
-            self.refresh()
 
     def refresh(self) -> None:
         w = self.window
