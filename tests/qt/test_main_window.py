@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pyqtgraph as pg
+import pytest
 from PyQt5 import QtCore
 from qt_helpers import phantom_document
 
@@ -196,3 +197,17 @@ def test_closing_the_window_frees_the_views_at_once(window, phantom, qtbot):
     assert all(sv.canvas.closed for sv in window.slice_views.values())
     assert all(len(s.items()) == 0 for s in scenes)
     window.close()  # a second close (pytest-qt's teardown does one) is harmless
+
+
+def test_parts_are_installed_once_through_typed_points(window, phantom):
+    from viewer.qt.panels import install_editing
+
+    assert (window.editing, window.ai, window.measure, window.pacs) == (None, None, None, None)
+    window.set_document(phantom)
+    assert window.history.document is phantom  # the window's own history, from construction
+    ctl = install_editing(window, autosave=False)
+    assert window.editing is ctl and install_editing(window) is ctl
+    assert ctl.history is window.history
+    with pytest.raises(RuntimeError, match="editing installed already"):
+        window.set_editing(object())
+    assert window.editing is ctl

@@ -409,10 +409,9 @@ class ExportDialog(QtWidgets.QDialog):
 
 
 def open_export_dialog(window) -> ExportDialog:
-    """Show File > Export for `window` (kept as `window.export_dialog` while open)."""
+    """Show File > Export for `window` (the window keeps it as `export_dialog`)."""
     dialog = ExportDialog(window)
     dialog.setAttribute(QtCore.Qt.WA_DeleteOnClose)
-    window.export_dialog = dialog
     dialog.show()
     return dialog
 

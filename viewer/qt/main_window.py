@@ -70,6 +70,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._measure: MeasureController | None = None
         self._pacs: PacsActions | None = None
         self.goto_dialog = None  # View > Go to..., made when first opened
+        self.export_dialog = None  # the last File > Export dialog (deleted when closed)
         self.slice_views = {v: SliceView(v, self.state) for v in SLICE_VIEWS}
         views: dict[str, QtWidgets.QWidget] = dict(self.slice_views)
         # VTK (import, GL context, first render) costs seconds on a busy machine: the 3D view is
@@ -537,7 +538,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _open_export_dialog(self) -> None:
         from viewer.qt.export_dialog import open_export_dialog
 
-        open_export_dialog(self)
+        self.export_dialog = open_export_dialog(self)
 
     # --- drag and drop, settings -----------------------------------------------------------------
     def dragEnterEvent(self, ev: QtGui.QDragEnterEvent) -> None:  # noqa: N802
