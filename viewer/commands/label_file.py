@@ -12,7 +12,7 @@ import numpy as np
 from viewer.commands.base import Command, CompositeCommand
 from viewer.commands.label_edit import LabelEdit
 from viewer.commands.segment_commands import ReplaceSegmentTable
-from viewer.errors import LoadError
+from viewer.model.segments import Segment
 
 if TYPE_CHECKING:
     from viewer.model.document import Document
@@ -33,13 +33,14 @@ class SetLabelPath(Command):
         doc.label_path = self.old
 
 
-def open_labels_command(doc: Document, loaded, path: str | os.PathLike) -> Command:
+def open_labels_command(
+    doc: Document, loaded, path: str | os.PathLike, writable: bool = True
+) -> Command:
     """One undoable step that puts labels read by `viewer.io.open_labels` into `doc`: the
     label map, the segment table (the file's names and colours; for a file without names the
     open document's names for the same values; visibility and locks of those values kept) and
-    the file Ctrl+S saves to (none for formats that are only read: MetaImage, DICOM SEG)."""
-    from viewer.io.label_formats import label_format
-    from viewer.model.segments import Segment
+    the file Ctrl+S saves to: `path` when its format can be `writable`, else none (formats that
+    are only read: MetaImage, DICOM SEG)."""
 
     labels = loaded.labelmap
     table = loaded.segments
@@ -51,11 +52,7 @@ def open_labels_command(doc: Document, loaded, path: str | os.PathLike) -> Comma
         visible, locked = (old.visible, old.locked) if old is not None else (True, False)
         segments.append(Segment(s.id, name, colour, visible, locked))
     path = os.fspath(path)
-    try:
-        label_format(path)
-        save_path = path
-    except LoadError:
-        save_path = ""
+    save_path = path if writable else ""
     name = f"Open labels {os.path.basename(path)}"
     cmds: list[Command] = [ReplaceSegmentTable(segments, name), SetLabelPath(save_path)]
     full = (0, 0, 0, *doc.labels.array.shape)

@@ -333,7 +333,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         if not confirm_unsaved(self, f"opening the label file {path}"):
             return False
-        self.execute(open_labels_command(self.document, loaded, path))
+        self.execute(open_labels_command(self.document, loaded, path, _saves_to(path)))
         self.labels_opened.emit(os.fspath(path))  # e.g. its measurements sidecar is read
         self.history.mark_clean()  # the labels now equal a file on disk
         self.document.dirty = False
@@ -650,6 +650,17 @@ class _FirstPaint(QtCore.QObject):
             obj.removeEventFilter(self)
             self.callback()
         return False
+
+
+def _saves_to(path: str) -> bool:
+    """Whether Ctrl+S can write labels back to `path` (its format is one RadLabel writes)."""
+    from viewer.io.label_formats import label_format
+
+    try:
+        label_format(path)
+    except RadLabelError:
+        return False
+    return True
 
 
 def _install_once(what: str, current, new):
