@@ -199,7 +199,7 @@ def main() -> int:
     stroke_frames = list(frame_s)
     undo_cpu, undo_stall = [], []
     for _ in range(args.undo):
-        for fn in (ctl.undo_action.trigger, ctl.redo_action.trigger):
+        for fn in (ctl.edit_menu.undo_action.trigger, ctl.edit_menu.redo_action.trigger):
             cpu, stall = measure(fn)
             undo_cpu.append(cpu)
             undo_stall.append(stall)
