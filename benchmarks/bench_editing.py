@@ -125,11 +125,11 @@ def bench(vol: Volume) -> None:
     # saving labels
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            from viewer.io.atomic_save import save_labels_atomic
+            from viewer.io.labels.load_save import save_labels
 
             for suffix in (".nii.gz", ".nrrd"):
                 t0 = time.perf_counter()
-                save_labels_atomic(Path(tmp) / f"labels{suffix}", doc.labels, doc.segments)
+                save_labels(Path(tmp) / f"labels{suffix}", doc.labels, doc.segments)
                 print(f"  save labels {suffix} (atomic): {ms(time.perf_counter() - t0)}")
         except ImportError as e:
             print(f"  save labels: skipped ({e})")

@@ -21,7 +21,7 @@ from viewer.io import load_volume  # noqa: E402
 from viewer.io.dataset_export import ExportCase, export_nnunet  # noqa: E402
 from viewer.io.dicom_seg import export_dicom_seg  # noqa: E402
 from viewer.io.dicom_seg_import import read_dicom_seg  # noqa: E402
-from viewer.io.label_formats import load_labels, save_labels  # noqa: E402
+from viewer.io.labels.load_save import load_labels, save_labels  # noqa: E402
 from viewer.io.mesh_export import export_meshes  # noqa: E402
 
 CASE = REPO.parent / "shared" / "data" / "seg" / "ct_abdomen_dicom"

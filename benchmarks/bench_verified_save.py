@@ -21,7 +21,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from viewer.io.atomic_save import atomic_write  # noqa: E402
-from viewer.io.label_formats_sitk import read_label_image  # noqa: E402
+from viewer.io.labels.load_save import load_labels  # noqa: E402
 from viewer.io.write_check import check_stream, verify_image  # noqa: E402
 from viewer.io.writer import save_volume, write_volume  # noqa: E402
 from viewer.model.geometry import Geometry  # noqa: E402
@@ -64,7 +64,8 @@ def bench(name: str, array: np.ndarray, geometry: Geometry, folder: Path) -> Non
 
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="radlabel-bench-") as tmp:
-        array, geometry = read_label_image(DEMO)
+        demo = load_labels(DEMO)
+        array, geometry = demo.labelmap.array, demo.source_geometry
         shape = "x".join(str(s) for s in geometry.size_xyz)
         bench(f"demo label {shape}", array.astype(np.uint8), geometry, Path(tmp))
         array, geometry = synthetic()

@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 
 from viewer.io.dataset_export import ExportCase, export_nnunet  # noqa: E402
 from viewer.io.dataset_export_check import nnunet_python, verify_with_nnunet  # noqa: E402
-from viewer.io.label_formats import load_labels  # noqa: E402
+from viewer.io.labels.load_save import load_labels  # noqa: E402
 from viewer.io.loader import load_volume  # noqa: E402
 from viewer.model.segments import SegmentTable  # noqa: E402
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from viewer.io import load_volume
-from viewer.io.label_formats import LoadedLabels, load_labels
+from viewer.io.labels.load_save import LoadedLabels, load_labels
 from viewer.model.volume import Volume
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pydicom
 
 from viewer.cli.main import run_cli
-from viewer.io.label_formats import load_labels
+from viewer.io.labels.load_save import load_labels
 
 
 def _mr(shared_data):

@@ -13,14 +13,19 @@ from viewer.errors import SaveError
 from viewer.io.dataset_export import ExportCase, export_msd, export_nnunet
 from viewer.io.dataset_export_check import nnunet_python, verify_with_nnunet
 from viewer.io.dataset_export_splits import group_kfold
-from viewer.io.label_formats import load_labels
-from viewer.io.label_formats_sitk import read_label_image
+from viewer.io.labels.load_save import load_labels
 from viewer.model.geometry import Geometry
 from viewer.model.labelmap import LabelMap
 from viewer.model.segments import SegmentTable
 from viewer.model.volume import Volume
 
 _CACHE: dict = {}
+
+
+def _raw_label(path):
+    """(array, geometry) of a label file on its own grid, through the app's label reader."""
+    got = load_labels(path)
+    return got.labelmap.array, got.source_geometry
 
 
 def _table(pairs) -> SegmentTable:
@@ -99,7 +104,7 @@ def test_nnunet_labels_are_consistent_and_round_trip(nnunet_dataset, cases):
     doc = json.loads((r.folder / "dataset.json").read_text())
     to_project = {doc["labels"][n]: pid for n, pid in doc["radlabel_label_ids"].items()}
     for c, case in zip(r.case_ids, case_list, strict=True):
-        train, g = read_label_image(r.folder / "labelsTr" / f"{c}.nii.gz")
+        train, g = _raw_label(r.folder / "labelsTr" / f"{c}.nii.gz")
         assert g.same_grid(case.volume.geometry, tol=1e-5)
         back = np.zeros_like(train)
         for t, pid in to_project.items():
@@ -110,7 +115,7 @@ def test_nnunet_labels_are_consistent_and_round_trip(nnunet_dataset, cases):
             original[case.labels.array == v] = doc["radlabel_label_ids"][names[v]]
         np.testing.assert_array_equal(back, original)
     liver = doc["labels"]["liver"]
-    t1, _ = read_label_image(r.folder / "labelsTr" / "case_001.nii.gz")
+    t1, _ = _raw_label(r.folder / "labelsTr" / "case_001.nii.gz")
     np.testing.assert_array_equal(t1 == liver, case_list[1].labels.array == 1)
 
 
@@ -171,7 +176,7 @@ def test_msd_layout(cases, tmp_path):
     assert doc["tensorImageSize"] == "3D"
     for item in doc["training"]:
         assert (r.folder / item["image"]).is_file() and (r.folder / item["label"]).is_file()
-    lab, _ = read_label_image(r.folder / "labelsTr" / "case_001.nii.gz")
+    lab, _ = _raw_label(r.folder / "labelsTr" / "case_001.nii.gz")
     heart = int([k for k, v in doc["labels"].items() if v == "heart"][0])
     np.testing.assert_array_equal(lab == heart, case_list[2].labels.array == 3)
 

@@ -10,7 +10,7 @@ import pytest
 
 from viewer.io import load_volume
 from viewer.io.dataset_export import ExportCase, export_msd, export_nnunet
-from viewer.io.label_formats_sitk import write_image
+from viewer.io.labels.formats.image import write_image
 from viewer.model import view_state
 from viewer.model.labelmap import LabelMap
 from viewer.model.modality import effective_modality, looks_like_ct

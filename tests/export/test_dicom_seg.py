@@ -12,8 +12,8 @@ import pytest
 from viewer.errors import SaveError
 from viewer.io.dicom_seg import export_dicom_seg
 from viewer.io.dicom_seg_import import read_dicom_seg
-from viewer.io.label_formats_layers import LabelLayers
 from viewer.model.geometry import Geometry
+from viewer.model.label_layers import LabelLayers
 from viewer.model.labelmap import LabelMap
 from viewer.model.volume import Volume
 

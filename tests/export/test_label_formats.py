@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 
 from viewer.errors import GeometryError, LoadError, SaveError
-from viewer.io.label_formats import SAME, load_labels, save_labels
-from viewer.io.label_formats_layers import LabelLayers, SegmentInfo
-from viewer.io.label_formats_sitk import read_label_image
+from viewer.io.labels.load_save import SAME, load_labels, save_labels
 from viewer.model.geometry import Geometry
+from viewer.model.label_layers import LabelLayers, SegmentInfo
 from viewer.model.labelmap import LabelMap
 from viewer.model.segments import SegmentTable
 
@@ -134,7 +133,8 @@ def test_bad_files_give_clear_errors(tmp_path):
 
 def test_ct_label_is_put_on_the_dicom_grid(ct_case, shared_data):
     volume, loaded = ct_case
-    raw, raw_geometry = read_label_image(shared_data / "seg/ct_abdomen_dicom/label.nii.gz")
+    raw_file = load_labels(shared_data / "seg/ct_abdomen_dicom/label.nii.gz")
+    raw, raw_geometry = raw_file.labelmap.array, raw_file.source_geometry
     assert "same space" in loaded.how and raw_geometry.orientation_code() == "LAS"
     assert loaded.labelmap.geometry.same_grid(volume.geometry)
     np.testing.assert_array_equal(loaded.labelmap.array, raw[:, ::-1, :])

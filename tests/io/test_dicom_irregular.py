@@ -17,7 +17,7 @@ import pytest
 from viewer.errors import SaveError
 from viewer.io import load_volume, scan_dicom_folder
 from viewer.io.dicom_seg_source import not_dicom_reason
-from viewer.io.label_formats import load_labels, save_labels
+from viewer.io.labels.load_save import load_labels, save_labels
 from viewer.model.labelmap import LabelMap
 
 SERIES = Path(__file__).resolve().parent.parent / "data" / "dicom" / "non_isotropic"

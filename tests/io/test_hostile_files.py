@@ -23,7 +23,7 @@ from hostile_inputs import (
 
 from viewer.errors import LoadError
 from viewer.io import load_volume, open_labels, scan_dicom_folder
-from viewer.io.label_formats_segnrrd import read_seg_nrrd
+from viewer.io.labels.formats.seg_nrrd import read_seg_nrrd
 from viewer.io.volume_files import read_volume_file
 
 RAW = pixels().astype("<i2").tobytes()
@@ -323,15 +323,17 @@ def test_vox_offset_past_the_end_is_refused(tmp_path, gz):
         load_volume(f)
 
 
-def test_raw_label_reader_refuses_outside_data_files_and_truncated_gzip(tmp_path, outside):
-    from viewer.io.label_formats_sitk import read_label_image
+def test_label_reader_on_its_own_grid_refuses_outside_data_files_and_truncated_gzip(
+    tmp_path, outside
+):
+    from viewer.io.labels.load_save import load_labels
 
     header = tmp_path / "case" / "l.mhd"
     header.write_text(mhd_header("../secret.raw"))
     with pytest.raises(LoadError, match="outside"):
-        read_label_image(header)
+        load_labels(header)
     good = nifti_bytes(gz=True)
     cut = tmp_path / "cut.nii.gz"
     cut.write_bytes(good[: len(good) - 30])
     with pytest.raises(LoadError, match="truncated"):
-        read_label_image(cut)
+        load_labels(cut)

@@ -17,7 +17,7 @@ import pytest
 
 from viewer.cli.main import run_cli
 from viewer.errors import SaveError
-from viewer.io.atomic_save import save_labels_atomic
+from viewer.io.labels.load_save import save_labels
 from viewer.io.mesh_export import export_meshes
 from viewer.io.writer import save_volume
 from viewer.model.geometry import Geometry
@@ -65,11 +65,11 @@ FREE = [pytest.param(8192, id="8KB-free"), pytest.param(0, id="0B-free")]
 @pytest.mark.parametrize("name", ["old.nii.gz", "old.nrrd", "old.seg.nrrd"])
 def test_gui_save_on_a_full_disk_keeps_the_old_label(small_fs, fill_disk, name, leave):
     target = small_fs / name
-    save_labels_atomic(target, LabelMap(GEOMETRY, _label(1)))
+    save_labels(target, LabelMap(GEOMETRY, _label(1)))
     before = _snapshot(small_fs)
     filler = fill_disk(small_fs, leave)
     with pytest.raises(SaveError) as err:
-        save_labels_atomic(target, LabelMap(GEOMETRY, _label(2)))
+        save_labels(target, LabelMap(GEOMETRY, _label(2)))
     assert err.value.path == str(target) and ".tmp" not in str(err.value)
     filler.unlink()
     assert _snapshot(small_fs) == before  # old file byte-identical, nothing else left

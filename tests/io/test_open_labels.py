@@ -12,10 +12,9 @@ import pytest
 
 from viewer.errors import GeometryError, LoadError
 from viewer.io import load_label_for, load_volume, open_labels, write_volume
-from viewer.io.atomic_save import save_labels_atomic
-from viewer.io.label_formats import SAME, save_labels
-from viewer.io.label_formats_layers import LabelLayers, SegmentInfo
+from viewer.io.labels.load_save import SAME, save_labels
 from viewer.model.geometry import Geometry
+from viewer.model.label_layers import LabelLayers, SegmentInfo
 from viewer.model.labelmap import LabelMap
 from viewer.model.segments import SegmentTable
 from viewer.model.volume import Volume
@@ -58,7 +57,7 @@ def test_plain_label_files_open_onto_the_image(volume, tmp_path, name):
 
 def test_seg_nrrd_round_trip_keeps_names_and_colours(volume, tmp_path):
     labels = _labels(volume)
-    path = save_labels_atomic(tmp_path / "l.seg.nrrd", labels, _table())
+    path = save_labels(tmp_path / "l.seg.nrrd", labels, _table())
     got = open_labels(volume, path)
     assert got.format == "seg-nrrd" and got.named and got.how == SAME
     np.testing.assert_array_equal(got.labelmap.array, labels.array)

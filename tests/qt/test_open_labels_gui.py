@@ -12,9 +12,9 @@ from qt_helpers import phantom_document
 
 from viewer.commands.segment_commands import RenameSegment
 from viewer.io import load_volume, open_labels, write_volume
-from viewer.io.label_formats import save_labels
-from viewer.io.label_formats_layers import LabelLayers, SegmentInfo
+from viewer.io.labels.load_save import save_labels
 from viewer.model.document import Document
+from viewer.model.label_layers import LabelLayers, SegmentInfo
 from viewer.model.labelmap import LabelMap
 from viewer.model.segments import SegmentTable
 from viewer.qt.panels import install_editing

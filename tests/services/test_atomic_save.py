@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from viewer.errors import SaveError
-from viewer.io.atomic_save import atomic_write, atomic_write_bytes, save_labels_atomic
+from viewer.io.atomic_save import atomic_write, atomic_write_bytes
+from viewer.io.labels.load_save import save_labels
 from viewer.model import Geometry, LabelMap
 
 
@@ -51,7 +52,7 @@ def test_label_save_failing_midway_keeps_old_label_file(tmp_path, monkeypatch):
     arr = np.zeros((4, 5, 6), np.uint16)
     arr[1:3, 1:4, 2:5] = 7
     p = tmp_path / "seg.nii.gz"
-    save_labels_atomic(p, LabelMap(geo, arr))
+    save_labels(p, LabelMap(geo, arr))
     back = sitk.GetArrayFromImage(sitk.ReadImage(str(p)))
     assert np.array_equal(back, arr)
     old = p.read_bytes()
@@ -65,7 +66,7 @@ def test_label_save_failing_midway_keeps_old_label_file(tmp_path, monkeypatch):
     arr2 = arr.copy()
     arr2[:] = 3
     with pytest.raises(SaveError, match="disk full"):
-        save_labels_atomic(p, LabelMap(geo, arr2))
+        save_labels(p, LabelMap(geo, arr2))
     assert p.read_bytes() == old
     assert sorted(os.listdir(tmp_path)) == ["seg.nii.gz"]
 
@@ -84,7 +85,7 @@ def _arr(value: int = 7) -> np.ndarray:
 
 def _old_label(tmp_path, name="seg.nii.gz"):
     p = tmp_path / name
-    save_labels_atomic(p, LabelMap(GEO, _arr()))
+    save_labels(p, LabelMap(GEO, _arr()))
     return p, p.read_bytes()
 
 
@@ -110,7 +111,7 @@ def test_itk_truncating_silently_is_caught_and_the_old_label_kept(tmp_path, monk
 
     monkeypatch.setattr(sitk, "WriteImage", _write_then(sitk.WriteImage, truncate))
     with pytest.raises(SaveError, match="gzip stream is truncated") as err:
-        save_labels_atomic(p, LabelMap(GEO, _arr(3)))
+        save_labels(p, LabelMap(GEO, _arr(3)))
     assert err.value.path == str(p) and "previous file kept" in err.value.reason
     assert p.read_bytes() == old and os.listdir(tmp_path) == ["seg.nii.gz"]
 
@@ -123,7 +124,7 @@ def test_itk_writing_zero_bytes_silently_is_caught(tmp_path, monkeypatch):
         sitk, "WriteImage", _write_then(sitk.WriteImage, lambda _i, path: open(path, "wb").close())
     )
     with pytest.raises(SaveError, match="the written file is empty"):
-        save_labels_atomic(p, LabelMap(GEO, _arr(3)))
+        save_labels(p, LabelMap(GEO, _arr(3)))
     assert p.read_bytes() == old and os.listdir(tmp_path) == ["seg.nii"]
 
 
@@ -139,7 +140,7 @@ def test_read_back_catches_wrong_voxels_and_wrong_grid(tmp_path, monkeypatch):
 
     monkeypatch.setattr(sitk, "WriteImage", zero_voxels)
     with pytest.raises(SaveError, match="voxels differ"):
-        save_labels_atomic(p, LabelMap(GEO, _arr(3)))
+        save_labels(p, LabelMap(GEO, _arr(3)))
 
     def other_grid(image, path, *a, **k):
         image = sitk.Image(image)
@@ -148,7 +149,7 @@ def test_read_back_catches_wrong_voxels_and_wrong_grid(tmp_path, monkeypatch):
 
     monkeypatch.setattr(sitk, "WriteImage", other_grid)
     with pytest.raises(SaveError, match="grid differs"):
-        save_labels_atomic(p, LabelMap(GEO, _arr(3)))
+        save_labels(p, LabelMap(GEO, _arr(3)))
     assert p.read_bytes() == old and os.listdir(tmp_path) == ["seg.nii"]
 
 
@@ -217,8 +218,8 @@ def test_files_get_the_mode_of_the_umask_not_0600(tmp_path, umask):
     assert current_umask() == umask and os.umask(umask) == umask  # read without changing it
     want = 0o666 & ~umask
     atomic_write_bytes(tmp_path / "a.bin", b"x")
-    save_labels_atomic(tmp_path / "l.nii.gz", LabelMap(GEO, _arr()))
-    save_labels_atomic(tmp_path / "l.seg.nrrd", LabelMap(GEO, _arr()))
+    save_labels(tmp_path / "l.nii.gz", LabelMap(GEO, _arr()))
+    save_labels(tmp_path / "l.seg.nrrd", LabelMap(GEO, _arr()))
     save_volume(_arr(), GEO, tmp_path / "v.mhd")
     modes = {p.name: _mode(p) for p in tmp_path.iterdir()}
     assert modes == dict.fromkeys(["a.bin", "l.nii.gz", "l.seg.nrrd", "v.mhd", "v.zraw"], want)

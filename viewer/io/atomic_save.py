@@ -154,14 +154,3 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def save_labels_atomic(path: str | os.PathLike, labels, segments=None) -> Path:
-    """Save a label map (any format `viewer.io.label_formats.save_labels` knows) atomically.
-
-    Every label writer there already goes through `atomic_write` with a read-back check;
-    wrapping it again would only add a second temporary file and fsync.
-    """
-    from viewer.io.label_formats import save_labels
-
-    return Path(save_labels(path, labels, segments))

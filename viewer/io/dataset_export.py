@@ -30,7 +30,7 @@ from viewer import __version__
 from viewer.errors import SaveError
 from viewer.io.atomic_save import atomic_write_text, current_umask
 from viewer.io.dataset_export_splits import group_kfold, patient_key
-from viewer.io.label_formats_sitk import smallest_label_dtype, write_image
+from viewer.io.labels.formats.image import smallest_label_dtype, write_image
 from viewer.model.labelmap import LabelMap
 from viewer.model.modality import effective_modality
 from viewer.model.segments import SegmentTable

@@ -19,8 +19,8 @@ from viewer import __version__
 from viewer.errors import SaveError
 from viewer.io.atomic_save import atomic_write
 from viewer.io.dicom_seg_source import load_source_series
-from viewer.io.label_formats_layers import LabelLayers
 from viewer.io.write_check import WriteCheckError
+from viewer.model.label_layers import LabelLayers
 from viewer.model.labelmap import LabelMap
 from viewer.model.segments import SegmentTable
 from viewer.model.volume import Volume

@@ -18,8 +18,8 @@ import pydicom
 from pydicom.pixels import iter_pixels
 
 from viewer.errors import GeometryError, LoadError
-from viewer.io.label_formats_layers import LabelLayers, SegmentInfo
 from viewer.model.geometry import Geometry
+from viewer.model.label_layers import LabelLayers, SegmentInfo
 from viewer.model.segments import SegmentTable, default_colour
 
 SEG_SOP_CLASSES = {

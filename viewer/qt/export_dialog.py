@@ -24,16 +24,15 @@ from viewer.services.export import (
     export_dataset,
     export_study,
     find_cases,
+    label_file_formats,
     mesh_outputs,
 )
 
 log = logging.getLogger(__name__)
 
-# format key -> (what the list shows, file-dialog filter; None: a folder is chosen)
-FORMATS = {
-    "seg-nrrd": ("Slicer segmentation (.seg.nrrd)", "Slicer segmentation (*.seg.nrrd)"),
-    "nifti": ("NIfTI label map (.nii.gz)", "NIfTI (*.nii.gz *.nii)"),
-    "nrrd": ("NRRD label map (.nrrd)", "NRRD (*.nrrd)"),
+# format key -> (what the list shows, file-dialog filter; None: a folder is chosen); the label
+# files (.seg.nrrd, NIfTI, NRRD, ...) come first, from viewer.io.labels.registry
+OTHER_FORMATS = {
     "dicom-seg": ("DICOM SEG (.dcm)", "DICOM (*.dcm)"),
     "stl": ("STL surfaces, one per segment (folder)", None),
     "obj": ("OBJ surfaces, one per segment (folder)", None),
@@ -41,13 +40,19 @@ FORMATS = {
     "nnunet": ("nnU-Net v2 dataset (folder)", None),
     "msd": ("MSD / PaddleSeg MedicalSeg dataset (folder)", None),
 }
-DEFAULT_SUFFIX = {
-    "seg-nrrd": ".seg.nrrd",
-    "nifti": ".nii.gz",
-    "nrrd": ".nrrd",
-    "dicom-seg": "_seg.dcm",
-    "stats-csv": "_statistics.csv",
-}
+OTHER_SUFFIXES = {"dicom-seg": "_seg.dcm", "stats-csv": "_statistics.csv"}
+
+
+def export_formats() -> dict[str, tuple[str, str | None]]:
+    """Every format the dialog lists: key -> (text, file-dialog filter or None for a folder)."""
+    labels = {f.key: (f"{f.name} ({f.suffixes[0]})", f.file_filter) for f in label_file_formats()}
+    return {**labels, **OTHER_FORMATS}
+
+
+def default_suffix(fmt: str) -> str:
+    """The ending of the file name the dialog proposes for format `fmt`."""
+    labels = {f.key: f.suffixes[0] for f in label_file_formats()}
+    return labels.get(fmt) or OTHER_SUFFIXES[fmt]
 
 
 class ExportJob(QtCore.QThread):
@@ -90,7 +95,7 @@ class ExportDialog(QtWidgets.QDialog):
         self.error = ""
         doc = window.document
         self.format_list = QtWidgets.QListWidget()
-        for key, (text, _) in FORMATS.items():
+        for key, (text, _) in export_formats().items():
             item = QtWidgets.QListWidgetItem(text)
             item.setData(QtCore.Qt.UserRole, key)
             reason = self._unavailable(key, doc)
@@ -254,7 +259,7 @@ class ExportDialog(QtWidgets.QDialog):
                 stem = stem[: -len(ending)]
                 break
         start = src.parent if not src.is_dir() else src
-        return str(start / f"{stem}_labels{DEFAULT_SUFFIX[fmt]}")
+        return str(start / f"{stem}_labels{default_suffix(fmt)}")
 
     def _snapshot(self):
         """The open study with a copy of its labels: editing may go on while the export runs."""
@@ -269,7 +274,7 @@ class ExportDialog(QtWidgets.QDialog):
             return self._export_dataset(fmt)
         if self.window.document is None:
             return self._fail("Open a study first")
-        if FORMATS[fmt][1] is None:  # meshes: a folder
+        if export_formats()[fmt][1] is None:  # meshes: a folder
             out = QtWidgets.QFileDialog.getExistingDirectory(
                 self, "Folder for the surfaces", self._start_dir()
             )
@@ -285,7 +290,7 @@ class ExportDialog(QtWidgets.QDialog):
                 return False
         else:  # the file dialog asks itself before replacing a file
             out, _ = QtWidgets.QFileDialog.getSaveFileName(
-                self, "Export to", self._default_name(fmt), FORMATS[fmt][1]
+                self, "Export to", self._default_name(fmt), export_formats()[fmt][1]
             )
             if not out:
                 return False

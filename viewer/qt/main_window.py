@@ -531,7 +531,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self.open_dicom_folder(path)
 
     def _open_label_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open label", "", "All files (*)")
+        from viewer.io.labels.registry import open_filter
+
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open label", "", open_filter())
         if path:
             self.open_label(path)
 
@@ -654,10 +656,10 @@ class _FirstPaint(QtCore.QObject):
 
 def _saves_to(path: str) -> bool:
     """Whether Ctrl+S can write labels back to `path` (its format is one RadLabel writes)."""
-    from viewer.io.label_formats import label_format
+    from viewer.io.labels.registry import save_format
 
     try:
-        label_format(path)
+        save_format(path)
     except RadLabelError:
         return False
     return True

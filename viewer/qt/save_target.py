@@ -3,8 +3,9 @@
 The dialog starts in the image's folder (for a DICOM series, the folder that holds the series
 folder) and proposes `<image stem>_labels<suffix>`: the stem is the file name without its image
 suffixes (.nii.gz, .nii, .nrrd, .mha, ...), for DICOM the series description or else the series
-folder's name. The suffix is the one of the last labels saved (.nii.gz at first). When the image
-has no folder one can write in, the dialog starts in the folder labels were last saved to.
+folder's name. The suffix is the one of the last labels saved (at first the first writable
+format's of viewer.io.labels.registry, .nii.gz); the dialog's filter is the registry's. When the
+image has no folder one can write in, the dialog starts in the folder labels were last saved to.
 Labels that already have a file (saved, opened or recovered) propose that file.
 """
 
@@ -15,13 +16,10 @@ import re
 
 from PyQt5 import QtCore, QtWidgets
 
+from viewer.io.labels.registry import default_save_suffix, save_filter, save_suffixes
 from viewer.io.volume_files import FILE_SUFFIXES
 from viewer.model.document import Document
 from viewer.model.volume import Volume
-
-LABEL_SUFFIXES = (".seg.nrrd", ".nii.gz", ".nii", ".nrrd")  # longest first where they overlap
-DEFAULT_SUFFIX = ".nii.gz"
-LABEL_FILTER = "Label files (*.nii.gz *.nii *.nrrd *.seg.nrrd)"
 
 
 def image_stem(volume: Volume) -> str:
@@ -67,14 +65,14 @@ def proposed_label_path(doc: Document, last_folder: str = "", suffix: str = "") 
     if not (folder and os.path.isdir(folder) and os.access(folder, os.W_OK)):
         folder = last_folder if last_folder and os.path.isdir(last_folder) else ""
     folder = folder or os.path.expanduser("~")
-    suffix = suffix if suffix in LABEL_SUFFIXES else DEFAULT_SUFFIX
+    suffix = suffix if suffix in save_suffixes() else default_save_suffix()
     return os.path.join(folder, f"{image_stem(doc.volume)}_labels{suffix}")
 
 
 def label_suffix(path: str) -> str:
-    """The label format suffix of `path` ("" when it has none of LABEL_SUFFIXES)."""
+    """The label format suffix of `path` ("" when no writable label format owns its ending)."""
     lower = path.lower()
-    return next((s for s in LABEL_SUFFIXES if lower.endswith(s)), "")
+    return next((s for s in save_suffixes() if lower.endswith(s)), "")
 
 
 def remember_label_path(settings: QtCore.QSettings, path: str) -> None:
@@ -93,5 +91,5 @@ def ask_label_path(window: QtWidgets.QWidget, doc: Document) -> str:
         str(settings.value("last_label_folder", "") or ""),
         str(settings.value("last_label_suffix", "") or ""),
     )
-    path, _ = QtWidgets.QFileDialog.getSaveFileName(window, "Save labels", start, LABEL_FILTER)
+    path, _ = QtWidgets.QFileDialog.getSaveFileName(window, "Save labels", start, save_filter())
     return path

@@ -14,29 +14,38 @@ from viewer.io import load_volume, open_labels
 from viewer.io.atomic_save import atomic_write_text
 from viewer.io.dataset_export import ExportCase, export_msd, export_nnunet
 from viewer.io.dicom_seg import export_dicom_seg
-from viewer.io.label_formats import save_labels
-from viewer.io.label_formats_layers import LabelLayers
-from viewer.io.label_formats_open import names_file_for
+from viewer.io.labels import registry
+from viewer.io.labels.format import LabelFormat
+from viewer.io.labels.load_save import save_labels
+from viewer.io.labels.open import names_file_for
 from viewer.io.mesh_export import export_meshes, mesh_file_names
 from viewer.model.document import Document
+from viewer.model.label_layers import LabelLayers
 from viewer.model.labelmap import LabelMap
 from viewer.model.segment_io import read_json_map
 from viewer.model.segments import SegmentTable
 from viewer.model.statistics import segment_statistics, statistics_csv
 from viewer.model.volume import Volume
 
-SINGLE = ("nifti", "nrrd", "seg-nrrd", "dicom-seg", "stl", "obj", "stats-csv")
+# single-study exports besides the label files of viewer.io.labels.registry
+OTHER_SINGLE = ("dicom-seg", "stl", "obj", "stats-csv")
 DATASETS = ("nnunet", "msd")
-# what a single-study output file must end with (meshes go to a folder)
-FILE_ENDINGS = {
-    "nifti": (".nii.gz", ".nii"),
-    "nrrd": (".nrrd",),
-    "seg-nrrd": (".seg.nrrd",),
-    "dicom-seg": (".dcm",),
-    "stats-csv": (".csv",),
-}
 CASE_IMAGE_NAMES = ("image.nii.gz", "image.nii", "image.nrrd", "image.mha", "dicom")
 CASE_LABEL_NAMES = ("label.seg.nrrd", "label.nii.gz", "label.nii", "label.nrrd")
+
+
+def label_file_formats() -> list[LabelFormat]:
+    """The label formats an export writes with `save_labels`: the registry's writable ones,
+    those that keep overlapping segments first."""
+    return sorted(registry.writable(), key=lambda f: not f.layers)
+
+
+def single_formats() -> tuple[str, ...]:
+    """Every single-study export format key."""
+    return tuple(f.key for f in label_file_formats()) + OTHER_SINGLE
+
+
+SINGLE = single_formats()  # the command line's choices
 
 Progress = Callable[[float, str], None]
 Cancel = Callable[[], bool]
@@ -100,12 +109,15 @@ def load_case(
 
 def check_output(fmt: str, out: str | Path) -> None:
     """SaveError when `out` does not end the way format `fmt` needs."""
-    want = FILE_ENDINGS.get(fmt)
-    name = Path(out).name.lower()
-    if fmt in ("nifti", "nrrd", "seg-nrrd") and (
-        not name.endswith(want) or (fmt == "nrrd" and name.endswith(".seg.nrrd"))
-    ):
-        raise SaveError(f"--format {fmt} needs a file name ending in {want[0]}", out)
+    wanted = next((f for f in label_file_formats() if f.key == fmt), None)
+    if wanted is None:
+        return
+    try:
+        named = registry.save_format(out)
+    except LoadError:
+        named = None
+    if named is not wanted:  # e.g. .seg.nrrd for --format nrrd: the name decides the format
+        raise SaveError(f"--format {fmt} needs a file name ending in {wanted.suffixes[0]}", out)
 
 
 def refuse_existing(paths: Iterable[Path], overwrite: bool) -> None:
@@ -135,15 +147,16 @@ def export_study(
 ) -> list[str]:
     """Write one study's labels in format `fmt` (SINGLE) to `out` (a folder for stl/obj);
     returns what to tell the user. An existing output is refused unless `overwrite`."""
-    if fmt not in SINGLE:
+    if fmt not in single_formats():
         raise SaveError(f"unknown export format '{fmt}'", out)
     out = Path(out)
     labelmap = labels.to_labelmap() if isinstance(labels, LabelLayers) else labels
     targets = mesh_outputs(labelmap, segments, fmt, out) if fmt in ("stl", "obj") else [out]
     refuse_existing(targets, overwrite)
-    if fmt in ("nifti", "nrrd", "seg-nrrd"):
+    label_format = next((f for f in label_file_formats() if f.key == fmt), None)
+    if label_format is not None:
         check_output(fmt, out)
-        save_labels(out, labels if fmt == "seg-nrrd" else labelmap, segments)
+        save_labels(out, labels if label_format.layers else labelmap, segments)
         size = list(labelmap.geometry.size_xyz)
         return [f"wrote {out}: {len(labelmap.values())} segments on {size}"]
     if fmt == "dicom-seg":

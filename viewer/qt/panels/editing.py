@@ -166,7 +166,7 @@ class EditingController(QtCore.QObject):
 
     # --- saving ----------------------------------------------------------------------------------
     def save_labels(self, path: str | None = None, ask: bool = False) -> bool:
-        from viewer.io.atomic_save import save_labels_atomic
+        from viewer.io.labels.load_save import save_labels
 
         doc = self.document
         if doc is None:
@@ -177,7 +177,7 @@ class EditingController(QtCore.QObject):
             if not path:
                 return False
         try:
-            save_labels_atomic(path, doc.labels, doc.segments)
+            save_labels(path, doc.labels, doc.segments)
             for hook in self.save_hooks:
                 hook(os.fspath(path))
         except RadLabelError as e:

@@ -2,7 +2,8 @@
 
 Layout follows Slicer's segmentation storage: a 3D volume for one layer, or a 4D volume whose
 first (fastest) NRRD axis is a `list` of layers; `SegmentN_*` key/value fields describe each
-segment (ID, Name, Color as 0..1 floats, LabelValue, Layer, Extent, Tags).
+segment (ID, Name, Color as 0..1 floats, LabelValue, Layer, Extent, Tags). Any .nrrd/.nhdr whose
+header has those fields or a layer axis is read as one, whatever its name.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from scipy.ndimage import find_objects
 from viewer.errors import LoadError, SaveError
 from viewer.io.atomic_save import atomic_write
 from viewer.io.file_checks import detached_data
-from viewer.io.label_formats_layers import LabelLayers, SegmentInfo
+from viewer.io.labels.format import LabelFormat
 from viewer.io.size_guard import check_claimed_size, claimed_bytes
 from viewer.io.write_check import WriteCheckError
 from viewer.model.geometry import Geometry
+from viewer.model.label_layers import LabelLayers, SegmentInfo
 from viewer.model.segments import default_colour
 
 _LPS = "left-posterior-superior"
@@ -253,3 +255,38 @@ def _segments_from_header(
                         SegmentInfo(int(v), f"Segment {v}", default_colour(int(v)), layer_i, int(v))
                     )
     return segments
+
+
+def has_segments(path: Path) -> bool:
+    """A .nrrd/.nhdr (not named .seg.nrrd) with Slicer segment fields or a layer ('list' /
+    'vector') axis in its header."""
+    name = path.name.lower()
+    if not name.endswith((".nrrd", ".nhdr")) or name.endswith(".seg.nrrd"):
+        return False
+    return _nrrd_has_segments(path)
+
+
+def _nrrd_has_segments(path: Path) -> bool:
+    try:
+        header = nrrd.read_header(str(path))
+    except (nrrd.NRRDError, OSError, ValueError, UnicodeDecodeError) as e:
+        raise LoadError(f"cannot read the NRRD header ({e})", path) from None
+    if any(str(k).startswith("Segment0_") for k in header):
+        return True
+    kinds = [str(k) for k in header.get("kinds", [])]
+    return int(header.get("dimension", 3)) == 4 and any(k in ("list", "vector") for k in kinds)
+
+
+def _read(path: Path) -> tuple[LabelLayers, bool]:
+    return read_seg_nrrd(path), _nrrd_has_segments(path)
+
+
+FORMAT = LabelFormat(
+    key="seg-nrrd",
+    name="Slicer segmentation",
+    suffixes=(".seg.nrrd",),
+    read=_read,
+    write=write_seg_nrrd,
+    sniff=has_segments,
+    layers=True,
+)

@@ -1,12 +1,12 @@
-"""Puts labels onto an image grid: same grid as is, same space on another grid resampled
-(nearest neighbour, with a note), no overlap refused with a GeometryError.
+"""Label values and grids: puts labels onto an image grid (same grid as is, same space on another
+grid resampled with nearest neighbour and a note, no overlap refused with a GeometryError) and
+checks that an array holds label values (whole numbers in 0..65535).
 
-`load_label_for` is the label-map-only shorthand of `viewer.io.open_labels` (every label format)."""
+A leaf: every label format and the loader use it; it imports no other label module."""
 
 from __future__ import annotations
 
 import logging
-import os
 
 import numpy as np
 import SimpleITK as sitk
@@ -15,19 +15,8 @@ from viewer.errors import GeometryError, LoadError
 from viewer.io.sitk_convert import image_from_array
 from viewer.model.geometry import Geometry
 from viewer.model.labelmap import LABEL_DTYPE, LabelMap
-from viewer.model.volume import Volume
 
 log = logging.getLogger(__name__)
-
-
-def load_label_for(
-    volume: Volume, path: str | os.PathLike, notes: list[str] | None = None
-) -> LabelMap:
-    """Read a label file (any format `open_labels` reads) onto `volume`'s grid as one label map;
-    notes about resampling and flattened overlaps go to `notes`."""
-    from viewer.io.label_formats_open import open_labels
-
-    return open_labels(volume, path, notes).labelmap
 
 
 def label_onto_grid(

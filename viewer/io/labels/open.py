@@ -1,9 +1,10 @@
 """`open_labels`: the one entry for opening a label file onto an image, used by the GUI and the
-command line.
+command line (`load_label_for` is its label-map-only shorthand).
 
-Reads NIfTI, NRRD, MetaImage, 3D Slicer .seg.nrrd (names, colours, layers) and DICOM SEG
-(placed on the image by patient coordinates; refused when it belongs to another frame of
-reference); puts the result on the image grid (viewer.io.labels), picks up segment names from a
+Reads every format of viewer.io.labels.registry -- NIfTI, NRRD, MetaImage, 3D Slicer .seg.nrrd
+(names, colours, layers) and DICOM SEG (placed on the image by patient coordinates; refused when
+it belongs to another frame of reference); puts the result on the image grid
+(viewer.io.labels.grid), picks up segment names from a
 names file beside a plain label file (`labels.json`, `<label>s.json`, `<label>_labels.json`)
 and notes what a user should know: resampling, and overlapping segments that one label map
 cannot hold.
@@ -18,10 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from viewer.errors import LoadError
-from viewer.io.label_formats import LoadedLabels, load_labels
-from viewer.io.label_formats_layers import LabelLayers
+from viewer.io.labels.load_save import LoadedLabels, load_labels
 from viewer.io.native_output import native_output_to_log
 from viewer.io.volume_files import FILE_SUFFIXES
+from viewer.model.label_layers import LabelLayers
+from viewer.model.labelmap import LabelMap
 from viewer.model.segment_io import read_json_map
 from viewer.model.volume import Volume
 
@@ -63,6 +65,14 @@ def open_labels(
     if notes is not None:
         notes.extend(loaded.notes)
     return loaded
+
+
+def load_label_for(
+    volume: Volume, path: str | os.PathLike, notes: list[str] | None = None
+) -> LabelMap:
+    """Read a label file (any format `open_labels` reads) onto `volume`'s grid as one label map;
+    notes about resampling and flattened overlaps go to `notes`."""
+    return open_labels(volume, path, notes).labelmap
 
 
 def overlap_note(layers: LabelLayers) -> str:

@@ -1,6 +1,7 @@
 """Segmentations that may overlap: label layers plus a segment list with names and colours.
 
-This is what .seg.nrrd files and DICOM SEG objects hold. A plain `LabelMap` is the one-layer
+This is what .seg.nrrd files and DICOM SEG objects hold, and what every label format of
+viewer.io.labels reads and writes. A plain `LabelMap` is the one-layer
 case; `to_labelmap` flattens (reporting how many voxels were claimed by more than one segment).
 """
 

@@ -1,0 +1,56 @@
+"""What a label format declares: its key, its name in file dialogs, the file-name endings it
+owns, and how it recognises, reads and writes a file.
+
+A leaf of viewer.io.labels: each module in `formats/` builds one `LabelFormat`, and
+`viewer.io.labels.registry` lists them; nothing here knows any particular format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from viewer.model.geometry import Geometry
+from viewer.model.label_layers import LabelLayers
+
+# (layers on the file's own grid, whether the file named its segments)
+Reader = Callable[[Path], tuple[LabelLayers, bool]]
+# (layers, path) -> the path written; must write atomically and verified (viewer.io.atomic_save)
+Writer = Callable[[LabelLayers, Path], Path]
+# (path, image grid, image series UID, image frame of reference UID) ->
+#     (layers on the image grid, how they were placed ('' when exactly), notes)
+GridReader = Callable[
+    [Path, Geometry, "str | None", "str | None"], tuple[LabelLayers, str, list[str]]
+]
+
+
+@dataclass(frozen=True)
+class LabelFormat:
+    """One label file format.
+
+    `suffixes`: lower-case name endings, the first is the one a save proposes. `sniff(path)`:
+    True when the file's content says it is this format whatever its name (checked before the
+    endings). A format reads with `read` (on its own grid) or, when it has no grid of its own,
+    `read_onto` (placed on the image); it can be saved to when it has `write`. `layers`: the
+    writer keeps overlapping segments (else it gets one label map).
+    """
+
+    key: str
+    name: str
+    suffixes: tuple[str, ...]
+    read: Reader | None = None
+    write: Writer | None = None
+    sniff: Callable[[Path], bool] | None = None
+    read_onto: GridReader | None = None
+    layers: bool = False
+
+    @property
+    def file_filter(self) -> str:
+        """This format's file-dialog filter, e.g. 'NIfTI label map (*.nii.gz *.nii)'."""
+        return f"{self.name} ({' '.join('*' + s for s in self.suffixes)})"
+
+    def matches_name(self, path: str | Path) -> str:
+        """The ending of `path` this format owns ('' when none)."""
+        name = Path(path).name.lower()
+        return next((s for s in self.suffixes if name.endswith(s)), "")
