@@ -11,8 +11,6 @@ import math
 import numpy as np
 import pydicom
 
-from viewer.io.dicom_headers import NotAnImage
-
 PHOTOMETRIC = {
     "MONOCHROME1",
     "MONOCHROME2",
@@ -31,6 +29,14 @@ PHOTOMETRIC = {
 BITS_ALLOCATED = (1, 8, 16, 32, 64)
 MAX_RESCALED = 1e30  # beyond any physical quantity an image holds; float32 ends at 3.4e38
 _ENCAPSULATED_ITEM = 8  # each compressed frame needs at least an item tag and length
+
+
+class NotAnImage(Exception):
+    """The file is DICOM (or not) but holds no image; `reason` says why (for the skip list)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def header_warnings(ds: pydicom.Dataset) -> list[str]:

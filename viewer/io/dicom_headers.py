@@ -16,6 +16,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.filereader import read_partial
 
 from viewer.errors import LoadError
+from viewer.io.dicom_checks import NotAnImage, check_frame_count, header_warnings
 from viewer.io.dicom_mosaic import MosaicLayout, corrected_origin, mosaic_layout
 from viewer.io.file_checks import regular_file_size
 
@@ -40,14 +41,6 @@ _NOT_DICOM_SUFFIXES = (".txt", ".json", ".md", ".nii", ".gz", ".nrrd", ".mha", "
 
 COMPRESSED_SYNTAX_PREFIXES = ("1.2.840.10008.1.2.4.", "1.2.840.10008.1.2.5")
 DEFLATED_SYNTAX = "1.2.840.10008.1.2.1.99"
-
-
-class NotAnImage(Exception):
-    """The file is DICOM (or not) but holds no image; `reason` says why (for the skip list)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass
@@ -284,7 +277,6 @@ def header_from_dataset(ds: pydicom.Dataset, path: str) -> DicomHeader:
     )
     if h.rows <= 0 or h.columns <= 0:
         raise NotAnImage(f"header claims an empty image ({h.rows} x {h.columns})")
-    from viewer.io.dicom_checks import check_frame_count, header_warnings  # (imports us)
 
     h.warnings = header_warnings(ds)
     check_frame_count(

@@ -15,7 +15,8 @@ import pydicom
 from pydicom.uid import generate_uid
 
 from viewer.errors import SaveError
-from viewer.io.dicom_headers import NotAnImage, header_from_dataset
+from viewer.io.dicom_checks import NotAnImage
+from viewer.io.dicom_headers import header_from_dataset
 from viewer.model.volume import Volume
 
 _TOL = 1e-2  # voxels
