@@ -10,6 +10,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from viewer.cli import SUBCOMMANDS
 
+    if "--self-test" in argv:  # the whole product, off-screen: one line per step (issue 19)
+        from viewer.qt.self_test import run_self_test
+
+        return run_self_test()
     names = {n for n, _ in SUBCOMMANDS}
     first_word = next((a for a in argv if a != "--debug"), "")
     if first_word in names or first_word in ("--version", "-h", "--help"):
