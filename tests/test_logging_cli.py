@@ -58,8 +58,13 @@ def test_version_prints_app_and_library_versions(tmp_path):
         ("VTK", "vtk"),
         ("pyqtgraph", "pyqtgraph"),
     ):
-        assert f"{label} {importlib.metadata.version(dist)}" in lines
+        line = next(ln for ln in lines if ln.startswith(f"{label} "))
+        assert line.split()[1] == importlib.metadata.version(dist)
+        assert line.rstrip().endswith(")") and "(" in line, "each component with its licence"
     assert any(line.startswith("Qt 5.15.") for line in lines)
+    assert "VTK 9." in r.stdout and "(BSD)" in r.stdout.split("VTK ")[1].splitlines()[0]
+    assert "Demo study (resources/demo): Apache-2.0" in lines
+    assert lines[-1].endswith("THIRD_PARTY.md (in the bundle)")
     assert "ccache" not in r.stderr  # paddle's import warning stays out of the output
 
 

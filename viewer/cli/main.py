@@ -6,7 +6,6 @@ import argparse
 import importlib
 import logging
 import sys
-import warnings
 
 from viewer.cli import SUBCOMMANDS
 from viewer.errors import RadLabelError
@@ -15,34 +14,12 @@ log = logging.getLogger(__name__)
 
 
 def versions_text() -> str:
+    """RadLabel's version and each bundled component's version and licence (from package
+    metadata: nothing heavy is imported)."""
     from viewer import __version__
+    from viewer.licences import versions_report
 
-    parts = [f"RadLabel {__version__}", f"Python {sys.version.split()[0]}"]
-    for mod, label in (
-        ("numpy", "numpy"),
-        ("SimpleITK", "SimpleITK"),
-        ("pydicom", "pydicom"),
-        ("highdicom", "highdicom"),
-        ("paddle", "PaddlePaddle"),
-        ("PyQt5.QtCore", "Qt"),
-        ("vtkmodules", "VTK"),
-        ("pyqtgraph", "pyqtgraph"),
-    ):
-        try:
-            with warnings.catch_warnings():  # paddle warns about ccache on import
-                warnings.simplefilter("ignore")
-                m = importlib.import_module(mod)
-            v = getattr(m, "__version__", None) or getattr(m, "QT_VERSION_STR", None)
-            if mod == "SimpleITK":
-                v = m.Version_VersionString()
-            elif mod == "vtkmodules":
-                from vtkmodules.vtkCommonCore import vtkVersion
-
-                v = vtkVersion.GetVTKVersion()
-            parts.append(f"{label} {v}")
-        except Exception:  # a missing optional library should not break --version
-            parts.append(f"{label} (not available)")
-    return "\n".join(parts)
+    return versions_report(__version__)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -47,6 +47,9 @@ def create_main_window(path: str | None = None, label: str | None = None):
     from viewer.qt.pacs_actions import install_pacs
 
     install_pacs(window)  # File > Open from PACS..., PACS..., Export DICOM SEG to PACS...
+    from viewer.qt.welcome import install_welcome
+
+    install_welcome(window, show_now=not path)  # first start: what to open, the three gestures
     window.show()
     if path:  # after the first paint: the empty window shows at once, the study follows
 
