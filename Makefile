@@ -40,8 +40,10 @@ format: $(STAMP)
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VPY) benchmarks/run_all.py
 
+# build, print the size report (20 largest files and folders, the .tar.gz size), self-test it
 bundle: $(STAMP)
 	$(VPY) -m PyInstaller --noconfirm --log-level WARN build_spec/radlabel.spec
+	$(VPY) scripts/bundle_report.py dist/radlabel --archive dist/radlabel.tar.gz --limit-mb 800
 	bash scripts/check_bundle.sh dist/radlabel/radlabel
 
 clean:

@@ -7,7 +7,7 @@ import platform
 from pathlib import Path
 
 import numpy as np
-from PyQt5 import QtCore, QtWidgets
+from PyQt5 import QtCore, QtGui, QtWidgets
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -60,14 +60,21 @@ def test_shortcuts_list_has_every_action_and_filters(window, qtbot):
     assert dialog.visible_rows() == []
 
 
-def test_user_guide_shows_the_readme_section(window, qtbot):
+def test_user_guide_shows_docs_guide_with_its_screenshots(window, qtbot):
     _trigger_menu_item(qtbot, window, "&Help", "&User guide")
     viewer = window.help_menu.dialogs["guide"]
     qtbot.waitExposed(viewer)
     text = viewer.browser.toPlainText()
-    assert text.startswith("Using RadLabel")
-    assert "Opening studies" in text and "Views and layouts" in text
-    assert "Command line" not in text.splitlines()  # stops at the next section
+    assert text.startswith("RadLabel user guide")
+    for heading in ("Install", "Open a DICOM folder", "Click to segment and correct",
+                    "Save and export", "Keyboard shortcuts"):  # fmt: skip
+        assert heading in text.splitlines(), heading
+    # the screenshots load from docs/screenshots (relative to the guide)
+    doc = viewer.browser.document()
+    image = doc.resource(
+        QtGui.QTextDocument.ImageResource, QtCore.QUrl("screenshots/guide_welcome.png")
+    )
+    assert image is not None and QtGui.QImage(image).width() == 1100
 
 
 def test_about_lists_versions_licences_and_the_model_card(window, qtbot):

@@ -16,10 +16,10 @@ def _settings(tmp_path) -> QtCore.QSettings:
     return QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
 
 
-def _window(qtbot, settings):
+def _window(qtbot, settings, with_3d: bool = False):
     from viewer.qt.main_window import MainWindow
 
-    w = MainWindow(settings=settings, with_3d=False)
+    w = MainWindow(settings=settings, with_3d=with_3d)
     qtbot.addWidget(w)
     w.resize(1000, 800)
     welcome = install_welcome(w)
@@ -91,3 +91,16 @@ def test_dismissed_for_good_then_back_from_help_with_recent_files(qapp_configure
     qtbot.mouseClick(button, L)
     assert len(errors) == 1 and str(recent) in errors[0]  # it tried that file (it is gone)
     assert welcome2.page.isVisible()  # a failed open keeps the page
+
+
+def test_the_3d_view_built_after_the_first_paint_stays_under_the_page(
+    qapp_configured, qtbot, tmp_path
+):
+    w, welcome = _window(qtbot, _settings(tmp_path), with_3d=True)
+    qtbot.waitUntil(lambda: w._view_3d is not None)  # built after the first paint
+    qtbot.wait(50)
+    page = welcome.page
+    corner = page.geometry().topRight() + QtCore.QPoint(-5, 5)  # where the 3D view lies
+    assert w.grid.views["3d"].geometry().contains(corner)
+    hit = w.grid.childAt(corner)
+    assert hit is page or page.isAncestorOf(hit), f"{type(hit).__name__} covers the page"

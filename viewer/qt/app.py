@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
 
 _CONFIGURED = False
+# set to the launcher's time.time(): the window prints when it painted and when the study is
+# open, then quits (a start-up benchmark of the bundle, which cannot run a child script)
+STARTUP_PROBE = "RADLABEL_STARTUP_PROBE"
 
 
 def configure_pyqtgraph() -> None:
@@ -61,6 +66,33 @@ def create_main_window(path: str | None = None, label: str | None = None):
     return window
 
 
+class _PaintProbe(QtCore.QObject):
+    def __init__(self, t0: float) -> None:
+        super().__init__()
+        self.t0 = t0
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802
+        if ev.type() == QtCore.QEvent.Paint:
+            obj.removeEventFilter(self)
+            print(f"startup-probe shown {time.time() - self.t0:.3f}", flush=True)
+        return False
+
+
+def _probe_startup(window, t0: float) -> None:
+    window._startup_probe = _PaintProbe(t0)  # the event loop has not run: no paint yet
+    window.grid.installEventFilter(window._startup_probe)
+
+    def ready() -> None:
+        if window.document is None and window.isVisible():
+            QtCore.QTimer.singleShot(10, ready)
+            return
+        print(f"startup-probe ready {time.time() - t0:.3f}", flush=True)
+        window.close()
+        QtWidgets.QApplication.instance().quit()
+
+    window.after_first_paint(ready)
+
+
 def run_gui(argv: list[str]) -> int:
     """Start the GUI; `argv` may hold an image path (and `--label FILE`)."""
     parser = argparse.ArgumentParser(prog="radlabel", description="RadLabel viewer")
@@ -80,6 +112,9 @@ def run_gui(argv: list[str]) -> int:
     app = ensure_app()
     window = create_main_window(args.path, args.label)
     window.restore_dock_state()
+    stamp = os.environ.get(STARTUP_PROBE)
+    if stamp:  # benchmarks/bench_bundle_startup.py: time to a shown window, then quit
+        _probe_startup(window, float(stamp))
     from viewer.qt.panels import offer_recovery
 
     # after a crash: offer the autosaved labels (after the study given on the command line opened)

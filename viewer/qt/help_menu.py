@@ -1,17 +1,16 @@
 """The Help menu: a searchable list of the window's keyboard shortcuts (read from its QActions
-when opened, so it lists what the keys really do), the user guide (README's "Using RadLabel"
-section, shown in the app: works offline and in the bundle) and About (viewer/qt/about.py)."""
+when opened, so it lists what the keys really do), the user guide (docs/guide.md with its
+screenshots, shown in the app: works offline and in the bundle) and About (viewer/qt/about.py)."""
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-GUIDE_HEADING = "## Using RadLabel"
+GUIDE = "docs/guide.md"
 
 
 def bundled_file(relative: str) -> Path:
@@ -20,20 +19,13 @@ def bundled_file(relative: str) -> Path:
     return (Path(bundle) if bundle else REPO_ROOT) / relative
 
 
-def user_guide_markdown(readme: Path | None = None) -> str:
-    """README's "Using RadLabel" section (up to the next level-2 heading) as Markdown."""
-    path = readme or bundled_file("README.md")
+def guide_markdown(path: Path | None = None) -> str:
+    """The user guide (docs/guide.md) as Markdown; its images are relative to its folder."""
+    path = path or bundled_file(GUIDE)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError:
         return f"The user guide ({path}) is not installed."
-    start = text.find(GUIDE_HEADING)
-    if start < 0:
-        return text
-    end = text.find("\n## ", start + len(GUIDE_HEADING))
-    section = text[start : end if end >= 0 else len(text)]
-    # images are screenshots relative to the repository: the text viewer shows the alt text
-    return re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"*(\1)*", section)
 
 
 def action_shortcuts(window: QtWidgets.QWidget) -> list[tuple[str, str]]:
@@ -90,12 +82,16 @@ class ShortcutsDialog(QtWidgets.QDialog):
 class TextViewer(QtWidgets.QDialog):
     """A bundled Markdown file (user guide, model card) in a read-only browser."""
 
-    def __init__(self, parent: QtWidgets.QWidget, title: str, markdown: str) -> None:
+    def __init__(
+        self, parent: QtWidgets.QWidget, title: str, markdown: str, folder: Path | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.resize(820, 700)
         self.browser = QtWidgets.QTextBrowser()
         self.browser.setOpenExternalLinks(True)
+        if folder is not None:  # relative image paths (screenshots) resolve from here
+            self.browser.setSearchPaths([str(folder)])
         self.browser.setMarkdown(markdown)
         lay = QtWidgets.QVBoxLayout(self)
         lay.addWidget(self.browser)
@@ -152,8 +148,10 @@ class HelpMenu(QtCore.QObject):
         return self._show("shortcuts", lambda: ShortcutsDialog(self.window))
 
     def show_guide(self) -> TextViewer:
+        guide = bundled_file(GUIDE)
         return self._show(
-            "guide", lambda: TextViewer(self.window, "RadLabel user guide", user_guide_markdown())
+            "guide",
+            lambda: TextViewer(self.window, "RadLabel user guide", guide_markdown(), guide.parent),
         )
 
     def show_about(self) -> QtWidgets.QDialog:

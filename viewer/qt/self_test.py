@@ -215,13 +215,17 @@ class SelfTest:
         tool = self.ai.tool
         if len(tool.clicks) != 1:
             raise StepFailed("the click did not reach the AI tool")
+        # a failed click is taken back (the list empties) with the reason in the status bar
         _wait(
             self.app,
-            lambda: tool.clicks[0].done and not self.ai.busy(),
+            lambda: not tool.clicks or (tool.clicks[0].done and not self.ai.busy()),
             AI_TIMEOUT_S,
             "the AI answer",
         )
         latency = time.monotonic() - t0
+        if not tool.clicks:
+            reason = self.window.statusBar().currentMessage() or tool.message
+            raise StepFailed(f"the AI click failed: {reason}")
         engine = self.ai.service.engine
         if engine != "paddle":
             raise StepFailed(f"the Paddle model did not open (engine in use: {engine})")

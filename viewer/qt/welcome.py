@@ -196,6 +196,10 @@ class Welcome(QtCore.QObject):
                 hint.setGeometry(self.window.slice_views[name].rect())
                 hint.raise_()
 
+    def _keep_on_top(self) -> None:
+        if self.is_shown():
+            self.page.raise_()
+
     def _place(self) -> None:
         """The page sits centred over the view grid, at most 760 x 620."""
         grid = self.window.grid.rect()
@@ -205,7 +209,10 @@ class Welcome(QtCore.QObject):
         )
 
     def eventFilter(self, obj, ev) -> bool:  # noqa: N802
-        if ev.type() == QtCore.QEvent.Resize:
+        if ev.type() == QtCore.QEvent.ChildAdded and obj is self.window.grid:
+            # the 3D view is built after the first paint and would cover the page
+            QtCore.QTimer.singleShot(0, self._keep_on_top)
+        elif ev.type() == QtCore.QEvent.Resize:
             if obj is self.window.grid and self.is_shown():
                 self._place()
             elif obj in self.window.slice_views.values():
