@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 import highdicom as hd
@@ -29,10 +30,17 @@ SEG_SOP_CLASSES = {
 _TOL = 1e-2  # voxels
 
 
+class SegPlacement(str, Enum):
+    """Where a SEG's frames fell on the image grid."""
+
+    ON_VOXEL_CENTRES = "on voxel centres"
+    NEAREST_VOXEL = "nearest voxel"  # off the centres by more than the tolerance: snapped
+
+
 @dataclass
 class DicomSegImport:
     layers: LabelLayers
-    how: str  # "on voxel centres" or "nearest voxel"
+    how: SegPlacement
     referenced_series_uids: list[str]
     frame_of_reference_uid: str
     notes: list[str] = field(default_factory=list)
@@ -113,7 +121,7 @@ def read_dicom_seg(
     refs = _referenced_series(ds)
     if series_uid and refs and series_uid not in refs:
         notes.append(f"the SEG references series {refs}, not the open series {series_uid}")
-    how = "nearest voxel" if off_grid else "on voxel centres"
+    how = SegPlacement.NEAREST_VOXEL if off_grid else SegPlacement.ON_VOXEL_CENTRES
     return DicomSegImport(layers, how, refs, seg_for, notes)
 
 

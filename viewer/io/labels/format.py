@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 from viewer.model.geometry import Geometry
@@ -18,10 +19,20 @@ from viewer.model.label_layers import LabelLayers
 Reader = Callable[[Path], tuple[LabelLayers, bool]]
 # (layers, path) -> the path written; must write atomically and verified (viewer.io.atomic_save)
 Writer = Callable[[LabelLayers, Path], Path]
+
+
+class GridFit(str, Enum):
+    """How a label file's voxels reached the image grid."""
+
+    SAME_GRID = "same grid"  # stored on the image's own grid: taken as is
+    RESAMPLED = "resampled"  # another grid of the same space: nearest neighbour
+    NEAREST_VOXEL = "nearest voxel"  # DICOM SEG frames off the voxel centres: nearest voxel
+
+
 # (path, image grid, image series UID, image frame of reference UID) ->
-#     (layers on the image grid, how they were placed ('' when exactly), notes)
+#     (layers on the image grid, how they were placed, notes)
 GridReader = Callable[
-    [Path, Geometry, "str | None", "str | None"], tuple[LabelLayers, str, list[str]]
+    [Path, Geometry, "str | None", "str | None"], tuple[LabelLayers, GridFit, list[str]]
 ]
 
 

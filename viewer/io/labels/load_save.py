@@ -2,8 +2,8 @@
 
 Saving writes the label on exactly the grid it lives on (the image's). Loading checks the grid
 against the image with viewer.io.labels.grid: same grid as is, another grid (a y-flipped file,
-other spacing) resampled with nearest neighbour, no overlap refused -- `LoadedLabels.how` says
-which. Which format a file is comes from viewer.io.labels.registry. The entry the app uses is
+other spacing) resampled with nearest neighbour, no overlap refused -- `LoadedLabels.fit` says
+which (and `how` in words). Which format a file is comes from viewer.io.labels.registry. The entry the app uses is
 `viewer.io.labels.open.open_labels`, built on `load_labels`.
 """
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from viewer.errors import LoadError, SaveError
+from viewer.io.labels.format import GridFit
 from viewer.io.labels.grid import label_onto_grid
 from viewer.io.labels.registry import read_format, save_format
 from viewer.model.geometry import Geometry
@@ -21,7 +22,7 @@ from viewer.model.label_layers import LabelLayers
 from viewer.model.labelmap import LabelMap
 from viewer.model.segments import SegmentTable
 
-SAME = "same grid"
+SAME = GridFit.SAME_GRID.value
 
 
 @dataclass
@@ -34,11 +35,18 @@ class LoadedLabels:
     """
 
     layers: LabelLayers
-    how: str  # SAME, or viewer.io.labels.grid's note on how it was resampled
+    fit: GridFit
     source_geometry: Geometry
     format: str = ""
     named: bool = False
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def how(self) -> str:
+        """The fit in words: SAME, or the note that says how the labels were placed."""
+        if self.fit is GridFit.SAME_GRID:
+            return SAME
+        return self.notes[0] if self.notes else self.fit.value
 
     @property
     def labelmap(self) -> LabelMap:
@@ -92,16 +100,18 @@ def load_labels(
                 f"a {fmt.name} has no image grid of its own: open it onto the image it belongs to",
                 p,
             )
-        layers, how, notes = fmt.read_onto(p, geometry, series_uid, frame_of_reference_uid)
-        return LoadedLabels(layers, how or SAME, geometry, fmt.key, True, notes)
+        layers, fit, notes = fmt.read_onto(p, geometry, series_uid, frame_of_reference_uid)
+        return LoadedLabels(layers, fit, geometry, fmt.key, True, notes)
     if fmt.read is None:
         raise LoadError(f"'{fmt.key}' files cannot be read", p)
     layers, named = fmt.read(p)
     source = layers.geometry
-    how = SAME
+    fit = GridFit.SAME_GRID
     notes: list[str] = []
     if geometry is not None and not source.same_grid(geometry):
         fitted = [label_onto_grid(a, source, geometry, str(p), notes).array for a in layers.layers]
-        how = notes[0] if notes else "resampled with nearest neighbour"
+        fit = GridFit.RESAMPLED
+        if not notes:
+            notes.append("resampled with nearest neighbour")
         layers = LabelLayers(geometry, fitted, layers.segments)
-    return LoadedLabels(layers, how, source, fmt.key, named, notes)
+    return LoadedLabels(layers, fit, source, fmt.key, named, notes)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from viewer.errors import LoadError
-from viewer.io.labels.format import LabelFormat
+from viewer.io.labels.format import GridFit, LabelFormat
 from viewer.model.geometry import Geometry
 from viewer.model.label_layers import LabelLayers
 
@@ -27,20 +27,21 @@ def is_dicom(path: Path) -> bool:
 
 def read_onto(
     path: Path, geometry: Geometry, series_uid: str | None, frame_of_reference_uid: str | None
-) -> tuple[LabelLayers, str, list[str]]:
-    """The SEG's segments placed on `geometry`; how ('' when on the voxel centres) and notes."""
+) -> tuple[LabelLayers, GridFit, list[str]]:
+    """The SEG's segments placed on `geometry`; how they fit it and notes."""
     # imported here: highdicom takes a while to import, and only SEG files need it
-    from viewer.io.dicom_seg_import import read_dicom_seg
+    from viewer.io.dicom_seg_import import SegPlacement, read_dicom_seg
 
     got = read_dicom_seg(
         path, geometry, series_uid=series_uid, frame_of_reference_uid=frame_of_reference_uid
     )
     notes = list(got.notes)
-    how = ""
-    if got.how != "on voxel centres":
-        how = "SEG frames do not fall on the image's voxel centres: placed on the nearest voxel"
-        notes.insert(0, how)
-    return got.layers, how, notes
+    if got.how is SegPlacement.ON_VOXEL_CENTRES:
+        return got.layers, GridFit.SAME_GRID, notes
+    notes.insert(
+        0, "SEG frames do not fall on the image's voxel centres: placed on the nearest voxel"
+    )
+    return got.layers, GridFit.NEAREST_VOXEL, notes
 
 
 FORMAT = LabelFormat(
