@@ -64,21 +64,58 @@ def export_dicom_seg(
         raise SaveError("the label map is not on the image grid; put it on the image first", p)
     if algorithm_type not in ALGORITHM_TYPES:
         raise SaveError(f"algorithm type must be one of {ALGORITHM_TYPES}", p)
-    # the values present, one pass per layer (a mask per segment was labels x voxels)
-    present = [set(np.unique(layer).tolist()) for layer in layers.layers]
-    segs = sorted(
-        (s for s in layers.segments if s.value in present[s.layer]),
-        key=lambda s: s.id,
-    )
+    segs = _segments_present(layers)
     if not segs:
         raise SaveError("the segmentation is empty: there is nothing to export", p)
     source = load_source_series(volume)
+    pixels = _in_source_frame_order(_pixel_array(layers, segs), source)
+    seg = _build_segmentation(
+        source,
+        pixels,
+        _segment_descriptions(segs, algorithm_type),
+        series_description=series_description,
+        series_number=series_number,
+        path=p,
+    )
+    _save(seg, p)
+    for note in source.notes:
+        log.warning("%s: %s", p, note)
+    return DicomSegResult(
+        p,
+        str(seg.SOPInstanceUID),
+        str(seg.SeriesInstanceUID),
+        source.series_uid,
+        len(segs),
+        int(seg.NumberOfFrames),
+        list(source.notes),
+    )
+
+
+def _segments_present(layers: LabelLayers) -> list:
+    """The segments that have at least one voxel, in label-id order (SEG numbers them 1..N).
+
+    The values present are found in one pass per layer: a mask per segment would cost
+    labels x voxels.
+    """
+    present = [set(np.unique(layer).tolist()) for layer in layers.layers]
+    return sorted(
+        (s for s in layers.segments if s.value in present[s.layer]),
+        key=lambda s: s.id,
+    )
+
+
+def _segment_descriptions(segs: list, algorithm_type: str) -> list:
+    """One highdicom SegmentDescription per segment: its number, name, colour and tracking id.
+
+    DICOM asks for an algorithm identification only when the type is not MANUAL; then it
+    names RadLabel and its version.
+    """
     algorithm = None
     if algorithm_type != "MANUAL":
         algorithm = hd.AlgorithmIdentificationSequence(
             name="RadLabel", version=__version__, family=codes.DCM.ArtificialIntelligence
         )
-    descriptions = [
+    return [
         hd.seg.SegmentDescription(
             segment_number=n,
             segment_label=s.name[:64],
@@ -92,15 +129,34 @@ def export_dicom_seg(
         )
         for n, s in enumerate(segs, start=1)
     ]
-    pixels = _pixel_array(layers, segs)
-    if source.frame_of_z is not None:
-        # A multi-frame source: highdicom wants one plane per source frame, in its order.
-        n_frames = int(source.datasets[0].NumberOfFrames)
-        by_frame = np.zeros((n_frames, *pixels.shape[1:]), dtype=pixels.dtype)
-        by_frame[source.frame_of_z] = pixels
-        pixels = by_frame
+
+
+def _in_source_frame_order(pixels: np.ndarray, source) -> np.ndarray:
+    """`pixels` (one plane per slice) laid out as highdicom wants them for `source`.
+
+    A single-frame-per-file series already matches; a multi-frame source wants one plane per
+    source frame, in its order, so each slice goes to the frame it came from.
+    """
+    if source.frame_of_z is None:
+        return pixels
+    n_frames = int(source.datasets[0].NumberOfFrames)
+    by_frame = np.zeros((n_frames, *pixels.shape[1:]), dtype=pixels.dtype)
+    by_frame[source.frame_of_z] = pixels
+    return by_frame
+
+
+def _build_segmentation(
+    source,
+    pixels: np.ndarray,
+    descriptions: list,
+    *,
+    series_description: str,
+    series_number: int,
+    path: Path,
+):
+    """The highdicom Segmentation object; its refusals become a SaveError naming `path`."""
     try:
-        seg = hd.seg.Segmentation(
+        return hd.seg.Segmentation(
             source_images=source.datasets,
             pixel_array=pixels,
             segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
@@ -118,23 +174,16 @@ def export_dicom_seg(
             content_description=series_description[:64],
         )
     except (ValueError, TypeError, AttributeError) as e:
-        raise SaveError(f"highdicom refused the segmentation: {e}", p) from e
+        raise SaveError(f"highdicom refused the segmentation: {e}", path) from e
+
+
+def _save(seg, path: Path) -> None:
+    """Write `seg` atomically to `path` (creating its folder) and check it reads back."""
     try:
-        p.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise SaveError(f"cannot create the folder ({e.strerror or e})", p) from e
-    atomic_write(p, lambda tmp: seg.save_as(tmp), verify=lambda tmp: _verify_written(tmp, seg))
-    for note in source.notes:
-        log.warning("%s: %s", p, note)
-    return DicomSegResult(
-        p,
-        str(seg.SOPInstanceUID),
-        str(seg.SeriesInstanceUID),
-        source.series_uid,
-        len(segs),
-        int(seg.NumberOfFrames),
-        list(source.notes),
-    )
+        raise SaveError(f"cannot create the folder ({e.strerror or e})", path) from e
+    atomic_write(path, lambda tmp: seg.save_as(tmp), verify=lambda tmp: _verify_written(tmp, seg))
 
 
 def _pixel_array(layers: LabelLayers, segs: list) -> np.ndarray:
