@@ -63,66 +63,131 @@ def read_dicom_seg(
     """
     p = Path(path)
     ds = _read(p)
-    seg_for = str(ds.get("FrameOfReferenceUID", ""))
-    if frame_of_reference_uid and seg_for and seg_for != frame_of_reference_uid:
-        raise GeometryError(
-            f"the DICOM SEG belongs to another frame of reference ({seg_for}, image "
-            f"{frame_of_reference_uid}): another scan or patient position, so its coordinates "
-            "do not apply to this image",
-            str(p),
-        )
+    seg_for = _check_frame_of_reference(ds, frame_of_reference_uid, p)
     segments, by_number = _segments(ds, table)
-    groups = _frame_groups(ds, p)
-    seg_type = str(ds.get("SegmentationType", "BINARY")).upper()
-    threshold = 1
-    if seg_type == "FRACTIONAL":
-        threshold = max(1, int(ds.get("MaximumFractionalValue", 255)) // 2 + 1)
-    layers = LabelLayers(geometry, [], [])
-    masks = {n: np.zeros(geometry.shape_zyx, dtype=bool) for n in by_number}
-    off_grid = 0
-    placed_outside = 0
-    for i, frame in enumerate(_frames(ds, p)):
-        if i >= len(groups):
-            raise LoadError(f"SEG pixel data holds more than {len(groups)} frames", p)
-        number, ipp, iop, spacing = groups[i]
-        if seg_type == "LABELMAP":
-            values = [int(v) for v in np.unique(frame) if v and int(v) in masks]
-            hits = [(v, np.nonzero(frame == v)) for v in values]
-        else:
-            if number not in masks:
-                raise LoadError(f"frame {i + 1} refers to undefined segment {number}", p)
-            hits = [(number, np.nonzero(frame >= threshold))]
-        for value, (rows, cols) in hits:
-            if rows.size == 0:
-                continue
-            world = (
-                ipp
-                + np.outer(cols * spacing[1], iop[:3])  # columns step along the row direction
-                + np.outer(rows * spacing[0], iop[3:])
-            )
-            idx = geometry.world_to_index(world)
-            rounded = np.rint(idx).astype(np.int64)
-            if np.any(np.abs(idx - rounded) > _TOL):
-                off_grid += 1
-            inside = np.all((rounded >= 0) & (rounded < np.array(geometry.shape_zyx)), axis=1)
-            placed_outside += int(np.count_nonzero(~inside))
-            r = rounded[inside]
-            masks[value][r[:, 0], r[:, 1], r[:, 2]] = True
-    if not any(m.any() for m in masks.values()) and placed_outside:
+    placed = _place_frames(ds, p, geometry, list(by_number))
+    if not any(m.any() for m in placed.masks.values()) and placed.outside:
         raise GeometryError(
             "the SEG frames lie outside the image grid (is it the segmentation of another series?)",
             str(p),
         )
+    layers = LabelLayers(geometry, [], [])
     for number, seg in by_number.items():
-        layers.add_mask(seg, masks.pop(number))
+        layers.add_mask(seg, placed.masks.pop(number))
     notes = []
-    if placed_outside:
-        notes.append(f"{placed_outside} segment pixels lie outside the image and were dropped")
+    if placed.outside:
+        notes.append(f"{placed.outside} segment pixels lie outside the image and were dropped")
     refs = _referenced_series(ds)
     if series_uid and refs and series_uid not in refs:
         notes.append(f"the SEG references series {refs}, not the open series {series_uid}")
-    how = SegPlacement.NEAREST_VOXEL if off_grid else SegPlacement.ON_VOXEL_CENTRES
+    how = SegPlacement.NEAREST_VOXEL if placed.off_grid else SegPlacement.ON_VOXEL_CENTRES
     return DicomSegImport(layers, how, refs, seg_for, notes)
+
+
+def _check_frame_of_reference(ds: pydicom.Dataset, image_for: str | None, p: Path) -> str:
+    """The SEG's frame of reference UID ('' if absent); GeometryError if it is not the image's.
+
+    Frames are placed by patient coordinates, which only mean something within one frame of
+    reference; a SEG without the UID, or an image without one, is given the benefit of the doubt.
+    """
+    seg_for = str(ds.get("FrameOfReferenceUID", ""))
+    if image_for and seg_for and seg_for != image_for:
+        raise GeometryError(
+            f"the DICOM SEG belongs to another frame of reference ({seg_for}, image "
+            f"{image_for}): another scan or patient position, so its coordinates "
+            "do not apply to this image",
+            str(p),
+        )
+    return seg_for
+
+
+@dataclass
+class _PlacedFrames:
+    """The SEG's pixels on the image grid: one mask per segment number, and what did not fit."""
+
+    masks: dict[int, np.ndarray]
+    off_grid: int = 0  # frames whose pixels missed voxel centres by more than _TOL
+    outside: int = 0  # segment pixels that fell outside the image
+
+
+def _place_frames(
+    ds: pydicom.Dataset, p: Path, geometry: Geometry, numbers: list[int]
+) -> _PlacedFrames:
+    """Put every frame's segment pixels onto `geometry` by the frame's position and orientation."""
+    groups = _frame_groups(ds, p)
+    seg_type = str(ds.get("SegmentationType", "BINARY")).upper()
+    threshold = _pixel_threshold(ds, seg_type)
+    placed = _PlacedFrames({n: np.zeros(geometry.shape_zyx, dtype=bool) for n in numbers})
+    for i, frame in enumerate(_frames(ds, p)):
+        if i >= len(groups):
+            raise LoadError(f"SEG pixel data holds more than {len(groups)} frames", p)
+        number, ipp, iop, spacing = groups[i]
+        for value, (rows, cols) in _frame_hits(frame, i, number, seg_type, threshold, placed, p):
+            if rows.size == 0:
+                continue
+            voxels, off_grid, outside = _to_voxels(rows, cols, ipp, iop, spacing, geometry)
+            placed.off_grid += off_grid
+            placed.outside += outside
+            placed.masks[value][voxels[:, 0], voxels[:, 1], voxels[:, 2]] = True
+    return placed
+
+
+def _pixel_threshold(ds: pydicom.Dataset, seg_type: str) -> int:
+    """The smallest pixel value that counts as 'in the segment'.
+
+    A FRACTIONAL SEG stores probabilities or occupancy up to MaximumFractionalValue: a pixel is
+    in when it is over half; BINARY (and LABELMAP) pixels are in from 1.
+    """
+    if seg_type != "FRACTIONAL":
+        return 1
+    return max(1, int(ds.get("MaximumFractionalValue", 255)) // 2 + 1)
+
+
+def _frame_hits(
+    frame: np.ndarray,
+    i: int,
+    number: int,
+    seg_type: str,
+    threshold: int,
+    placed: _PlacedFrames,
+    p: Path,
+) -> list[tuple[int, tuple[np.ndarray, np.ndarray]]]:
+    """(segment number, (rows, cols)) of the pixels frame `i` puts in each segment.
+
+    A LABELMAP frame holds several segments by value (unknown values are ignored); a BINARY or
+    FRACTIONAL frame belongs to the one segment its functional group names.
+    """
+    if seg_type == "LABELMAP":
+        values = [int(v) for v in np.unique(frame) if v and int(v) in placed.masks]
+        return [(v, np.nonzero(frame == v)) for v in values]
+    if number not in placed.masks:
+        raise LoadError(f"frame {i + 1} refers to undefined segment {number}", p)
+    return [(number, np.nonzero(frame >= threshold))]
+
+
+def _to_voxels(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    ipp: np.ndarray,
+    iop: np.ndarray,
+    spacing,
+    geometry: Geometry,
+) -> tuple[np.ndarray, int, int]:
+    """The (z, y, x) voxels inside `geometry` that frame pixels (rows, cols) land on.
+
+    Also returns 1 if the pixels missed voxel centres by more than _TOL (they are snapped to
+    the nearest voxel), else 0, and how many pixels fell outside the image.
+    """
+    world = (
+        ipp
+        + np.outer(cols * spacing[1], iop[:3])  # columns step along the row direction
+        + np.outer(rows * spacing[0], iop[3:])
+    )
+    idx = geometry.world_to_index(world)
+    rounded = np.rint(idx).astype(np.int64)
+    off_grid = int(bool(np.any(np.abs(idx - rounded) > _TOL)))
+    inside = np.all((rounded >= 0) & (rounded < np.array(geometry.shape_zyx)), axis=1)
+    return rounded[inside], off_grid, int(np.count_nonzero(~inside))
 
 
 def _read(p: Path) -> pydicom.Dataset:
