@@ -32,33 +32,65 @@ class PacsConnectionsDialog(QtWidgets.QDialog):
         super().__init__(parent)
         self.setWindowTitle("PACS servers (DICOMweb)")
         self.resize(720, 420)
-        try:
-            self.connections = load_connections()
-        except RadLabelError as e:
-            QtWidgets.QMessageBox.critical(self, "PACS servers", e.message)
-            self.connections = []
+        self.connections = self._load_connections()
         self.list = QtWidgets.QListWidget()
         self.list.currentRowChanged.connect(self._show)
+        self.status = QtWidgets.QLabel("")
+        self.status.setWordWrap(True)
+        lay = QtWidgets.QHBoxLayout(self)
+        lay.addLayout(self._list_column(), 1)
+        lay.addLayout(self._editor_column(), 2)
+        for c in self.connections:
+            self.list.addItem(c.name)
+        if self.connections:
+            self.list.setCurrentRow(0)
+        else:
+            self.add()
+
+    # --- building the dialog -------------------------------------------------------------------
+    def _load_connections(self) -> list[PacsConnection]:
+        """The saved connections; a broken file is reported and the dialog starts empty."""
+        try:
+            return load_connections()
+        except RadLabelError as e:
+            QtWidgets.QMessageBox.critical(self, "PACS servers", e.message)
+            return []
+
+    def _list_column(self) -> QtWidgets.QVBoxLayout:
+        """The connection list with Add / Remove under it."""
+        add = QtWidgets.QPushButton("Add")
+        add.clicked.connect(self.add)
+        remove = QtWidgets.QPushButton("Remove")
+        remove.clicked.connect(self.remove)
+        left = QtWidgets.QVBoxLayout()
+        left.addWidget(self.list, 1)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(add)
+        row.addWidget(remove)
+        left.addLayout(row)
+        return left
+
+    def _editor_column(self) -> QtWidgets.QVBoxLayout:
+        """The selected connection's fields, the status line, and Test / Save / Close."""
+        right = QtWidgets.QVBoxLayout()
+        right.addLayout(self._connection_form())
+        right.addWidget(self.status)
+        right.addStretch(1)
+        right.addLayout(self._action_buttons())
+        return right
+
+    def _connection_form(self) -> QtWidgets.QFormLayout:
+        """One field per PacsConnection setting, plus the secret and whether to keep it."""
         self.name = QtWidgets.QLineEdit()
         self.url = QtWidgets.QLineEdit()
         self.url.setPlaceholderText("https://pacs.example.org/dicom-web")
-        self.auth = QtWidgets.QComboBox()
-        for kind in AUTH_KINDS:
-            self.auth.addItem(AUTH_LABELS[kind], kind)
-        self.auth.currentIndexChanged.connect(lambda *_: self._auth_fields())
+        self.auth = self._auth_choice()
         self.username = QtWidgets.QLineEdit()
         self.secret = QtWidgets.QLineEdit()
         self.secret.setEchoMode(QtWidgets.QLineEdit.Password)
         self.secret.setPlaceholderText("leave empty to be asked when connecting")
-        self.remember = QtWidgets.QCheckBox("Remember in the system keyring")
-        if not keyring_available():
-            self.remember.setEnabled(False)
-            self.remember.setToolTip("No system keyring: the password is asked once a session")
+        self.remember = self._remember_box()
         self.verify = QtWidgets.QCheckBox("Verify the server's TLS certificate")
-        self.ca_bundle = QtWidgets.QLineEdit()
-        self.ca_bundle.setPlaceholderText("optional: the hospital's CA certificate (PEM)")
-        browse = QtWidgets.QPushButton("Browse...")
-        browse.clicked.connect(self._browse_ca)
         self.timeout = QtWidgets.QDoubleSpinBox()
         self.timeout.setRange(1, 600)
         self.timeout.setSuffix(" s")
@@ -70,48 +102,55 @@ class PacsConnectionsDialog(QtWidgets.QDialog):
         form.addRow("Password / token", self.secret)
         form.addRow("", self.remember)
         form.addRow("", self.verify)
+        form.addRow("CA bundle", self._ca_bundle_row())
+        form.addRow("Timeout", self.timeout)
+        return form
+
+    def _auth_choice(self) -> QtWidgets.QComboBox:
+        """The authentication kinds; changing it enables only the fields that kind uses.
+
+        Connected after the items are added: filling the combo must not touch the other
+        fields, which do not exist yet.
+        """
+        auth = QtWidgets.QComboBox()
+        for kind in AUTH_KINDS:
+            auth.addItem(AUTH_LABELS[kind], kind)
+        auth.currentIndexChanged.connect(lambda *_: self._auth_fields())
+        return auth
+
+    def _remember_box(self) -> QtWidgets.QCheckBox:
+        """'Remember in the system keyring', disabled (with the reason) when there is none."""
+        remember = QtWidgets.QCheckBox("Remember in the system keyring")
+        if not keyring_available():
+            remember.setEnabled(False)
+            remember.setToolTip("No system keyring: the password is asked once a session")
+        return remember
+
+    def _ca_bundle_row(self) -> QtWidgets.QHBoxLayout:
+        """The CA certificate path with a Browse... button."""
+        self.ca_bundle = QtWidgets.QLineEdit()
+        self.ca_bundle.setPlaceholderText("optional: the hospital's CA certificate (PEM)")
+        browse = QtWidgets.QPushButton("Browse...")
+        browse.clicked.connect(self._browse_ca)
         ca_row = QtWidgets.QHBoxLayout()
         ca_row.addWidget(self.ca_bundle, 1)
         ca_row.addWidget(browse)
-        form.addRow("CA bundle", ca_row)
-        form.addRow("Timeout", self.timeout)
-        self.status = QtWidgets.QLabel("")
-        self.status.setWordWrap(True)
-        add = QtWidgets.QPushButton("Add")
-        add.clicked.connect(self.add)
-        remove = QtWidgets.QPushButton("Remove")
-        remove.clicked.connect(self.remove)
+        return ca_row
+
+    def _action_buttons(self) -> QtWidgets.QHBoxLayout:
+        """Test connection, Save and Close, right-aligned."""
         self.apply_button = QtWidgets.QPushButton("Save")
         self.apply_button.clicked.connect(self.apply)
         self.test_button = QtWidgets.QPushButton("Test connection")
         self.test_button.clicked.connect(self.test_connection)
         close = QtWidgets.QPushButton("Close")
         close.clicked.connect(self.accept)
-        left = QtWidgets.QVBoxLayout()
-        left.addWidget(self.list, 1)
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(add)
-        row.addWidget(remove)
-        left.addLayout(row)
-        right = QtWidgets.QVBoxLayout()
-        right.addLayout(form)
-        right.addWidget(self.status)
-        right.addStretch(1)
         buttons = QtWidgets.QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.test_button)
         buttons.addWidget(self.apply_button)
         buttons.addWidget(close)
-        right.addLayout(buttons)
-        lay = QtWidgets.QHBoxLayout(self)
-        lay.addLayout(left, 1)
-        lay.addLayout(right, 2)
-        for c in self.connections:
-            self.list.addItem(c.name)
-        if self.connections:
-            self.list.setCurrentRow(0)
-        else:
-            self.add()
+        return buttons
 
     # --- form <-> connection -------------------------------------------------------------------
     def _show(self, row: int) -> None:
