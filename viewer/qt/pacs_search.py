@@ -48,15 +48,24 @@ class PacsSearchPanel(QtWidgets.QWidget):
         self.thumb_job: _ThumbnailJob | None = None
         self.client: PacsClient | None = None
         self.series: dict[str, PacsSeries] = {}
-        self.server = QtWidgets.QComboBox()
-        self.servers_button = QtWidgets.QPushButton("Servers...")
-        self.servers_button.clicked.connect(self.edit_connections)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.addLayout(self._search_form())
+        lay.addWidget(self._result_tree(), 1)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setRange(0, 1000)
+        lay.addWidget(self.progress)
+        lay.addLayout(self._load_row())
+        self.reload_connections()
+
+    # --- building the panel --------------------------------------------------------------------
+    def _search_form(self) -> QtWidgets.QGridLayout:
+        """The server choice and the query fields, two to a row; Return in a text field searches."""
         self.patient_id = QtWidgets.QLineEdit()
         self.patient_name = QtWidgets.QLineEdit()
         self.patient_name.setPlaceholderText("prefix, or * and ? wildcards")
         self.accession = QtWidgets.QLineEdit()
         self.modality = QtWidgets.QComboBox()
-        self.modality.setEditable(True)
+        self.modality.setEditable(True)  # MODALITIES are the common ones, not all of them
         self.modality.addItems(MODALITIES)
         self.date_from = QtWidgets.QLineEdit()
         self.date_to = QtWidgets.QLineEdit()
@@ -67,32 +76,43 @@ class PacsSearchPanel(QtWidgets.QWidget):
         self.search_button = QtWidgets.QPushButton("Search")
         self.search_button.clicked.connect(self.search)
         form = QtWidgets.QGridLayout()
-        server_row = QtWidgets.QHBoxLayout()
-        server_row.addWidget(self.server, 1)
-        server_row.addWidget(self.servers_button)
         form.addWidget(QtWidgets.QLabel("Server"), 0, 0)
-        form.addLayout(server_row, 0, 1, 1, 3)
-        form.addWidget(QtWidgets.QLabel("Patient ID"), 1, 0)
-        form.addWidget(self.patient_id, 1, 1)
-        form.addWidget(QtWidgets.QLabel("Patient name"), 1, 2)
-        form.addWidget(self.patient_name, 1, 3)
-        form.addWidget(QtWidgets.QLabel("Study date from"), 2, 0)
-        form.addWidget(self.date_from, 2, 1)
-        form.addWidget(QtWidgets.QLabel("to"), 2, 2)
-        form.addWidget(self.date_to, 2, 3)
-        form.addWidget(QtWidgets.QLabel("Modality"), 3, 0)
-        form.addWidget(self.modality, 3, 1)
-        form.addWidget(QtWidgets.QLabel("Accession no."), 3, 2)
-        form.addWidget(self.accession, 3, 3)
-        form.addWidget(self.search_button, 4, 3)
+        form.addLayout(self._server_row(), 0, 1, 1, 3)
+        rows = (
+            ("Patient ID", self.patient_id, "Patient name", self.patient_name),
+            ("Study date from", self.date_from, "to", self.date_to),
+            ("Modality", self.modality, "Accession no.", self.accession),
+        )
+        for r, (left_label, left, right_label, right) in enumerate(rows, start=1):
+            form.addWidget(QtWidgets.QLabel(left_label), r, 0)
+            form.addWidget(left, r, 1)
+            form.addWidget(QtWidgets.QLabel(right_label), r, 2)
+            form.addWidget(right, r, 3)
+        form.addWidget(self.search_button, len(rows) + 1, 3)
+        return form
+
+    def _server_row(self) -> QtWidgets.QHBoxLayout:
+        """The saved connections to search, and Servers... to edit them."""
+        self.server = QtWidgets.QComboBox()
+        self.servers_button = QtWidgets.QPushButton("Servers...")
+        self.servers_button.clicked.connect(self.edit_connections)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.server, 1)
+        row.addWidget(self.servers_button)
+        return row
+
+    def _result_tree(self) -> QtWidgets.QTreeWidget:
+        """Patient / study / series with thumbnails; double-click loads, selecting enables Load."""
         self.tree = QtWidgets.QTreeWidget()
         self.tree.setHeaderLabels(["Patient / study / series", "Modality", "Images", "Date"])
         self.tree.setIconSize(QtCore.QSize(THUMB, THUMB))
         self.tree.setColumnWidth(0, 380)
         self.tree.itemDoubleClicked.connect(lambda *_: self.load_selected())
         self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
-        self.progress = QtWidgets.QProgressBar()
-        self.progress.setRange(0, 1000)
+        return self.tree
+
+    def _load_row(self) -> QtWidgets.QHBoxLayout:
+        """The message line (errors, progress text) beside Load and Cancel."""
         self.message = QtWidgets.QLabel("")
         self.message.setWordWrap(True)
         self.load_button = QtWidgets.QPushButton("Load")
@@ -105,12 +125,7 @@ class PacsSearchPanel(QtWidgets.QWidget):
         buttons.addWidget(self.message, 1)
         buttons.addWidget(self.load_button)
         buttons.addWidget(self.cancel_button)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(self.tree, 1)
-        lay.addWidget(self.progress)
-        lay.addLayout(buttons)
-        self.reload_connections()
+        return buttons
 
     # --- connections ---------------------------------------------------------------------------
     def reload_connections(self, select: str | None = None) -> None:
