@@ -1,4 +1,5 @@
-"""Shared test configuration: headless Qt, quiet Paddle, and the optional ../shared/data fixture."""
+"""Shared test configuration: headless Qt, quiet Paddle, the real test data (tests/data/real) and
+the optional ../shared/data fixture."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DATA = REPO / "tests" / "data"
+REAL_DATA = TEST_DATA / "real"
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
@@ -68,7 +70,15 @@ def test_data() -> Path:
 
 
 @pytest.fixture
+def real_data() -> Path:
+    """Small cuts of the real scans, laid out as ../shared/data is (tests/data/README.md)."""
+    return REAL_DATA
+
+
+@pytest.fixture
 def shared_data() -> Path:
+    """The full scans beside the clone: for the long reference checks only (absent in a fresh
+    clone, where those skip)."""
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is absent")
     return SHARED_DATA

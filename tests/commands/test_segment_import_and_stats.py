@@ -37,7 +37,7 @@ SLICER = """# Color table file
 """
 
 
-def test_readers(tmp_path, shared_data):
+def test_readers(tmp_path, real_data):
     p = tmp_path / "snap.txt"
     p.write_text(ITKSNAP)
     segs = read_itksnap(p)
@@ -54,7 +54,7 @@ def test_readers(tmp_path, shared_data):
     j = tmp_path / "m.json"
     j.write_text('{"3": {"name": "aorta", "color": [1.0, 0.5, 0]}, "4": "vein"}')
     assert [(s.id, s.name, s.colour) for s in read_json_map(j)][0] == (3, "aorta", (255, 128, 0))
-    real = read_colour_table(shared_data / "seg" / "ct_abdomen_small" / "labels.json")
+    real = read_colour_table(real_data / "seg" / "ct_abdomen_small" / "labels.json")
     assert real[0].id == 1 and real[0].name == "spleen" and len(real) >= 40
     assert [s.name for s in read_colour_table(p)] == ["Liver tumour", "Spleen"]
     assert [s.name for s in read_colour_table(c)] == ["liver", "right_kidney"]
@@ -112,10 +112,10 @@ def test_statistics_on_ct(ct_doc):
 
 
 @pytest.fixture
-def ct_doc(shared_data):
+def ct_doc(real_data):
     import SimpleITK as sitk
 
-    d = shared_data / "seg" / "ct_abdomen_small"
+    d = real_data / "seg" / "ct_abdomen_small"
     im = sitk.ReadImage(str(d / "image.nii.gz"))
     arr = sitk.GetArrayFromImage(im)
     geo = Geometry(

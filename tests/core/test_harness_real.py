@@ -1,4 +1,4 @@
-"""The harness on a real case (../shared/data): the classic engine clears a floor, the CLI works."""
+"""The harness on a real case (tests/data/real): the classic engine clears a floor, the CLI works."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from segmentation_core.evaluation.harness import evaluate_case
 from segmentation_core.model_store import default_model_dir, model_files_present
 
 
-def _load(shared_data, case="ct_abdomen_small"):
+def _load(real_data, case="ct_abdomen_small"):
     from viewer.cli.evaluate import load_case
 
-    d = shared_data / "seg" / case
+    d = real_data / "seg" / case
     return load_case(str(d / "image.nii.gz"), str(d / "label.nii.gz"))
 
 
-def test_classic_engine_reaches_a_floor_on_real_ct(shared_data):
-    image, spacing, label, names = _load(shared_data)
+def test_classic_engine_reaches_a_floor_on_real_ct(real_data):
+    image, spacing, label, names = _load(real_data)
     assert names[1] == "spleen"
     s = open_session("classic")
     # spleen, right kidney, liver: a seed-only or box-only answer stays far below 0.6
@@ -34,16 +34,16 @@ def test_classic_engine_reaches_a_floor_on_real_ct(shared_data):
     assert np.isfinite(res.latency_p50_s) and res.peak_rss_bytes > 0
 
 
-def test_small_targets_are_skipped(shared_data):
-    image, spacing, label, _ = _load(shared_data)
+def test_small_targets_are_skipped(real_data):
+    image, spacing, label, _ = _load(real_data)
     res = evaluate_case(
         open_session("classic"), image, label, spacing, values=[13, 999], n_clicks=1
     )
     assert res.targets == [] and {s["value"] for s in res.skipped} == {13, 999}
 
 
-def test_paddle_plumbing_on_real_case(shared_data, untrained_model_dir):
-    image, spacing, label, _ = _load(shared_data)
+def test_paddle_plumbing_on_real_case(real_data, untrained_model_dir):
+    image, spacing, label, _ = _load(real_data)
     with open_session("paddle", model_dir=untrained_model_dir, in_process=True, threads=1) as s:
         res = evaluate_case(s, image, label, spacing, values=[1], n_clicks=2)
     t = res.targets[0]
@@ -52,8 +52,8 @@ def test_paddle_plumbing_on_real_case(shared_data, untrained_model_dir):
 
 
 @pytest.mark.skipif(not model_files_present(default_model_dir()), reason="no shipped model yet")
-def test_shipped_model_reaches_a_floor(shared_data):
-    image, spacing, label, _ = _load(shared_data)
+def test_shipped_model_reaches_a_floor(real_data):
+    image, spacing, label, _ = _load(real_data)
     with open_session("paddle", in_process=True) as s:
         res = evaluate_case(s, image, label, spacing, values=[1, 2, 5], n_clicks=3)
     # A floor that real trained weights pass and an untrained or broken export does not
@@ -62,10 +62,10 @@ def test_shipped_model_reaches_a_floor(shared_data):
     assert res.mean("dice@3") > 0.45
 
 
-def test_evaluate_cli_writes_json(shared_data, tmp_path, capsys):
+def test_evaluate_cli_writes_json(real_data, tmp_path, capsys):
     from viewer.cli.main import run_cli
 
-    d = shared_data / "seg" / "mr_brain_tumour"
+    d = real_data / "seg" / "mr_brain_tumour"
     out = tmp_path / "r.json"
     rc = run_cli(
         ["evaluate", "--image", str(d / "image.nrrd"), "--label", str(d / "label.nrrd")]

@@ -25,20 +25,20 @@ def _case(image: str, label: str) -> tuple[Volume, LoadedLabels]:
 
 
 @pytest.fixture
-def ct_case(shared_data: Path) -> tuple[Volume, LoadedLabels]:
+def ct_case(real_data: Path) -> tuple[Volume, LoadedLabels]:
     """ct_abdomen_dicom: DICOM series + its y-flipped NIfTI label put on the image grid."""
-    d = shared_data / "seg" / "ct_abdomen_dicom"
+    d = real_data / "seg" / "ct_abdomen_dicom"
     return _case(str(d / "dicom"), str(d / "label.nii.gz"))
 
 
 @pytest.fixture
-def mr_case(shared_data: Path) -> tuple[Volume, LoadedLabels]:
+def mr_case(real_data: Path) -> tuple[Volume, LoadedLabels]:
     """mr_brain_tumour: anisotropic NRRD image and label."""
-    d = shared_data / "seg" / "mr_brain_tumour"
+    d = real_data / "seg" / "mr_brain_tumour"
     return _case(str(d / "image.nrrd"), str(d / "label.nrrd"))
 
 
 @pytest.fixture
-def ct3_volume(shared_data: Path) -> Volume:
+def ct3_volume(real_data: Path) -> Volume:
     """ct_abdomen_3slice: a 3-slice DICOM series with a patient name (dcmqi test data)."""
-    return load_cached(str(shared_data / "seg" / "ct_abdomen_3slice" / "dicom"))
+    return load_cached(str(real_data / "seg" / "ct_abdomen_3slice" / "dicom"))

@@ -11,14 +11,14 @@ from viewer.cli.main import run_cli
 from viewer.io.labels.load_save import load_labels
 
 
-def _mr(shared_data):
-    d = shared_data / "seg" / "mr_brain_tumour"
+def _mr(real_data):
+    d = real_data / "seg" / "mr_brain_tumour"
     return ["--image", str(d / "image.nrrd"), "--label", str(d / "label.nrrd")]
 
 
-def test_label_formats_meshes_and_stats(shared_data, tmp_path, capsys):
-    args = _mr(shared_data)
-    original = load_labels(shared_data / "seg/mr_brain_tumour/label.nrrd").labelmap
+def test_label_formats_meshes_and_stats(real_data, tmp_path, capsys):
+    args = _mr(real_data)
+    original = load_labels(real_data / "seg/mr_brain_tumour/label.nrrd").labelmap
     for fmt, name in (("nifti", "l.nii.gz"), ("nrrd", "l.nrrd"), ("seg-nrrd", "l.seg.nrrd")):
         assert run_cli(["export", "--format", fmt, *args, "--out", str(tmp_path / name)]) == 0
         back = load_labels(tmp_path / name).labelmap
@@ -35,8 +35,8 @@ def test_label_formats_meshes_and_stats(shared_data, tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
-def test_dicom_seg_from_the_command_line(shared_data, tmp_path):
-    d = shared_data / "seg" / "ct_abdomen_3slice"
+def test_dicom_seg_from_the_command_line(real_data, tmp_path):
+    d = real_data / "seg" / "ct_abdomen_3slice"
     out = tmp_path / "liver.dcm"
     argv = ["export", "--format", "dicom-seg", "--image", str(d / "dicom"), "--out", str(out)]
     assert run_cli([*argv, "--label", str(d / "liver_seg.nrrd")]) == 0
@@ -48,9 +48,9 @@ def test_dicom_seg_from_the_command_line(shared_data, tmp_path):
     assert ds.PatientID == source.PatientID and ds.FrameOfReferenceUID == source.FrameOfReferenceUID
 
 
-def test_impossible_requests_are_one_line_errors(shared_data, tmp_path, capsys):
+def test_impossible_requests_are_one_line_errors(real_data, tmp_path, capsys):
     code = run_cli(
-        ["export", "--format", "dicom-seg", *_mr(shared_data), "--out", str(tmp_path / "x.dcm")]
+        ["export", "--format", "dicom-seg", *_mr(real_data), "--out", str(tmp_path / "x.dcm")]
     )
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
@@ -58,13 +58,13 @@ def test_impossible_requests_are_one_line_errors(shared_data, tmp_path, capsys):
     code = run_cli(["export", "--format", "nnunet", "--out", str(tmp_path), "--dataset-id", "3"])
     assert code == 2 and "--name" in capsys.readouterr().err
     code = run_cli(
-        ["export", "--format", "nifti", *_mr(shared_data), "--out", str(tmp_path / "l.png")]
+        ["export", "--format", "nifti", *_mr(real_data), "--out", str(tmp_path / "l.png")]
     )
     assert code == 2 and "l.png" in capsys.readouterr().err
 
 
-def test_nnunet_dataset_from_repeated_cases(shared_data, tmp_path, capsys):
-    seg = shared_data / "seg"
+def test_nnunet_dataset_from_repeated_cases(real_data, tmp_path, capsys):
+    seg = real_data / "seg"
     names = tmp_path / "names.json"
     names.write_text(json.dumps({"labels": {"1": "tumour", "7": "a", "8": "b", "9": "c"}}))
     argv = ["export", "--format", "nnunet", "--out", str(tmp_path / "raw"), "--dataset-id", "42"]

@@ -36,10 +36,10 @@ def _table(pairs) -> SegmentTable:
 
 
 @pytest.fixture
-def cases(ct_case, ct3_volume, shared_data):
+def cases(ct_case, ct3_volume, real_data):
     """ct_abdomen_dicom (no patient data) + two label sets of the 3-slice CT of patient JANCT000."""
     if "cases" not in _CACHE:
-        d = shared_data / "seg"
+        d = real_data / "seg"
         names = json.loads((d / "ct_abdomen_dicom" / "labels.json").read_text())["labels"]
         ct_table = _table((int(k), v) for k, v in names.items())
         volume, loaded = ct_case

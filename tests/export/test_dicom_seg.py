@@ -20,7 +20,7 @@ from viewer.model.volume import Volume
 
 @pytest.fixture
 def ct_seg(ct_case, tmp_path_factory):
-    """One export of ct_abdomen_dicom's 31 segments, shared by the tests of this module."""
+    """One export of the ct_abdomen_dicom cut's 28 segments, shared by the tests of this module."""
     global _CT_SEG
     if _CT_SEG is None:
         volume, loaded = ct_case
@@ -96,8 +96,8 @@ def test_ct_seg_round_trip_is_voxel_identical(ct_case, ct_seg):
     }
 
 
-def test_dcmqi_liver_matches_the_nrrd_mask(ct3_volume, shared_data):
-    d = shared_data / "seg" / "ct_abdomen_3slice"
+def test_dcmqi_liver_matches_the_nrrd_mask(ct3_volume, real_data):
+    d = real_data / "seg" / "ct_abdomen_3slice"
     got = read_dicom_seg(d / "liver_dicom_seg.dcm", ct3_volume.geometry)
     (liver,) = got.layers.segments
     assert liver.name == "Liver" and got.how == "on voxel centres"
@@ -107,8 +107,8 @@ def test_dcmqi_liver_matches_the_nrrd_mask(ct3_volume, shared_data):
     assert ct3_volume.metadata["SeriesInstanceUID"] in got.referenced_series_uids
 
 
-def test_dcmqi_partial_overlaps_keep_every_segment(ct3_volume, shared_data, tmp_path):
-    path = shared_data / "seg" / "ct_abdomen_3slice" / "partial_overlaps_dicom_seg.dcm"
+def test_dcmqi_partial_overlaps_keep_every_segment(ct3_volume, real_data, tmp_path):
+    path = real_data / "seg" / "ct_abdomen_3slice" / "partial_overlaps_dicom_seg.dcm"
     got = read_dicom_seg(path, ct3_volume.geometry)
     names = [s.name for s in got.layers.segments]
     assert names == ["GREEN", "ORANGE", "PURPLE", "LIGHT_BLUE", "DARK_BLUE"]

@@ -131,15 +131,16 @@ def test_bad_files_give_clear_errors(tmp_path):
         load_labels(tmp_path / "junk.seg.nrrd")
 
 
-def test_ct_label_is_put_on_the_dicom_grid(ct_case, shared_data):
+def test_ct_label_is_put_on_the_dicom_grid(ct_case, real_data):
     volume, loaded = ct_case
-    raw_file = load_labels(shared_data / "seg/ct_abdomen_dicom/label.nii.gz")
+    raw_file = load_labels(real_data / "seg/ct_abdomen_dicom/label.nii.gz")
     raw, raw_geometry = raw_file.labelmap.array, raw_file.source_geometry
     assert "same space" in loaded.how and raw_geometry.orientation_code() == "LAS"
     assert loaded.labelmap.geometry.same_grid(volume.geometry)
     np.testing.assert_array_equal(loaded.labelmap.array, raw[:, ::-1, :])
-    names = json.loads((shared_data / "seg/ct_abdomen_dicom/labels.json").read_text())["labels"]
-    assert loaded.labelmap.values() == sorted(int(k) for k in names)
+    names = json.loads((real_data / "seg/ct_abdomen_dicom/labels.json").read_text())["labels"]
+    # The four-slice cut holds 28 of the scan's 31 named structures (not pancreas 7, 103, 115).
+    assert loaded.labelmap.values() == sorted({int(k) for k in names} - {7, 103, 115})
 
 
 @pytest.mark.parametrize("name", FORMATS)

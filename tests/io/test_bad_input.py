@@ -63,8 +63,8 @@ def test_nifti_shorter_than_its_header_is_truncated(tmp_path):
         load_volume(f)
 
 
-def test_non_orthonormal_affine(shared_data):
-    path = shared_data / "volumes/non_orthonormal_affine.nii.gz"
+def test_non_orthonormal_affine(real_data):
+    path = real_data / "volumes/non_orthonormal_affine.nii.gz"
     with pytest.raises(LoadError, match="non-orthonormal") as e:
         load_volume(path)
     assert str(path) in e.value.message
@@ -84,14 +84,14 @@ def test_non_orthonormal_affine(shared_data):
         ("README.txt", "not a DICOM"),
     ],
 )
-def test_named_broken_pydicom_files(shared_data, name, reason):
+def test_named_broken_pydicom_files(real_data, name, reason):
     with pytest.raises(LoadError, match=reason):
-        load_volume(shared_data / "dicom/pydicom_test_files" / name)
+        load_volume(real_data / "dicom/pydicom_test_files" / name)
 
 
-def test_every_pydicom_test_file_loads_or_gives_load_error(shared_data):
+def test_every_pydicom_test_file_loads_or_gives_load_error(real_data):
     """No file of pydicom's collection (broken ones included) raises anything but LoadError."""
-    folder = shared_data / "dicom/pydicom_test_files"
+    folder = real_data / "dicom/pydicom_test_files"
     loaded = failed = 0
     for path in sorted(p for p in folder.iterdir() if p.is_file()):
         try:
@@ -105,8 +105,8 @@ def test_every_pydicom_test_file_loads_or_gives_load_error(shared_data):
     assert loaded >= 40 and failed >= 10
 
 
-def test_folder_scan_lists_skipped_files_with_reasons(shared_data):
-    scan = scan_dicom_folder(shared_data / "dicom/pydicom_test_files")
+def test_folder_scan_lists_skipped_files_with_reasons(real_data):
+    scan = scan_dicom_folder(real_data / "dicom/pydicom_test_files")
     reasons = {s.path.rsplit("/", 1)[-1]: s.reason for s in scan.skipped}
     assert "RT Structure Set" in reasons["rtstruct.dcm"]
     assert "structured report" in reasons["test-SR.dcm"]

@@ -54,8 +54,8 @@ def test_series_id_selects_a_series_without_uid(test_data, tmp_path):
     assert info["volume"]["series_id"] == series.series_id
 
 
-def test_ct_abdomen_dicom_keeps_real_uids_only(shared_data):
-    d = shared_data / "seg" / "ct_abdomen_dicom" / "dicom"
+def test_ct_abdomen_dicom_keeps_real_uids_only(real_data):
+    d = real_data / "seg" / "ct_abdomen_dicom" / "dicom"
     v = load_volume(d)
     m = v.metadata
     files = m["source_files"]

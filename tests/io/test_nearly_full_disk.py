@@ -169,9 +169,9 @@ def test_a_volume_fills_the_disk_exactly_then_fails(small_fs, fill_disk):
 
 @pytest.mark.parametrize("leave", FREE)
 def test_dicom_seg_export_on_a_full_disk_keeps_the_old_seg(
-    small_fs, fill_disk, shared_data, capfd, leave
+    small_fs, fill_disk, real_data, capfd, leave
 ):
-    d = shared_data / "seg" / "ct_abdomen_3slice"
+    d = real_data / "seg" / "ct_abdomen_3slice"
     out = small_fs / "liver.dcm"
     argv = ["export", "--format", "dicom-seg", "--image", str(d / "dicom"), "--out", str(out)]
     argv += ["--label", str(d / "liver_seg.nrrd")]

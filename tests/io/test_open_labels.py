@@ -177,9 +177,9 @@ def _load_cached(path: str) -> Volume:
 
 
 @pytest.fixture
-def ct3(shared_data):
+def ct3(real_data):
     """ct_abdomen_3slice: a 3-slice CT series with dcmqi DICOM SEGs and NRRD masks beside it."""
-    d = shared_data / "seg" / "ct_abdomen_3slice"
+    d = real_data / "seg" / "ct_abdomen_3slice"
     return d, _load_cached(str(d / "dicom"))
 
 

@@ -38,8 +38,8 @@ def inner_point(mask: np.ndarray, spacing) -> tuple[int, int, int]:
 
 
 @pytest.fixture
-def ct_window(window, shared_data, qtbot):
-    d = shared_data / "seg" / "ct_abdomen_small"
+def ct_window(window, real_data, qtbot):
+    d = real_data / "seg" / "ct_abdomen_small"
     from viewer.io import load_label_for, load_volume
 
     truth = load_label_for(load_volume(str(d / "image.nii.gz")), str(d / "label.nii.gz"))

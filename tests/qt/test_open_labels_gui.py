@@ -132,9 +132,9 @@ def _ct3(path: str):
     return load_volume(path)
 
 
-def test_dicom_seg_opens_onto_its_series(window, shared_data, tmp_path, monkeypatch):
+def test_dicom_seg_opens_onto_its_series(window, real_data, tmp_path, monkeypatch):
     ctl = install_editing(window, autosave=False)
-    d = shared_data / "seg" / "ct_abdomen_3slice"
+    d = real_data / "seg" / "ct_abdomen_3slice"
     volume = _ct3(str(d / "dicom"))
     window.set_document(Document(volume))
     doc = window.document

@@ -43,10 +43,10 @@ def _show(state, views, doc, cursor=None):
         sv.set_document(doc)
 
 
-def test_all_48_orientations_render_alike(shared_data, qapp_configured, qtbot):
+def test_all_48_orientations_render_alike(real_data, qapp_configured, qtbot):
     from viewer.io import load_volume
 
-    files = sorted((shared_data / "volumes" / "orientations_48").glob("*.nii*"))
+    files = sorted((real_data / "volumes" / "orientations_48").glob("*.nii*"))
     assert len(files) == 48
     state, views = _views(qtbot)
     state.overlay_visible = False
@@ -110,11 +110,11 @@ def _overlay_matches_label_file(views, doc, label_path, seg_id):
     ],
 )
 def test_overlay_lies_on_the_label_world_positions(
-    shared_data, qapp_configured, qtbot, case, image, label, seg_id
+    real_data, qapp_configured, qtbot, case, image, label, seg_id
 ):
     from viewer.io import load_label_for, load_volume
 
-    folder = shared_data / "seg" / case
+    folder = real_data / "seg" / case
     volume = load_volume(folder / image)
     doc = Document(volume, load_label_for(volume, folder / label))
     # Put the crosshair at the segment's centre so all three views cut through it.

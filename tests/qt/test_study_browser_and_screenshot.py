@@ -21,28 +21,30 @@ def _browser(qtbot, path):
 
 
 def test_browser_lists_series_with_thumbnail_and_loads_in_background(
-    shared_data, qapp_configured, qtbot
+    real_data, qapp_configured, qtbot
 ):
-    dlg = _browser(qtbot, shared_data / "seg" / "ct_abdomen_dicom" / "dicom")
+    dlg = _browser(qtbot, real_data / "seg" / "ct_abdomen_dicom" / "dicom")
     series = dlg.scan.all_series()
     assert len(series) == 1
     item = dlg.tree.currentItem()
-    assert item.text(1) == "CT" and item.text(2) == "20"
+    assert item.text(1) == "CT" and item.text(2) == "4"
     assert not item.icon(0).isNull()  # thumbnail decoded (JPEG 2000)
     assert dlg.skipped_label.text() == "No files skipped"
     with qtbot.waitSignal(dlg.accepted, timeout=60_000):
         dlg.load_selected()
-    assert dlg.volume.geometry.shape_zyx == (20, 512, 512)
+    assert dlg.volume.geometry.shape_zyx == (4, 512, 512)
 
 
-def test_browser_lists_skipped_files(shared_data, qapp_configured, qtbot):
-    dlg = _browser(qtbot, shared_data / "dicom" / "pydicom_test_files")
+def test_browser_lists_skipped_files(real_data, qapp_configured, qtbot):
+    dlg = _browser(qtbot, real_data / "dicom" / "pydicom_test_files")
     assert dlg.skipped_list.count() == len(dlg.scan.skipped) > 0
     assert ":" in dlg.skipped_list.item(0).text()  # path: reason
     assert len(dlg.scan.all_series()) > 1
 
 
 def test_cancelling_a_load_keeps_the_dialog_open(shared_data, qapp_configured, qtbot):
+    # A 120-file series: long enough to be still loading when cancel comes (a small one may
+    # finish first), so this one stays on ../shared/data.
     dlg = _browser(qtbot, shared_data / "dicom" / "mr_head_120_slices")
     dlg.load_selected()
     assert dlg.busy()

@@ -1,4 +1,4 @@
-"""Tool-test fixtures: real image + label pairs from shared data loaded into Documents.
+"""Tool-test fixtures: real image + label pairs (tests/data/real) loaded into Documents.
 
 Uses the project's loaders when viewer.io provides them; otherwise reads with SimpleITK here
 (tests may import it) so the editing tests do not wait on the I/O work.
@@ -47,12 +47,12 @@ def load_document(image: Path, label: Path | None = None) -> Document:
 
 
 @pytest.fixture
-def ct(shared_data) -> Document:
-    d = shared_data / "seg" / "ct_abdomen_small"
+def ct(real_data) -> Document:
+    d = real_data / "seg" / "ct_abdomen_small"
     return load_document(d / "image.nii.gz", d / "label.nii.gz")
 
 
 @pytest.fixture
-def brain_tumour(shared_data) -> Document:
-    d = shared_data / "seg" / "mr_brain_tumour"
+def brain_tumour(real_data) -> Document:
+    d = real_data / "seg" / "mr_brain_tumour"
     return load_document(d / "image.nrrd", d / "label.nrrd")
