@@ -37,15 +37,20 @@ def test_click_returns_box_and_mask_that_update_a_copy(session, blob_case):
 def test_prediction_is_a_copy_and_image_is_copied(session, blob_case):
     image, spacing, _ = blob_case
     p = session.add_click((20, 20, 20))
+    first = np.zeros(image.shape, bool)
+    first[p.slices] = p.mask
+    assert first.sum() > 100
     p.mask[...] = False
-    assert session.segmentation().any()
+    np.testing.assert_array_equal(session.segmentation(), first)
     seg = session.segmentation()
     seg[...] = True
     assert not session.segmentation().all()
     caller = image.copy()
     session.set_image(caller, spacing)
     caller[...] = 0  # the session keeps its own copy
-    assert session.add_click((20, 20, 20)).mask.any()
+    again = session.add_click((20, 20, 20))  # a fresh start on the same pixels: same answer
+    np.testing.assert_array_equal(session.segmentation(), first)
+    assert again.bbox == p.bbox
 
 
 def test_negative_click_removes_and_undo_restores(session, blob_case):

@@ -163,8 +163,12 @@ def test_window_stays_responsive_and_extra_clicks_are_refused_while_busy(ct_wind
         gate.set()
     qtbot.waitUntil(lambda: not ai.busy(), timeout=20000)
     assert ai.tool.has_preview() and ai.panel.accept_button.isEnabled()
+    preview, before = ai.tool.preview.copy(), doc.labels.array.copy()
+    assert preview[c] and editing.state.overwrite_others  # the click's own voxel is in it
     assert ai.accept()
-    assert (doc.labels.array == editing.state.active_segment_id).any()
+    # the accepted segment is exactly the preview (overwrite on, nothing locked); the rest stays
+    np.testing.assert_array_equal(doc.labels.array == editing.state.active_segment_id, preview)
+    np.testing.assert_array_equal(doc.labels.array[~preview], before[~preview])
 
 
 def test_missing_model_falls_back_to_classic_and_says_so(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from mask_reference import in_plane, within_mm
 from PyQt5 import QtCore, QtGui, QtWidgets
 from qt_helpers import phantom_document
 
@@ -47,9 +48,9 @@ def test_brush_drag_paints_one_undo_step_and_keys_undo_redo(window, editing, qtb
     pts = [viewport_pos(ax, (z, 12, x), doc) for x in (10, 15, 20, 25, 30)]
     drag(qtbot, ax, pts)
     painted = doc.labels.array == sid
-    assert painted.any(), "the drag painted nothing"
-    assert np.flatnonzero(painted.any(axis=(1, 2))).tolist() == [z]
-    assert painted[z, 12, 12:28].all()  # continuous along the drag
+    # size 6 is the diameter: exactly the 3 mm band around the drag, on the shown slice only
+    expected = in_plane(within_mm(doc.geometry, [(z, 12, 10), (z, 12, 30)], 3.0), z)
+    np.testing.assert_array_equal(painted, expected)
     assert ctl.history.undo_names()[-1] == "Brush on Lesion"
     assert ctl.edit_menu.undo_action.text() == "Undo Brush on Lesion"
     window.activateWindow()
@@ -78,9 +79,14 @@ def test_locked_segment_survives_gui_brush_and_panel_commands_undo(window, editi
     while sa.slice_index != z:
         sa.scroll(1 if sa.slice_index < z else -1)
     locked_before = doc.labels.array == 1
-    drag(qtbot, sa, [viewport_pos(sa, (z, 25, x), doc) for x in (30, 36, 44)])
+    drag(qtbot, sa, [viewport_pos(sa, (z, 25, x), doc) for x in range(30, 43, 3)])
     assert np.array_equal(doc.labels.array == 1, locked_before)
-    assert (doc.labels.array == ctl.state.active_segment_id).any()
+    # size 30: a 15 mm dab at each mouse position (3 voxels apart, under the dab spacing of half
+    # the smallest radius in voxels, 3.5: no dabs in between) on slice z, overwriting all but
+    # the locked segment
+    dabs = [within_mm(doc.geometry, [(z, 25, x)], 15.0) for x in range(30, 43, 3)]
+    expected = in_plane(np.logical_or.reduce(dabs), z) & ~locked_before
+    np.testing.assert_array_equal(doc.labels.array == ctl.state.active_segment_id, expected)
     # statistics and colour/rename through the panel
     panel.refresh_stats()
     assert panel.table.item(0, 4).text() == str(int(locked_before.sum()))

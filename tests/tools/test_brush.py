@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from mask_reference import in_plane, within_mm
 
 from viewer.commands import History
 from viewer.model import Geometry, LabelMap, Volume
@@ -35,10 +36,14 @@ def test_brush_stroke_on_ct_is_one_undo_step_and_bit_identical(ct):
     state = EditorState(active_segment_id=seg.id, overwrite_others=False)
     tool = BrushTool(ct, state, BrushSettings(radius_mm=6.0))
     before = ct.labels.array.copy()
-    stroke(h, tool, [(15, 20, 20), (15, 20, 40), (15, 50, 60), (15, 80, 100)])
+    path = [(15, 20, 20), (15, 20, 40), (15, 50, 40), (15, 50, 90)]  # axis-aligned legs
+    stroke(h, tool, path)
     assert h.undo_names() == ["Brush on Lesion"]
     painted = ct.labels.array == seg.id
-    assert painted.any() and np.all(np.flatnonzero(painted.any(axis=(1, 2))) == [15])
+    # exactly the 6 mm band around the path in slice 15, less the organs already there
+    expected = in_plane(within_mm(ct.geometry, path, 6.0), 15) & (before == 0)
+    assert expected.sum() > 200  # the test would be empty if the path ran inside organs only
+    np.testing.assert_array_equal(painted, expected)
     # without overwrite, existing organs were left alone
     assert np.array_equal(ct.labels.array[before != 0], before[before != 0])
     h.undo()
@@ -52,11 +57,16 @@ def test_threshold_limited_painting_on_ct(ct):
     seg = ct.segments.add("Bone-ish")
     state = EditorState(active_segment_id=seg.id, threshold=(200.0, 3000.0))
     tool = BrushTool(ct, state, BrushSettings(radius_mm=30.0, sphere=True))
+    before = ct.labels.array.copy()
     stroke(h, tool, [(15, 50, 60), (15, 50, 61)])
     painted = ct.labels.array == seg.id
     img = ct.volume.array
-    assert painted.sum() > 20
-    assert img[painted].min() >= 200
+    spheres = within_mm(ct.geometry, [(15, 50, 60), (15, 50, 61)], 30.0)
+    # overwrite is on by default: every voxel of the two spheres inside the range is painted
+    expected = spheres & (img >= 200) & (img <= 3000)
+    assert expected.sum() > 20 and (before[expected] != 0).any()  # bone over existing labels
+    np.testing.assert_array_equal(painted, expected)
+    np.testing.assert_array_equal(ct.labels.array[~expected], before[~expected])
     # and every bright voxel inside the first sphere was painted unless it was locked/other
     k = ball(30.0, ct.geometry.spacing_zyx)
     assert k.shape[0] > 1  # a true sphere across slices
@@ -73,7 +83,9 @@ def test_locked_organ_survives_brush_and_eraser(ct):
     z, y, x = np.argwhere(before_liver)[len(np.argwhere(before_liver)) // 2]
     stroke(h, brush, [(z, y, x), (z, y + 3, x + 3)])
     assert np.array_equal(ct.labels.array == 5, before_liver)
-    assert (ct.labels.array == seg.id).any()
+    # two 40 mm spheres (press and release dab), everything in them but the locked liver
+    spheres = within_mm(ct.geometry, [(z, y, x), (z, y + 3, x + 3)], 40.0)
+    np.testing.assert_array_equal(ct.labels.array == seg.id, spheres & ~before_liver)
     # erasing the locked liver does nothing
     state.active_segment_id = 5
     stroke(h, EraserTool(ct, state, BrushSettings(radius_mm=40.0)), [(z, y, x), (z, y, x)])
