@@ -101,6 +101,12 @@ class InteractiveSession:
     def image_shape(self) -> tuple[int, int, int]:
         return self._require_image().image.shape  # type: ignore[return-value]
 
+    @property
+    def image(self) -> np.ndarray:
+        """The session's own read-only copy of the image, as the engine sees it (non-finite
+        pixels already replaced)."""
+        return self._require_image().image
+
     def _require_image(self) -> VolumeContext:
         if self._vol is None:
             raise SegmentationError("no image: call set_image(array, spacing) first")
@@ -110,6 +116,11 @@ class InteractiveSession:
     @property
     def clicks(self) -> list[Click]:
         return list(self._clicks)
+
+    @property
+    def undo_nbytes(self) -> int:
+        """Memory held by the undo records: one bit per voxel of each click's changed box."""
+        return sum(step.packed.nbytes for step in self._steps)
 
     def segmentation(self) -> np.ndarray:
         """A copy of the current full-size bool mask."""

@@ -67,7 +67,18 @@ def test_right_drag_with_the_mouse_changes_window_level_and_pixels(window, qtbot
     assert window.state.window.level > 40 + 50 and window.state.window.width == wider.width
     grey_high = grab_rgb(sv.canvas)[body].astype(int)
     assert grey_high[0] < grey_wide[0] - 10
-    assert window.state.cursor_world is not None and sv._drag_mode is None  # drag finished
+    assert window.state.cursor_world is not None
+    # the drag is over: moves with no button and a left click leave the window alone, and the
+    # click moves the cursor to the clicked voxel
+    level, cursor = window.state.window, window.state.cursor_world
+    target = _pixel_of_voxel(sv, (10, 12, 40))
+    point = QtCore.QPoint(target[1], target[0])
+    _mouse(vp, QtCore.QEvent.MouseMove, point, QtCore.Qt.NoButton, QtCore.Qt.NoButton)
+    qtbot.mouseClick(vp, QtCore.Qt.LeftButton, pos=point)
+    assert window.state.window == level
+    clicked = doc.geometry.world_to_index(window.state.cursor_world)
+    assert np.allclose(clicked[1:], (12, 40), atol=0.5)
+    assert not np.allclose(cursor, window.state.cursor_world)
 
 
 def _drop(widget, paths: list[str], mime: QtCore.QMimeData | None = None) -> bool:
