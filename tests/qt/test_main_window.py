@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PyQt5 import QtCore
-from qt_helpers import phantom_document
+from qt_helpers import grab_rgb, phantom_document
 
 from viewer.commands import Command
 from viewer.model.display_frame import DisplayFrame
@@ -67,14 +67,19 @@ def test_wheel_and_keys_scroll_slices(window, phantom, qtbot):
     assert "Axial 20/20" in ax.canvas.caption.replace("  ", " ")
 
 
-def test_status_bar_shows_voxel_world_and_hu(window, phantom):
+def test_status_bar_shows_voxel_world_and_hu(window, phantom, qtbot):
     window.set_document(phantom)
     ax = window.slice_views["axial"]
     world = phantom.geometry.index_to_world([ax.slice_index, 11, 12])
     x, y, _ = ax.world_to_scene(world)
     info = ax.hover_info(x, y)
     assert info["voxel"] == (ax.slice_index, 11, 12)
-    window._show_hover(info)
+    # a real mouse move over that voxel fills the status bar
+    at = ax.canvas.mapFromScene(ax.viewbox.mapViewToScene(pg.Point(x, y)))
+    window.show()
+    assert "HU" not in window.status_label.text()
+    qtbot.mouseMove(ax.canvas.viewport(), at)
+    qtbot.waitUntil(lambda: "HU" in window.status_label.text(), timeout=5000)
     text = window.status_label.text()
     assert "voxel (12, 11," in text and "1000 HU" in text and "mm" in text
 
@@ -139,7 +144,19 @@ def test_markers_show_on_their_slice_only(window, phantom):
     p = phantom.geometry.index_to_world([ax.slice_index, 20, 20])
     q = phantom.geometry.index_to_world([ax.slice_index + 3, 20, 20])
     ax.set_markers("clicks", [p, q], (0, 255, 0))
-    assert len(ax._markers["clicks"][1].data) == 1
+    start = ax.slice_index
+
+    def green_at_the_marker() -> bool:
+        x, y, _ = ax.world_to_scene(phantom.geometry.index_to_world([ax.slice_index, 20, 20]))
+        at = ax.canvas.mapFromScene(ax.viewbox.mapViewToScene(pg.Point(x, y)))
+        r, g, b = grab_rgb(ax.canvas)[at.y(), at.x()].astype(int)
+        assert g > 200 or abs(g - r) < 10, (r, g, b)  # a green dot or the grey body, no blend
+        return bool(g > 200 and r < 60)
+
+    assert green_at_the_marker()  # p, on this slice
+    for step, shown in ((1, False), (1, False), (1, True), (1, False)):
+        ax.scroll(step)
+        assert green_at_the_marker() is shown, ax.slice_index - start  # q at +3 only
 
 
 def test_open_error_keeps_document_and_shows_message(window, phantom, tmp_path):
