@@ -75,7 +75,9 @@ def test_new_edit_clears_redo_and_changed_fires():
 def test_budget_drops_oldest_but_keeps_newest():
     doc = make_doc()
     h = History(doc, budget_bytes=3000)
+    states = []  # states[k]: the labels after k pushes
     for i in range(30):
+        states.append(doc.labels.array.copy())
         h.push(paint(doc, i % 8, i, 0, value=1 + i % 3, size=2))
     assert h.nbytes() <= 3000
     n = len(h.undo_names())
@@ -83,7 +85,8 @@ def test_budget_drops_oldest_but_keeps_newest():
     # The entries kept still undo correctly back to the state after the dropped ones.
     while h.undo():
         pass
-    assert doc.labels.array.any()  # dropped entries cannot be undone
+    assert states[30 - n].any()  # dropped entries cannot be undone
+    np.testing.assert_array_equal(doc.labels.array, states[30 - n])
     tiny = History(doc, budget_bytes=1)
     tiny.push(paint(doc, 0, 30, 30, value=3, size=5))
     assert tiny.can_undo()  # a single oversized entry is kept

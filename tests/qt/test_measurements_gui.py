@@ -191,11 +191,11 @@ def test_measurement_shown_only_on_its_slice_and_view(window, measuring, qtbot):
     drag(qtbot, ax, [viewport_pos(ax, (z, 12, 10), doc), viewport_pos(ax, (z, 12, 30), doc)])
 
     def drawn(sv):
-        return [type(i).__name__ for i in sv._items.get("measurements", [])]
+        return [type(i).__name__ for i in sv.overlay_items("measurements")]
 
     assert drawn(ax) == ["QGraphicsLineItem", "ScatterPlotItem", "TextItem"]
     assert drawn(co) == []  # coronal view: not its orientation
-    label = ax._items["measurements"][2]
+    label = ax.overlay_items("measurements")[2]
     assert label.textItem.toPlainText() == "Ruler 1: 10.0 mm"
     ax.canvas.setFocus()
     qtbot.keyClick(ax.canvas, QtCore.Qt.Key_Up)

@@ -69,7 +69,7 @@ def _assert_stats_exact(panel, doc) -> None:
 
 def _stroke_box_voxels(history) -> int:
     """Voxels in the boxes of the last undo entry's dabs (what an incremental update reads)."""
-    top = history._undo[-1]
+    top = history.last_done()
     atoms = getattr(top, "atoms", [top])
     return sum(int(np.prod(np.subtract(a.bbox[3:], a.bbox[:3]))) for a in atoms)
 

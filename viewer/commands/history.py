@@ -52,6 +52,10 @@ class History:
     def redo_name(self) -> str:
         return self._redo[-1].name if self._redo else ""
 
+    def last_done(self) -> Command | None:
+        """The command the next undo would take back (None when there is none)."""
+        return self._undo[-1] if self._undo else None
+
     def undo_names(self) -> list[str]:
         return [c.name for c in self._undo]
 

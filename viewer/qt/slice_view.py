@@ -249,6 +249,10 @@ class SliceView(QtWidgets.QWidget):
             on = np.abs(v[:, 0] - self.slice_index) < 0.5
             item.setData(v[on, 2] * self._spacing[1], v[on, 1] * self._spacing[0])
 
+    def overlay_items(self, name: str) -> list:
+        """The items shown as `name` (see set_overlay_items); empty when there are none."""
+        return list(self._items.get(name, []))
+
     def set_overlay_items(self, name: str, items: list) -> None:
         """Replace the QGraphicsItems called `name` (in scene mm coordinates; see world_to_scene)."""
         for it in self._items.pop(name, []):
