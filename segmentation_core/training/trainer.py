@@ -29,6 +29,7 @@ from segmentation_core.evaluation.clicker import next_click
 from segmentation_core.local_merge import merge_correction
 from segmentation_core.masks import dice
 from segmentation_core.training.dataset import TargetSampler, TrainingCase, find_targets
+from segmentation_core.training.optim import InPlaceAdamW
 from segmentation_core.training.samples import (
     PatchSample,
     make_patch_sample,
@@ -204,11 +205,13 @@ class Trainer:
         self.cases = cases
         self.sampler = TargetSampler(cases, self.rng)
         self.net = InteractiveUNet3D(config.widths)
-        self.opt = paddle.optimizer.AdamW(
+        # not paddle.optimizer.AdamW: its kernel slows every later convolution ~1.6x here
+        # (segmentation_core/training/optim.py); the same update, in place, does not
+        self.opt = InPlaceAdamW(
+            self.net.parameters(),
             learning_rate=config.lr,
-            parameters=self.net.parameters(),
             weight_decay=config.weight_decay,
-            grad_clip=paddle.nn.ClipGradByGlobalNorm(5.0),
+            clip_norm=5.0,
         )
         self.state = TrainState()
         self.val_set = self._fixed_val_set(val_cases or [])

@@ -144,3 +144,36 @@ def test_some_patches_pretend_a_finer_scan(monkeypatch):
     min_finer = min(s.spacing.min() for s in finer if s is not None)
     assert min_native > 2.0 / 1.3
     assert min_finer < 2.0 / 1.3
+
+
+def _one_step_then_loss(trainer: Trainer, samples, lr: float) -> float:
+    """One optimiser step on `samples` at `lr`, then the loss on them."""
+    from segmentation_core.training.trainer import _input_batch
+
+    clicks = [[(s.first_click, True)] for s in samples]
+    prev = [np.zeros(s.image.shape, np.float32) for s in samples]
+    x = paddle.to_tensor(_input_batch(samples, clicks, prev))
+    y = paddle.to_tensor(np.stack([s.target for s in samples])[:, None].astype(np.float32))
+    v = paddle.to_tensor(np.stack([s.valid for s in samples])[:, None].astype(np.float32))
+    trainer.net.train()
+    trainer.opt.set_lr(lr)
+    trainer._loss(trainer.net(x), y, v).backward()
+    trainer.opt.step()
+    trainer.opt.clear_grad()
+    return _fixed_batch_loss(trainer, samples)
+
+
+def test_resume_restores_the_optimiser_exactly(tmp_path):
+    """The next step after a resume equals the step the first trainer would have taken: the
+    moments and the step count (bias correction) come back from the checkpoint."""
+    t1 = Trainer([_sphere_case()], tmp_path, _config(max_steps=5))
+    t1.run()
+    t2 = Trainer([_sphere_case()], tmp_path, _config(max_steps=6))
+    assert t2.opt.t == t1.opt.t == 5
+    batch = [t1._draw_sample() for _ in range(2)]
+    after_resume = _one_step_then_loss(t2, batch, 1e-2)
+    fresh = Trainer([_sphere_case()], tmp_path / "fresh", _config(max_steps=6))
+    fresh.net.set_state_dict({k: v.numpy() for k, v in t1.net.state_dict().items()})
+    without_state = _one_step_then_loss(fresh, batch, 1e-2)
+    assert _one_step_then_loss(t1, batch, 1e-2) == after_resume
+    assert without_state != after_resume  # the optimiser state matters for this step
