@@ -18,6 +18,7 @@ BENCHMARKS = [
     "bench_startup.py",
     "bench_pacs.py",
     "bench_stroke.py",
+    "bench_training.py",
 ]
 
 
