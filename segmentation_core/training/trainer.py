@@ -30,10 +30,10 @@ from segmentation_core.local_merge import merge_correction
 from segmentation_core.masks import dice
 from segmentation_core.training.dataset import TargetSampler, TrainingCase, find_targets
 from segmentation_core.training.optim import InPlaceAdamW
+from segmentation_core.training.prefetch import PrefetchWorker, draw_sample
 from segmentation_core.training.samples import (
     PatchSample,
     make_patch_sample,
-    synthetic_blob_sample,
 )
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class TrainConfig:
     checkpoint_every_s: float = 300.0
     threads: int = 1
     init_from: str = ""  # a checkpoint.safetensors to start from (ignored when resuming)
+    prefetch: bool = True  # draw patches in a worker process (False: between steps, in-process)
 
 
 @dataclass
@@ -214,6 +215,7 @@ class Trainer:
             clip_norm=5.0,
         )
         self.state = TrainState()
+        self._prefetch: PrefetchWorker | None = None
         self.val_set = self._fixed_val_set(val_cases or [])
         check_resume_folder(self.out_dir)
         if config.init_from and not (self.out_dir / CHECKPOINT).is_file():
@@ -290,14 +292,28 @@ class Trainer:
 
     # --- data ---------------------------------------------------------------------------------
     def _draw_sample(self) -> PatchSample:
-        while True:
-            case, target = self.sampler.sample()
-            if self.rng.random() < self.cfg.synthetic_fraction:
-                s = synthetic_blob_sample(case, self.cfg.patch, self.rng)
-            else:
-                s = make_patch_sample(case, target, self.cfg.patch, self.rng)
-            if s is not None:
-                return s
+        return draw_sample(self.sampler, self.rng, self.cfg.patch, self.cfg.synthetic_fraction)
+
+    def _next_batch(self) -> list[PatchSample]:
+        cfg = self.cfg
+        if not cfg.prefetch:
+            return [self._draw_sample() for _ in range(cfg.batch)]
+        if self._prefetch is None:
+            # its own generator, seeded by the step it starts at: a resumed run draws afresh
+            self._prefetch = PrefetchWorker(
+                self.cases,
+                cfg.patch,
+                cfg.synthetic_fraction,
+                cfg.batch,
+                [cfg.seed, self.state.step],
+            )
+        return self._prefetch.next_batch()
+
+    def close(self) -> None:
+        """Stops the patch worker (also stopped when the process exits)."""
+        if self._prefetch is not None:
+            self._prefetch.close()
+            self._prefetch = None
 
     def _fixed_val_set(self, val_cases: list[TrainingCase]) -> list[PatchSample]:
         rng = np.random.default_rng(12345)
@@ -381,7 +397,7 @@ class Trainer:
     def _train_step(self) -> float:
         """One optimiser step on a fresh batch with simulated clicks; returns its loss."""
         paddle = self.paddle
-        samples = [self._draw_sample() for _ in range(self.cfg.batch)]
+        samples = self._next_batch()
         clicks, prev = self._simulate(samples)
         x = paddle.to_tensor(_input_batch(samples, clicks, prev))
         y = paddle.to_tensor(np.stack([s.target for s in samples])[:, None].astype(np.float32))

@@ -26,7 +26,9 @@ def _sphere_case(seed: int = 0) -> TrainingCase:
 
 
 def _config(**kw) -> TrainConfig:
-    base = dict(patch=16, batch=2, widths=(4, 8), max_sim_rounds=1, val_every=0, seed=3)
+    base = dict(
+        patch=16, batch=2, widths=(4, 8), max_sim_rounds=1, val_every=0, seed=3, prefetch=False
+    )
     base.update(kw)
     return TrainConfig(**base)
 
