@@ -60,15 +60,12 @@ def _optimiser(kind: str, params, lr: float = 1e-3):
 
     from segmentation_core.training.optim import InPlaceAdamW
 
+    clip = paddle.nn.ClipGradByGlobalNorm(5.0)
     if kind == "inplace":
         return InPlaceAdamW(params, lr, weight_decay=1e-4, clip_norm=5.0)
-    return paddle.optimizer.AdamW(
-        learning_rate=lr,
-        parameters=params,
-        weight_decay=1e-4,
-        grad_clip=paddle.nn.ClipGradByGlobalNorm(5.0),
-        use_multi_tensor=kind == "paddle-multi",
-    )
+    if kind == "paddle-multi":  # AdamW has no multi-tensor path in Paddle 3.3; Adam does
+        return paddle.optimizer.Adam(lr, parameters=params, grad_clip=clip, use_multi_tensor=True)
+    return paddle.optimizer.AdamW(lr, parameters=params, weight_decay=1e-4, grad_clip=clip)
 
 
 def worker_peak(args) -> dict:
@@ -263,7 +260,8 @@ def main() -> int:
     wide = ",".join(map(str, WIDE))
     print(f"# bench_training: {args.repeats} repeats x {args.steps} steps (after {args.warmup}),")
     print(f"# {args.threads} threads, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
-    peak = statistics.median(run_one("peak", threads=args.threads)["gflops"] for _ in range(3))
+    # the best of three: a peak, and the machine is shared
+    peak = max(run_one("peak", threads=args.threads)["gflops"] for _ in range(3))
     print(f"peak: float32 2048^2 matrix product, {args.threads} threads: {peak:.1f} GFLOP/s\n")
 
     cells = [(shipped, 48, 2), (wide, 48, 2)]
@@ -299,7 +297,7 @@ def main() -> int:
     base = dict(widths=shipped, patch=48, batch=2, **common)
     levers = {
         "today: paddle AdamW, 2 threads": dict(base, opt="paddle", threads=2),
-        "paddle AdamW use_multi_tensor, 2 threads": dict(base, opt="paddle-multi", threads=2),
+        "paddle Adam use_multi_tensor, 2 threads": dict(base, opt="paddle-multi", threads=2),
         "in-place AdamW, 1 thread": dict(base, opt="inplace", threads=1),
         "in-place AdamW, 2 threads": dict(base, opt="inplace", threads=2),
         "in-place AdamW, 2 threads, prefetch worker": dict(

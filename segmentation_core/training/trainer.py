@@ -60,12 +60,12 @@ class TrainConfig:
     seed: int = 0
     widths: tuple[int, ...] = (8, 16, 32, 64)
     max_sim_rounds: int = 3
+    prefetch: bool = True  # draw patches in a worker process (False: between steps, in-process)
     synthetic_fraction: float = 0.15
     val_every: int = 100
     checkpoint_every_s: float = 300.0
     threads: int = 1
     init_from: str = ""  # a checkpoint.safetensors to start from (ignored when resuming)
-    prefetch: bool = True  # draw patches in a worker process (False: between steps, in-process)
 
 
 @dataclass
