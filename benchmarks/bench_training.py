@@ -244,6 +244,7 @@ def main() -> int:
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--skip-levers", action="store_true", help="only the network-step table")
+    p.add_argument("--levers-only", action="store_true", help="only the trainer-step table")
     p.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     p.add_argument("--widths", default="8,16,32,64", help=argparse.SUPPRESS)
     p.add_argument("--patch", type=int, default=48, help=argparse.SUPPRESS)
@@ -267,10 +268,13 @@ def main() -> int:
     cells = [(shipped, 48, 2), (wide, 48, 2)]
     if args.full:
         cells = [(w, p_, b) for w in (shipped, wide) for p_ in (48, 64) for b in (2, 4)]
-    print("network step (forward + backward + AdamW), s/step, median of repeats")
-    head = "| widths | params | patch | batch | GFLOP/step | old s/step | new s/step | speed-up "
-    print(head + "| new steps/s | new GFLOP/s | % of peak |")
-    print("|" + "---|" * 11)
+    if args.levers_only:
+        cells = []
+    if cells:
+        print("network step (forward + backward + AdamW), s/step, median of repeats")
+        head = "| widths | params | patch | batch | GFLOP/step | old s/step | new s/step "
+        print(head + "| speed-up | new steps/s | new GFLOP/s | % of peak |")
+        print("|" + "---|" * 11)
     for widths, patch, batch in cells:
         kw = dict(widths=widths, patch=patch, batch=batch, threads=args.threads, **common)
         res = medians(
