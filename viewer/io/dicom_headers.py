@@ -230,42 +230,21 @@ def _uid(ds: pydicom.Dataset, key: str, meta_key: str) -> str:
 
 
 def header_from_dataset(ds: pydicom.Dataset, path: str) -> DicomHeader:
+    """The header of the image file `path` whose dataset (no pixels needed) is `ds`.
+
+    Raises NotAnImage, with the reason the scan shows, for objects that hold no image and for
+    headers that cannot be right (an empty image, more frames than the file can hold).
+    """
     sop_class = _uid(ds, "SOPClassUID", "MediaStorageSOPClassUID")
-    if sop_class in NON_IMAGE_SOP_CLASSES:
-        raise NotAnImage(NON_IMAGE_SOP_CLASSES[sop_class])
-    if sop_class.startswith(_SR_PREFIX):
-        raise NotAnImage("structured report (not an image)")
-    if "Rows" not in ds or "Columns" not in ds:
-        raise NotAnImage("no pixel data (not an image object)")
-    meta = getattr(ds, "file_meta", None)
-    ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
-    if not ts:
-        ts = "1.2.840.10008.1.2"  # no meta header: implicit VR little endian by default
+    _refuse_non_images(ds, sop_class)
     image_type = tuple(str(v).upper() for v in _as_list(ds.get("ImageType", [])))
     h = DicomHeader(
         path=path,
         sop_class_uid=sop_class,
         sop_instance_uid=_uid(ds, "SOPInstanceUID", "MediaStorageSOPInstanceUID"),
-        transfer_syntax=ts,
-        patient_id=str(ds.get("PatientID", "")),
-        patient_name=str(ds.get("PatientName", "")),
-        study_uid=str(ds.get("StudyInstanceUID", "") or "").strip(),
-        study_date=str(ds.get("StudyDate", "")),
-        study_description=str(ds.get("StudyDescription", "")),
-        series_uid=str(ds.get("SeriesInstanceUID", "") or "").strip(),
-        series_number=_int(ds.get("SeriesNumber")),
-        series_description=str(ds.get("SeriesDescription", "")),
-        series_date=str(ds.get("SeriesDate", "")),
-        modality=str(ds.get("Modality", "")),
-        frame_of_reference_uid=str(ds.get("FrameOfReferenceUID", "")),
-        rows=int(ds.Rows),
-        columns=int(ds.Columns),
-        samples_per_pixel=int(ds.get("SamplesPerPixel", 1) or 1),
-        bits_allocated=int(ds.get("BitsAllocated", 16) or 16),
-        bits_stored=int(ds.get("BitsStored", ds.get("BitsAllocated", 16)) or 16),
-        pixel_representation=int(ds.get("PixelRepresentation", 0) or 0),
-        photometric=str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper(),
-        number_of_frames=max(1, _int(ds.get("NumberOfFrames")) or 1),
+        transfer_syntax=_transfer_syntax(ds),
+        **_patient_study_series(ds),
+        **_pixel_format(ds),
         image_type=image_type,
         slice_thickness=_float(ds.get("SliceThickness")),
         spacing_between_slices=_float(ds.get("SpacingBetweenSlices")),
@@ -292,6 +271,61 @@ def header_from_dataset(ds: pydicom.Dataset, path: str) -> DicomHeader:
     if h.mosaic and not h.enhanced and h.number_of_frames == 1:
         _unfold_mosaic(ds, h)
     return h
+
+
+def _refuse_non_images(ds: pydicom.Dataset, sop_class: str) -> None:
+    """NotAnImage, saying what the object is, for the DICOM objects that hold no image.
+
+    Known classes are named; any other object without Rows/Columns has no pixels to show.
+    """
+    if sop_class in NON_IMAGE_SOP_CLASSES:
+        raise NotAnImage(NON_IMAGE_SOP_CLASSES[sop_class])
+    if sop_class.startswith(_SR_PREFIX):
+        raise NotAnImage("structured report (not an image)")
+    if "Rows" not in ds or "Columns" not in ds:
+        raise NotAnImage("no pixel data (not an image object)")
+
+
+def _transfer_syntax(ds: pydicom.Dataset) -> str:
+    """The file's transfer syntax UID; a file without a meta header is implicit VR little
+    endian, the DICOM default."""
+    meta = getattr(ds, "file_meta", None)
+    ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    return ts or "1.2.840.10008.1.2"
+
+
+def _patient_study_series(ds: pydicom.Dataset) -> dict:
+    """The DicomHeader fields that group files: patient, study, series, modality, frame of
+    reference. UIDs are stripped: some writers pad them with spaces."""
+    return {
+        "patient_id": str(ds.get("PatientID", "")),
+        "patient_name": str(ds.get("PatientName", "")),
+        "study_uid": str(ds.get("StudyInstanceUID", "") or "").strip(),
+        "study_date": str(ds.get("StudyDate", "")),
+        "study_description": str(ds.get("StudyDescription", "")),
+        "series_uid": str(ds.get("SeriesInstanceUID", "") or "").strip(),
+        "series_number": _int(ds.get("SeriesNumber")),
+        "series_description": str(ds.get("SeriesDescription", "")),
+        "series_date": str(ds.get("SeriesDate", "")),
+        "modality": str(ds.get("Modality", "")),
+        "frame_of_reference_uid": str(ds.get("FrameOfReferenceUID", "")),
+    }
+
+
+def _pixel_format(ds: pydicom.Dataset) -> dict:
+    """The DicomHeader fields that say how the pixels are stored: size, samples, bits, sign,
+    photometric interpretation and frame count, with the standard's defaults when absent
+    (header_warnings reports a guessed BitsAllocated or PhotometricInterpretation)."""
+    return {
+        "rows": int(ds.Rows),
+        "columns": int(ds.Columns),
+        "samples_per_pixel": int(ds.get("SamplesPerPixel", 1) or 1),
+        "bits_allocated": int(ds.get("BitsAllocated", 16) or 16),
+        "bits_stored": int(ds.get("BitsStored", ds.get("BitsAllocated", 16)) or 16),
+        "pixel_representation": int(ds.get("PixelRepresentation", 0) or 0),
+        "photometric": str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper(),
+        "number_of_frames": max(1, _int(ds.get("NumberOfFrames")) or 1),
+    }
 
 
 def _unfold_mosaic(ds: pydicom.Dataset, h: DicomHeader) -> None:
