@@ -126,6 +126,58 @@ def _date_range(date_from: str, date_to: str) -> str:
     return f"{a}-{b}" if (a or b) and a != b else a
 
 
+def _study_filters(
+    patient_id: str,
+    patient_name: str,
+    accession: str,
+    study_uid: str,
+    date_from: str,
+    date_to: str,
+) -> dict[str, str]:
+    """The QIDO-RS study query for the non-empty criteria. A patient name without `*` or `?`
+    gets a trailing `*`: users type the start of a name, and DICOM matching is exact."""
+    filters: dict[str, str] = {}
+    if patient_id.strip():
+        filters["PatientID"] = patient_id.strip()
+    if patient_name.strip():
+        name = patient_name.strip()
+        filters["PatientName"] = name if ("*" in name or "?" in name) else name + "*"
+    if accession.strip():
+        filters["AccessionNumber"] = accession.strip()
+    if study_uid.strip():
+        filters["StudyInstanceUID"] = study_uid.strip()
+    dates = _date_range(date_from.strip(), date_to.strip())
+    if dates:
+        filters["StudyDate"] = dates
+    return filters
+
+
+def _study_from_json(item: dict) -> PacsStudy:
+    """A QIDO-RS study result (DICOM JSON) as a PacsStudy without its series."""
+    ds = pydicom.Dataset.from_json(item)
+    return PacsStudy(
+        study_uid=str(ds.StudyInstanceUID),
+        patient_name=_text(ds, "PatientName"),
+        patient_id=_text(ds, "PatientID"),
+        date=_text(ds, "StudyDate"),
+        description=_text(ds, "StudyDescription"),
+        accession=_text(ds, "AccessionNumber"),
+    )
+
+
+def _series_from_json(study_uid: str, item: dict) -> PacsSeries:
+    """A QIDO-RS series result (DICOM JSON) of study `study_uid` as a PacsSeries."""
+    sd = pydicom.Dataset.from_json(item)
+    return PacsSeries(
+        study_uid=study_uid,
+        series_uid=str(sd.SeriesInstanceUID),
+        modality=_text(sd, "Modality"),
+        description=_text(sd, "SeriesDescription"),
+        number=_int(sd, "SeriesNumber"),
+        instances=_int(sd, "NumberOfSeriesRelatedInstances"),
+    )
+
+
 class _Session(requests.Session):
     """`dicomweb_client` percent-encodes the QIDO wildcard `*` as %2A, which is equivalent in a
     query string, but some servers (Orthanc's DICOMweb plugin 1.7) then match it literally and
@@ -176,53 +228,31 @@ class PacsClient:
     ) -> list[PacsStudy]:
         """Studies matching every given criterion, each with its series (of `modality` when
         given). A name without wildcards matches names that start with it."""
-        filters: dict[str, str] = {}
-        if patient_id.strip():
-            filters["PatientID"] = patient_id.strip()
-        if patient_name.strip():
-            name = patient_name.strip()
-            filters["PatientName"] = name if ("*" in name or "?" in name) else name + "*"
-        if accession.strip():
-            filters["AccessionNumber"] = accession.strip()
-        if study_uid.strip():
-            filters["StudyInstanceUID"] = study_uid.strip()
-        dates = _date_range(date_from.strip(), date_to.strip())
-        if dates:
-            filters["StudyDate"] = dates
+        filters = _study_filters(patient_id, patient_name, accession, study_uid, date_from, date_to)
+        series_filters = {"Modality": modality.strip().upper()} if modality.strip() else {}
         with self._errors("search"):
             found = self.client.search_for_studies(
                 search_filters=filters, fields=list(STUDY_FIELDS), limit=limit
             )
             studies = []
             for item in found:
-                ds = pydicom.Dataset.from_json(item)
-                study = PacsStudy(
-                    study_uid=str(ds.StudyInstanceUID),
-                    patient_name=_text(ds, "PatientName"),
-                    patient_id=_text(ds, "PatientID"),
-                    date=_text(ds, "StudyDate"),
-                    description=_text(ds, "StudyDescription"),
-                    accession=_text(ds, "AccessionNumber"),
-                )
-                series_filters = {"Modality": modality.strip().upper()} if modality.strip() else {}
-                for s in self.client.search_for_series(
-                    study.study_uid, search_filters=series_filters, fields=list(SERIES_FIELDS)
-                ):
-                    sd = pydicom.Dataset.from_json(s)
-                    study.series.append(
-                        PacsSeries(
-                            study_uid=study.study_uid,
-                            series_uid=str(sd.SeriesInstanceUID),
-                            modality=_text(sd, "Modality"),
-                            description=_text(sd, "SeriesDescription"),
-                            number=_int(sd, "SeriesNumber"),
-                            instances=_int(sd, "NumberOfSeriesRelatedInstances"),
-                        )
-                    )
-                study.series.sort(key=lambda s: (s.number is None, s.number or 0, s.series_uid))
+                study = _study_from_json(item)
+                study.series = self._series_of(study.study_uid, series_filters)
+                # with a modality, a study without a series of it is not a match
                 if study.series or not series_filters:
                     studies.append(study)
         return studies
+
+    def _series_of(self, study_uid: str, series_filters: dict[str, str]) -> list[PacsSeries]:
+        """The study's series matching `series_filters`, by series number (unnumbered last)."""
+        series = [
+            _series_from_json(study_uid, item)
+            for item in self.client.search_for_series(
+                study_uid, search_filters=series_filters, fields=list(SERIES_FIELDS)
+            )
+        ]
+        series.sort(key=lambda s: (s.number is None, s.number or 0, s.series_uid))
+        return series
 
     def instance_uids(self, series: PacsSeries) -> list[str]:
         """SOPInstanceUIDs of the series, in instance-number order."""
@@ -274,44 +304,58 @@ class PacsClient:
             return folder
         uids = self.instance_uids(series)
         if not uids:
-            raise LoadError(
-                "retrieve: the series is no longer on the server (deleted since the search?); "
-                "search again",
-                self.url,
-            )
+            raise self._series_gone()
+        # Download beside the cache entry and move it in only when complete, so that an
+        # interrupted retrieval never looks like a cached series.
         folder.parent.mkdir(parents=True, exist_ok=True)
         partial = Path(tempfile.mkdtemp(prefix=f"{folder.name}.partial-", dir=folder.parent))
-        n = len(uids)
         try:
-            with self._errors("retrieve"):
-                stream = self.client.iter_series(
-                    series.study_uid,
-                    series.series_uid,
-                    media_types=(("application/dicom", "*"),),  # as stored: no transcoding
-                )
-                count = 0
-                try:
-                    for ds in stream:
-                        if cancel is not None and cancel():
-                            raise LoadCancelled("retrieval cancelled", self.url)
-                        count += 1
-                        ds.save_as(partial / f"{count:05d}.dcm", enforce_file_format=True)
-                        if progress is not None:
-                            progress(count / n, f"retrieving {count}/{n}")
-                finally:
-                    stream.close()  # closes the HTTP response when we stop early
+            count = self._download(series, partial, len(uids), progress, cancel)
             if count == 0:
-                raise LoadError(
-                    "retrieve: the series is no longer on the server (deleted since the "
-                    "search?); search again",
-                    self.url,
-                )
+                raise self._series_gone()
             cache.commit_series(partial, folder, count)
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
         cache.evict(root, cache.cache_limit_bytes(), keep=folder)
         return folder
+
+    def _download(
+        self,
+        series: PacsSeries,
+        into: Path,
+        expected: int,
+        progress: ProgressFn | None,
+        cancel: CancelFn | None,
+    ) -> int:
+        """Stream the series' instances into `into` as 00001.dcm, 00002.dcm...; returns how
+        many came. `expected` (the instances the server listed) scales the progress."""
+        with self._errors("retrieve"):
+            stream = self.client.iter_series(
+                series.study_uid,
+                series.series_uid,
+                media_types=(("application/dicom", "*"),),  # as stored: no transcoding
+            )
+            count = 0
+            try:
+                for ds in stream:
+                    if cancel is not None and cancel():
+                        raise LoadCancelled("retrieval cancelled", self.url)
+                    count += 1
+                    ds.save_as(into / f"{count:05d}.dcm", enforce_file_format=True)
+                    if progress is not None:
+                        progress(count / expected, f"retrieving {count}/{expected}")
+            finally:
+                stream.close()  # closes the HTTP response when we stop early
+        return count
+
+    def _series_gone(self) -> LoadError:
+        """The series was found by a search but the server no longer has it."""
+        return LoadError(
+            "retrieve: the series is no longer on the server (deleted since the search?); "
+            "search again",
+            self.url,
+        )
 
     # --- STOW-RS --------------------------------------------------------------------------------
     def store_files(self, paths: list[str | os.PathLike]) -> StoreResult:
