@@ -45,25 +45,45 @@ class SegmentsPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self.controller = controller
         self._updating = False
-        self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
+        self.table = self._segment_table()
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.table)
+        lay.addLayout(self._button_row())
+        # statistics follow edits after a pause, not on every brush stroke
+        self._stats_timer = QtCore.QTimer(self)
+        self._stats_timer.setSingleShot(True)
+        self._stats_timer.setInterval(400)
+        self._stats_timer.timeout.connect(self.refresh_stats)
+        self.stats: dict[int, object] = {}
+        self.tracker: StatisticsTracker | None = None  # follows the edits, box by box
+        self._row_of: dict[int, int] = {}  # segment id -> table row
+
+    # --- building the panel ----------------------------------------------------------------
+    def _segment_table(self) -> QtWidgets.QTableWidget:
+        """One row per segment (COLUMNS), one selected at a time: the active segment."""
+        table = QtWidgets.QTableWidget(0, len(COLUMNS))
+        table.setHorizontalHeaderLabels(COLUMNS)
+        table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectRows)
+        table.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
+        table.verticalHeader().setVisible(False)
         # a narrow dock column: colour, name, show and lock stay in view, statistics scroll
-        header = self.table.horizontalHeader()
+        header = table.horizontalHeader()
         header.setMinimumSectionSize(18)
         header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeToContents)
         header.setSectionResizeMode(0, QtWidgets.QHeaderView.Fixed)
         header.setMaximumSectionSize(130)  # a long name is elided; its tooltip has the rest
-        self.table.setColumnWidth(0, 18)
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
-        self.table.setHorizontalScrollMode(QtWidgets.QAbstractItemView.ScrollPerPixel)
-        self.table.itemChanged.connect(self._item_changed)
-        self.table.cellDoubleClicked.connect(self._double_clicked)
-        self.table.itemSelectionChanged.connect(self._selection_changed)
-        buttons = QtWidgets.QHBoxLayout()
-        buttons.setSpacing(2)
+        table.setColumnWidth(0, 18)
+        table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        table.setHorizontalScrollMode(QtWidgets.QAbstractItemView.ScrollPerPixel)
+        table.itemChanged.connect(self._item_changed)
+        table.cellDoubleClicked.connect(self._double_clicked)
+        table.itemSelectionChanged.connect(self._selection_changed)
+        return table
+
+    def _button_row(self) -> QtWidgets.QHBoxLayout:
+        """A tool button per BUTTONS entry, kept in `self.buttons` by key; small gaps set
+        add/remove, up/down and the file and statistics actions apart."""
         slots = {
             "add": self.add_segment,
             "remove": self.remove_segment,
@@ -73,31 +93,29 @@ class SegmentsPanel(QtWidgets.QWidget):
             "csv": self.export_csv,
             "stats": self.refresh_stats,
         }
+        row = QtWidgets.QHBoxLayout()
+        row.setSpacing(2)
         self.buttons = {}
         for key, text, icon, tip in BUTTONS:
-            b = QtWidgets.QToolButton()
-            b.setText(text)
-            b.setToolTip(tip)
-            if icon is not None:  # icon only: the row fits a narrow dock; the tooltip says it
-                b.setIcon(self.style().standardIcon(getattr(QtWidgets.QStyle, icon)))
-                b.setToolButtonStyle(QtCore.Qt.ToolButtonIconOnly)
-            b.clicked.connect(lambda _=False, s=slots[key]: s())
-            buttons.addWidget(b)
+            b = self._tool_button(text, icon, tip, slots[key])
+            row.addWidget(b)
             if key in ("remove", "down"):
-                buttons.addSpacing(6)
+                row.addSpacing(6)
             self.buttons[key] = b
-        buttons.addStretch(1)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(self.table)
-        lay.addLayout(buttons)
-        self._stats_timer = QtCore.QTimer(self)
-        self._stats_timer.setSingleShot(True)
-        self._stats_timer.setInterval(400)
-        self._stats_timer.timeout.connect(self.refresh_stats)
-        self.stats: dict[int, object] = {}
-        self.tracker: StatisticsTracker | None = None  # follows the edits, box by box
-        self._row_of: dict[int, int] = {}  # segment id -> table row
+        row.addStretch(1)
+        return row
+
+    def _tool_button(self, text: str, icon: str | None, tip: str, slot) -> QtWidgets.QToolButton:
+        """A button that calls `slot()`; with a QStyle `icon` it shows only the icon."""
+        b = QtWidgets.QToolButton()
+        b.setText(text)
+        b.setToolTip(tip)
+        if icon is not None:  # icon only: the row fits a narrow dock; the tooltip says it
+            b.setIcon(self.style().standardIcon(getattr(QtWidgets.QStyle, icon)))
+            b.setToolButtonStyle(QtCore.Qt.ToolButtonIconOnly)
+        # clicked(bool) would pass `checked` to slots that take an argument: call without it
+        b.clicked.connect(lambda _=False: slot())
+        return b
 
     # --- model -> view ---------------------------------------------------------------------
     @property
