@@ -22,6 +22,17 @@ from viewer.model.volume import Volume
 WRITE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".seg.nrrd", ".mha", ".mhd")
 
 
+def _array_on_grid(
+    array_or_volume: np.ndarray | Volume, geometry: Geometry | None, path: str
+) -> tuple[np.ndarray, Geometry]:
+    """The voxels and the grid to write them on (the Volume's own when `geometry` is None)."""
+    if isinstance(array_or_volume, Volume):
+        return array_or_volume.array, geometry or array_or_volume.geometry
+    if geometry is None:
+        raise SaveError("no geometry given for the array", path)
+    return np.asarray(array_or_volume), geometry
+
+
 def write_volume(
     array_or_volume: np.ndarray | Volume,
     geometry: Geometry | None,
@@ -30,13 +41,7 @@ def write_volume(
 ) -> None:
     """Write voxels on `geometry` (the Volume's own when None); raises SaveError on failure."""
     path = os.fspath(path)
-    if isinstance(array_or_volume, Volume):
-        array = array_or_volume.array
-        geometry = geometry or array_or_volume.geometry
-    else:
-        array = np.asarray(array_or_volume)
-    if geometry is None:
-        raise SaveError("no geometry given for the array", path)
+    array, geometry = _array_on_grid(array_or_volume, geometry, path)
     if not path.lower().endswith(WRITE_SUFFIXES):
         raise SaveError(f"unsupported output format (use one of {', '.join(WRITE_SUFFIXES)})", path)
     try:
@@ -61,13 +66,7 @@ def save_volume(
     """`write_volume`, atomically, after reading the written file back: the voxels must compare
     exactly and the grid must match, else SaveError naming `path` and the old file is kept."""
     path = os.fspath(path)
-    if isinstance(array_or_volume, Volume):
-        array = array_or_volume.array
-        geometry = geometry or array_or_volume.geometry
-    else:
-        array = np.asarray(array_or_volume)
-    if geometry is None:
-        raise SaveError("no geometry given for the array", path)
+    array, geometry = _array_on_grid(array_or_volume, geometry, path)
     atomic_write(
         path,
         lambda tmp: write_volume(array, geometry, tmp, compress),

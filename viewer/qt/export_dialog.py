@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import threading
 from pathlib import Path
 
 from PyQt5 import QtCore, QtWidgets
@@ -16,6 +15,7 @@ from viewer.errors import RadLabelError
 from viewer.io.dataset_export import ExportCase
 from viewer.io.dicom_seg_source import not_dicom_reason
 from viewer.model.labelmap import LabelMap
+from viewer.qt.background_job import BackgroundJob
 from viewer.services.export import (
     DATASETS,
     DatasetRequest,
@@ -55,32 +55,6 @@ def default_suffix(fmt: str) -> str:
     return labels.get(fmt) or OTHER_SUFFIXES[fmt]
 
 
-class ExportJob(QtCore.QThread):
-    """Runs `fn(progress, cancel)` off the UI thread; the outcome arrives as a signal."""
-
-    progressed = QtCore.pyqtSignal(float, str)
-    done = QtCore.pyqtSignal(list)
-    failed = QtCore.pyqtSignal(str)
-
-    def __init__(self, fn, parent=None) -> None:
-        super().__init__(parent)
-        self.fn = fn
-        self.cancel_event = threading.Event()
-
-    def run(self) -> None:
-        try:
-            lines = self.fn(
-                lambda f, text: self.progressed.emit(float(f), str(text)), self.cancel_event.is_set
-            )
-        except RadLabelError as e:
-            self.failed.emit(e.message)
-        except Exception as e:  # report in one line, never take the window down
-            log.exception("export failed")
-            self.failed.emit(f"{type(e).__name__}: {e}")
-        else:
-            self.done.emit(list(lines))
-
-
 class ExportDialog(QtWidgets.QDialog):
     """Pick a format (and, for datasets, cases and names), then Export... asks where."""
 
@@ -89,7 +63,7 @@ class ExportDialog(QtWidgets.QDialog):
         self.window = window
         self.setWindowTitle("Export")
         self.resize(620, 520)
-        self.job: ExportJob | None = None
+        self.job: BackgroundJob | None = None
         self.progress: QtWidgets.QProgressDialog | None = None
         self.result_lines: list[str] = []
         self.error = ""
@@ -352,7 +326,7 @@ class ExportDialog(QtWidgets.QDialog):
     def _run(self, fn) -> bool:
         self.result_lines, self.error = [], ""
         self.export_button.setEnabled(False)
-        self.job = ExportJob(fn, self)
+        self.job = BackgroundJob(fn, self)
         self.progress = QtWidgets.QProgressDialog("Exporting...", "Cancel", 0, 1000, self)
         self.progress.setWindowTitle("Export")
         self.progress.setWindowModality(QtCore.Qt.WindowModal)
@@ -361,7 +335,7 @@ class ExportDialog(QtWidgets.QDialog):
         self.progress.setAutoReset(False)
         self.progress.canceled.connect(self.cancel)
         self.job.progressed.connect(self._on_progress)
-        self.job.done.connect(self._on_done)
+        self.job.succeeded.connect(self._on_done)
         self.job.failed.connect(self._on_failed)
         self.job.finished.connect(self._on_finished)
         self.message.setText("Exporting...")
@@ -381,8 +355,9 @@ class ExportDialog(QtWidgets.QDialog):
             self.progress.setValue(int(fraction * 1000))
             self.progress.setLabelText(text)
 
-    def _on_done(self, lines: list) -> None:
-        self.result_lines = lines
+    def _on_done(self, lines) -> None:
+        self.result_lines = list(lines)
+        lines = self.result_lines
         self.message.setText(lines[-1] if lines else "done")
         self.window.statusBar().showMessage(self.message.text(), 20000)
 

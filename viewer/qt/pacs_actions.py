@@ -13,7 +13,7 @@ from viewer.io.pacs import PacsClient, PacsConnection, load_connections
 from viewer.model.document import Document
 from viewer.model.volume import MetaKey
 from viewer.qt import pacs_auth
-from viewer.qt.study_browser import _Job
+from viewer.qt.background_job import BackgroundJob
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ class PacsActions:
     def __init__(self, window) -> None:
         self.window = window
         self.browser = None
-        self.store_job: _Job | None = None
+        self.store_job: BackgroundJob | None = None
         self.last_store: str = ""  # the last store's outcome, as shown to the user
         file_menu = _file_menu(window)
         before = _quit_action(file_menu)
@@ -93,7 +93,7 @@ class PacsActions:
 
         # a snapshot: the user may keep drawing while the SEG is written and sent
         volume, labels, segments = doc.volume, doc.labels.copy(), copy.deepcopy(doc.segments)
-        self.store_job = _Job(
+        self.store_job = BackgroundJob(
             lambda progress, cancel: store_seg(client, volume, labels, segments, progress), w
         )
         self.store_job.progressed.connect(lambda f, t: w.statusBar().showMessage(f"PACS: {t}"))

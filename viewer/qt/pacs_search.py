@@ -12,7 +12,8 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 from viewer.errors import RadLabelError
 from viewer.io.pacs import PacsClient, PacsConnection, PacsSeries, load_connections
 from viewer.qt import pacs_auth
-from viewer.qt.study_browser import THUMB, _Job
+from viewer.qt.background_job import BackgroundJob
+from viewer.qt.study_browser import THUMB
 
 log = logging.getLogger(__name__)
 MODALITIES = ("", "CT", "MR", "PT", "US", "CR", "DX", "MG", "NM", "XA", "SEG")
@@ -44,7 +45,7 @@ class PacsSearchPanel(QtWidgets.QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.job: _Job | None = None
+        self.job: BackgroundJob | None = None
         self.thumb_job: _ThumbnailJob | None = None
         self.client: PacsClient | None = None
         self.series: dict[str, PacsSeries] = {}
@@ -175,7 +176,7 @@ class PacsSearchPanel(QtWidgets.QWidget):
         return self.job is not None and self.job.isRunning()
 
     def _start(self, fn, on_success, text: str) -> None:
-        self.job = _Job(fn, self)
+        self.job = BackgroundJob(fn, self)
         self.job.progressed.connect(self._on_progress)
         self.job.succeeded.connect(on_success)
         self.job.failed.connect(self._fail)

@@ -4,43 +4,16 @@ thumbnails and skipped files, and loads the chosen series in the background (pro
 from __future__ import annotations
 
 import logging
-import threading
 
 import numpy as np
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from viewer.errors import RadLabelError
+from viewer.qt.background_job import BackgroundJob
 
 log = logging.getLogger(__name__)
 THUMB = 64
 # what tells apart series that share a description: number, time, size, plane, modality
 COLUMNS = ["Patient / study / series", "Modality", "Slices", "Size", "Plane", "Time", "Date"]
-
-
-class _Job(QtCore.QThread):
-    """Runs `fn(progress, cancel)` off the UI thread; reports through Qt signals."""
-
-    progressed = QtCore.pyqtSignal(float, str)
-    succeeded = QtCore.pyqtSignal(object)
-    failed = QtCore.pyqtSignal(str)
-
-    def __init__(self, fn, parent=None) -> None:
-        super().__init__(parent)
-        self.fn = fn
-        self.cancel_event = threading.Event()
-
-    def run(self) -> None:
-        try:
-            result = self.fn(
-                lambda f, text: self.progressed.emit(float(f), str(text)), self.cancel_event.is_set
-            )
-        except RadLabelError as e:
-            self.failed.emit(e.message)
-        except Exception as e:  # report, never crash the UI
-            log.exception("background DICOM job failed")
-            self.failed.emit(f"{type(e).__name__}: {e}")
-        else:
-            self.succeeded.emit(result)
 
 
 def series_thumbnail(series) -> np.ndarray | None:
@@ -89,7 +62,7 @@ class StudyBrowser(QtWidgets.QDialog):
         self.path = path
         self.scan = None
         self.volume = None
-        self.job: _Job | None = None
+        self.job: BackgroundJob | None = None
         self.tree = QtWidgets.QTreeWidget()
         self.tree.setHeaderLabels(COLUMNS)
         self.tree.setIconSize(QtCore.QSize(THUMB, THUMB))
@@ -127,7 +100,7 @@ class StudyBrowser(QtWidgets.QDialog):
 
     # --- background work -----------------------------------------------------------------------
     def _start(self, fn, on_success) -> None:
-        self.job = _Job(fn, self)
+        self.job = BackgroundJob(fn, self)
         self.job.progressed.connect(self._on_progress)
         self.job.succeeded.connect(on_success)
         self.job.failed.connect(self._on_failed)
