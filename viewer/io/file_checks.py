@@ -19,7 +19,7 @@ from viewer.errors import LoadError
 
 HEADER_LIMIT = 1 << 20  # a text header longer than 1 MB is not a header
 MAX_DATA_FILES = 100_000
-_CHUNK = 4 << 20
+_GZIP_PIECE = 1 << 18  # decompressed bytes per read: cache-sized pieces inflate fastest
 
 _KINDS = (
     (stat.S_ISFIFO, "FIFO"),
@@ -209,7 +209,7 @@ def verify_gzip(path: str, offset: int = 0, enough: int | None = None) -> int:
             raw.seek(offset)
             with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
                 while True:
-                    chunk = gz.read(_CHUNK)
+                    chunk = gz.read(_GZIP_PIECE)
                     if not chunk:
                         break
                     total += len(chunk)

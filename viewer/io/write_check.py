@@ -5,23 +5,20 @@
 a good checksum -- ITK leaves a truncated stream on a full disk and says so only on stderr, and
 its NIfTI reader fills a truncated `.nii.gz` with zeros instead of failing.
 `verify_image` is the full read-back: the voxels compare exactly and the grid matches.
-`native_stderr_logged` sends what C/C++ libraries print on stderr to the log instead.
+What C/C++ libraries print on stderr meanwhile goes to the log (viewer.io.native_output).
 """
 
 from __future__ import annotations
 
-import contextlib
-import gzip
 import logging
 import os
-import sys
-import tempfile
-import threading
 import zlib
-from collections.abc import Iterator
 
 import numpy as np
 
+from viewer.errors import LoadError
+from viewer.io.file_checks import verify_gzip
+from viewer.io.native_output import native_output_to_log
 from viewer.model.geometry import Geometry
 
 log = logging.getLogger(__name__)
@@ -29,7 +26,6 @@ log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
 _MAX_OUT = 1 << 18  # inflate in small pieces: a zero label compresses about 1000:1, and
 # cache-sized pieces inflate faster (measured: 16 MB pieces 0.68 s, 256 KB 0.34 s per 105 MB)
-_STDERR_LOCK = threading.RLock()
 
 
 class WriteCheckError(Exception):
@@ -54,15 +50,13 @@ def _inflate_to_end(f, wbits: int, what: str) -> int:
 
 
 def _gzip_to_end(path: str) -> None:
-    """Every gzip member inflates to its end; gzip trailers carry the CRC-32 and the length."""
+    """Every gzip member inflates to its end (the reader's check: CRC-32 and length)."""
     try:
-        with gzip.open(path, "rb") as g:
-            while g.read(_MAX_OUT):
-                pass
-    except EOFError:
-        raise WriteCheckError("the written gzip stream is truncated") from None
-    except (OSError, zlib.error) as e:  # BadGzipFile (CRC, length) is an OSError
-        raise WriteCheckError(f"the written gzip stream is damaged ({e})") from None
+        verify_gzip(path)
+    except LoadError as e:
+        if "truncated" in e.reason:
+            raise WriteCheckError("the written gzip stream is truncated") from None
+        raise WriteCheckError(f"the written gzip stream is damaged ({e.reason})") from None
 
 
 def _header_fields(f, stop) -> dict[str, str]:
@@ -106,42 +100,6 @@ def check_stream(path: str, allow_empty: bool = False) -> None:
             _inflate_to_end(f, zlib.MAX_WBITS, "zlib")
 
 
-@contextlib.contextmanager
-def native_stderr_logged(what: str) -> Iterator[None]:
-    """Send what native libraries print on file descriptor 2 to the log for the duration.
-
-    ITK, NIfTI and MetaIO print errors such as `** ERROR: NWAD: wrote only 0 of ... bytes`
-    straight to stderr; the user gets one line from us instead and the detail is logged.
-    """
-    with _STDERR_LOCK:
-        try:
-            sys.stderr.flush()
-            saved = os.dup(2)
-        except (OSError, ValueError):
-            yield
-            return
-        try:
-            capture = tempfile.TemporaryFile()
-        except OSError:
-            os.close(saved)
-            yield
-            return
-        with capture:
-            os.dup2(capture.fileno(), 2)
-            try:
-                yield
-            finally:
-                os.dup2(saved, 2)
-                os.close(saved)
-                try:
-                    capture.seek(0)
-                    text = capture.read(65536).decode("utf-8", "replace").strip()
-                except OSError:
-                    text = ""
-                if text:
-                    log.info("%s: native library output: %s", what, text)
-
-
 def verify_image(path: str, array: np.ndarray, geometry: Geometry) -> None:
     """Read the image at `path` back with SimpleITK: voxels exactly `array`, grid `geometry`."""
     import SimpleITK as sitk
@@ -149,7 +107,7 @@ def verify_image(path: str, array: np.ndarray, geometry: Geometry) -> None:
     from viewer.io.sitk_convert import geometry_from_image
 
     try:
-        with native_stderr_logged(path):
+        with native_output_to_log():
             image = sitk.ReadImage(path)
     except RuntimeError as e:
         last = [t for t in str(e).strip().splitlines() if t.strip()] or ["unreadable"]

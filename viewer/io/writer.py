@@ -14,8 +14,9 @@ import SimpleITK as sitk
 
 from viewer.errors import SaveError
 from viewer.io.atomic_save import atomic_write
+from viewer.io.native_output import native_output_to_log
 from viewer.io.sitk_convert import image_from_array
-from viewer.io.write_check import native_stderr_logged, verify_image
+from viewer.io.write_check import verify_image
 from viewer.model.geometry import Geometry
 from viewer.model.volume import Volume
 
@@ -50,7 +51,7 @@ def write_volume(
         raise SaveError(f"cannot convert the image ({e})", path) from None
     # ITK's NIfTI writer compresses .nii.gz by extension; NRRD/MHA compress on request.
     try:
-        with native_stderr_logged(path):
+        with native_output_to_log():
             sitk.WriteImage(image, path, useCompression=compress)
     except RuntimeError as e:
         last = [t for t in str(e).strip().splitlines() if t.strip()][-1]
