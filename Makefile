@@ -25,7 +25,6 @@ run: $(STAMP)
 test: $(STAMP)
 	$(VPY) -m ruff check .
 	$(VPY) -m ruff format --check .
-	$(VENV)/bin/lint-imports
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest
 
 lint: $(STAMP)
