@@ -64,7 +64,12 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("bundle", type=Path)
     p.add_argument("--archive", type=Path, default=None, help="also write this .tar.gz")
-    p.add_argument("--limit-mb", type=float, default=0, help="fail when the bundle is larger")
+    p.add_argument(
+        "--limit-mb",
+        type=float,
+        default=0,
+        help="say so when the bundle is larger (a warning, not a failure)",
+    )
     args = p.parse_args()
     total = report(args.bundle)
     if args.archive:
