@@ -22,6 +22,7 @@ import json
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,22 @@ def load_tensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
         raise CheckpointError(f"not a readable safetensors checkpoint ({e})", p) from None
 
 
+def _replace_atomically(p: Path, write: Callable[[str], None]) -> Path:
+    """`write(tmp)` a temporary file beside `p`, fsync it, then rename it over `p`; on any
+    failure the temporary file goes and the old `p` stays."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
 def save_tensors(path: str | os.PathLike, tensors: dict[str, np.ndarray]) -> Path:
     """Write `tensors` to `path` atomically: a temporary file in the same folder, fsynced, read
     back and compared, then renamed over the target (a full disk leaves the old file)."""
@@ -93,38 +110,26 @@ def save_tensors(path: str | os.PathLike, tensors: dict[str, np.ndarray]) -> Pat
 
     p = Path(path)
     arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    os.close(fd)
-    try:
+
+    def write(tmp: str) -> None:
         save_file(arrays, tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
         back = load_file(tmp)
         if back.keys() != arrays.keys() or not all(
             back[k].dtype == v.dtype and np.array_equal(back[k], v) for k, v in arrays.items()
         ):
             raise CheckpointError("checkpoint read back differs from what was written", p)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
+
+    return _replace_atomically(p, write)
 
 
 def write_json(path: str | os.PathLike, data: dict) -> Path:
     """Write `data` as JSON atomically (temporary file, fsync, rename)."""
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
             json.dump(data, f, allow_nan=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
+
+    return _replace_atomically(Path(path), write)
 
 
 def read_json(path: str | os.PathLike, limit: int = 64 << 20) -> dict:

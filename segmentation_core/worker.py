@@ -186,9 +186,7 @@ class WorkerPredictor:
         try:
             self._conn.send(("run", np.ascontiguousarray(x, dtype=np.float32)))
         except (OSError, BrokenPipeError):
-            # the worker is gone: wait for it to exit, then report the crash and restart
-            self._proc.join(timeout=EXIT_WAIT_S)
-            self._receive(0.0)  # raises EngineCrashed after restarting
+            self._receive(0.0)  # the worker is gone: waits for its exit, raises EngineCrashed
         msg = self._receive(self.timeout_s)
         if msg[0] == "error":
             raise EngineError(f"inference failed: {msg[1]}")
