@@ -49,10 +49,10 @@ def _inflate_to_end(f, wbits: int, what: str) -> int:
     return total
 
 
-def _gzip_to_end(path: str) -> None:
-    """Every gzip member inflates to its end (the reader's check: CRC-32 and length)."""
+def _gzip_to_end(path: str, offset: int = 0) -> None:
+    """Every gzip member from `offset` inflates to its end (the reader's check: CRC-32, length)."""
     try:
-        verify_gzip(path)
+        verify_gzip(path, offset)
     except LoadError as e:
         if "truncated" in e.reason:
             raise WriteCheckError("the written gzip stream is truncated") from None
@@ -91,7 +91,7 @@ def check_stream(path: str, allow_empty: bool = False) -> None:
                 raise WriteCheckError("the written NRRD header is damaged")
             fields = _header_fields(f, lambda t: t == "")
             if fields.get("encoding", "") in ("gzip", "gz") and "data file" not in fields:
-                _inflate_to_end(f, 16 + zlib.MAX_WBITS, "gzip")
+                _gzip_to_end(path, f.tell())
         elif name.endswith(".mha"):
             fields = _header_fields(f, lambda t: t.lower().startswith("elementdatafile"))
             if fields.get("compresseddata", "").lower() == "true":
