@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -90,3 +91,10 @@ def test_oversized_and_binary_sidecars(tmp_path, monkeypatch):
         load_measurements(p)
     with pytest.raises(LoadError, match="cannot read measurements"):
         load_measurements(tmp_path / "missing.json")
+
+
+def test_a_fifo_named_like_a_sidecar_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "labels.measurements.json"
+    os.mkfifo(fifo)
+    with pytest.raises(LoadError, match=r"cannot read measurements \(not a regular file\)"):
+        load_measurements(fifo)

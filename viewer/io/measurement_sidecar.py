@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 
 from viewer.errors import LoadError
 from viewer.io.atomic_save import atomic_write_text
@@ -59,11 +60,13 @@ def load_measurements(path: str | os.PathLike) -> list[Measurement]:
     """Read and validate a sidecar; ids are numbered 1, 2, ... in file order."""
     path = os.fspath(path)
     try:
-        size = os.path.getsize(path)
-        if size > MAX_BYTES:
-            raise LoadError(f"measurements file too large ({size} bytes)", path)
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block the open, a device never end
+            raise LoadError("cannot read measurements (not a regular file)", path)
+        if st.st_size > MAX_BYTES:
+            raise LoadError(f"measurements file too large ({st.st_size} bytes)", path)
         with open(path, "rb") as f:
-            data = json.loads(f.read().decode("utf-8"))
+            data = json.loads(f.read(MAX_BYTES + 1).decode("utf-8"))
     except LoadError:
         raise
     except OSError as e:
