@@ -39,14 +39,10 @@ class StatisticsTracker:
         self.full_passes = 0
         self._valid = False
         self._pending: tuple[tuple[slice, slice, slice], np.ndarray] | None = None
-        img = document.volume.array
         self._scalar = document.volume.is_segmentable
         self._vmin = 0
-        self._bins = 0
-        if self._scalar and img.dtype.kind in "iub" and img.size:
-            lo, hi = int(img.min()), int(img.max())
-            if hi - lo + 1 <= MAX_HIST_BINS:
-                self._vmin, self._bins = lo, hi - lo + 1
+        self._bins = 0  # histogram bins, set by the first full pass (no work before it is asked)
+        self._range_known = False
         self._counts = np.zeros(1, np.int64)
         self._sums = np.zeros(1, np.float64)
         self._sq = np.zeros(1, np.float64)
@@ -156,7 +152,18 @@ class StatisticsTracker:
             self._stale_extremes.add(value)  # the removed voxels may have held the min or max
 
     # --- full passes ---------------------------------------------------------------------------
+    def _value_bins(self) -> None:
+        """One histogram bin per integer image value, when there are few enough of them."""
+        self._range_known = True
+        img = self.document.volume.array
+        if self._scalar and img.dtype.kind in "iub" and img.size:
+            lo, hi = (int(v) for v in self.document.volume.value_range())
+            if hi - lo + 1 <= MAX_HIST_BINS:
+                self._vmin, self._bins = lo, hi - lo + 1
+
     def _full_pass(self) -> None:
+        if not self._range_known:
+            self._value_bins()
         labels = self.document.labels.array
         img = self.document.volume.array
         top = int(labels.max()) if labels.size else 0
