@@ -16,6 +16,7 @@ from viewer.errors import RadLabelError
 from viewer.io.measurement_sidecar import load_measurements, save_measurements, sidecar_path
 from viewer.model.measurement_maths import measurement_value, value_text
 from viewer.model.measurements import KIND_TITLES
+from viewer.model.view_state import ViewChange
 from viewer.qt.measurement_overlay import MeasurementOverlay
 from viewer.qt.panels.editing import install_editing
 from viewer.qt.panels.measurements_panel import MeasurementsPanel
@@ -67,7 +68,12 @@ class MeasureController(QtCore.QObject):
             tool.changed.connect(self.overlay.invalidate)
         self._doc = None
         window.document_changed.connect(self.on_document)
-        window.state.changed.connect(lambda _what: self.overlay.refresh())
+        # slices and the radiological flip move what is drawn; window/level and overlay do not
+        window.state.changed.connect(
+            lambda what: (
+                self.overlay.refresh() if what in (ViewChange.CURSOR, ViewChange.DISPLAY) else None
+            )
+        )
         window.labels_opened.connect(self.open_sidecar)
         self.editing.save_hooks.append(self.save_sidecar)
         self.on_document(window.document)

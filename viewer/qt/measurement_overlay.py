@@ -32,7 +32,7 @@ class MeasurementOverlay:
 
     def refresh(self) -> None:
         doc = self.window.document
-        frame = DisplayFrame.from_geometry(doc.geometry) if doc is not None else None
+        frame = None  # built only when some view has something new to draw
         for name, sv in self.window.slice_views.items():
             if sv.canvas.closed:
                 continue
@@ -40,6 +40,8 @@ class MeasurementOverlay:
             if self._shown.get(name) == key:
                 continue
             self._shown[name] = key
+            if doc is not None and frame is None:
+                frame = DisplayFrame.from_geometry(doc.geometry)
             sv.set_overlay_items(ITEMS, self._items(sv, frame) if frame is not None else [])
 
     def _items(self, sv, frame: DisplayFrame) -> list:
