@@ -283,20 +283,28 @@ class MainWindow(QtWidgets.QMainWindow):
             log.exception("opening %s failed", path)
             self.show_error("Cannot open", f"{path}: {type(e).__name__}: {e}")
             return False
-        if not confirm_unsaved(self, f"opening {path}"):
+        return self.adopt_volume(volume, path, f"opening {path}")
+
+    def adopt_volume(self, volume, source: str, action: str, remember: bool = True) -> bool:
+        """Make a loaded volume the open document, after the unsaved-labels question (`action`
+        names what would replace them); its load notes go to the status bar."""
+        if not confirm_unsaved(self, action):
             return False
         self.set_document(Document(volume))
-        self.show_load_notes(path, volume)
-        self._remember(path)
+        self.show_load_notes(source, volume)
+        if remember:
+            self._remember(source)
         return True
 
     def show_load_notes(self, path: str, volume) -> None:
         """What the loader had to say (e.g. a series resampled onto a regular grid): one line
         in the status bar and the log."""
-        notes = list(volume.metadata.get(MetaKey.WARNINGS) or [])
+        self._show_notes(path, list(volume.metadata.get(MetaKey.WARNINGS) or []), 30000)
+
+    def _show_notes(self, path: str, notes: list[str], ms: int) -> None:
         if notes:
             log.warning("%s: %s", path, "; ".join(notes))
-            self.statusBar().showMessage(f"{os.path.basename(path)}: {'; '.join(notes)}", 30000)
+            self.statusBar().showMessage(f"{os.path.basename(path)}: {'; '.join(notes)}", ms)
 
     def open_dicom_folder(self, path: str) -> bool:
         """Show the study browser for a DICOM folder and open the series the user loads."""
@@ -305,12 +313,7 @@ class MainWindow(QtWidgets.QMainWindow):
         dialog = StudyBrowser(path, self)
         if dialog.exec_() != QtWidgets.QDialog.Accepted or dialog.volume is None:
             return False
-        if not confirm_unsaved(self, f"opening {dialog.volume.name or path}"):
-            return False
-        self.set_document(Document(dialog.volume))
-        self.show_load_notes(path, dialog.volume)
-        self._remember(path)
-        return True
+        return self.adopt_volume(dialog.volume, path, f"opening {dialog.volume.name or path}")
 
     def open_label(self, path: str) -> bool:
         """Read a label file (viewer.io.open_labels: any label format) onto the open image as
@@ -337,9 +340,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.labels_opened.emit(os.fspath(path))  # e.g. its measurements sidecar is read
         self.history.mark_clean()  # the labels now equal a file on disk
         self.document.dirty = False
-        if notes:
-            log.warning("%s: %s", path, "; ".join(notes))
-            self.statusBar().showMessage(f"{os.path.basename(path)}: {'; '.join(notes)}", 20000)
+        self._show_notes(path, notes, 20000)
         return True
 
     def modality(self) -> str:

@@ -10,7 +10,6 @@ from PyQt5 import QtWidgets
 
 from viewer.errors import RadLabelError
 from viewer.io.pacs import PacsClient, PacsConnection, load_connections
-from viewer.model.document import Document
 from viewer.model.volume import MetaKey
 from viewer.qt import pacs_auth
 from viewer.qt.background_job import BackgroundJob
@@ -56,13 +55,9 @@ class PacsActions:
 
     def _adopt(self, dialog) -> None:
         """Open the retrieved series, after the unsaved-labels question like every open path."""
-        from viewer.qt.unsaved_guard import confirm_unsaved
-
         volume = dialog.volume
-        if volume is None or not confirm_unsaved(self.window, f"opening {volume.name}"):
-            return
-        self.window.set_document(Document(volume))
-        self.window.show_load_notes(volume.name, volume)  # e.g. resampled onto a regular grid
+        if volume is not None:
+            self.window.adopt_volume(volume, volume.name, f"opening {volume.name}", remember=False)
 
     def edit_servers(self) -> None:
         from viewer.qt.pacs_connections import PacsConnectionsDialog
