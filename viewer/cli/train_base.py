@@ -1,8 +1,7 @@
 """`train-base`: train the base interactive model from image + label folders and export it.
 
-A case is a folder holding `image.*` and `label.*` (NIfTI, NRRD, MetaImage), or a `dicom/`
-sub-folder and `label.*`. Loading goes through `viewer.io`, so every format the viewer reads
-can be used; the training itself is `segmentation_core.training` (numpy + Paddle).
+Case folders are found and loaded by `viewer.io.training_cases` (every format the viewer
+reads); the training itself is `segmentation_core.training` (numpy + Paddle).
 """
 
 from __future__ import annotations
@@ -14,9 +13,6 @@ import time
 from pathlib import Path
 
 from viewer.errors import RadLabelError
-
-IMAGE_NAMES = ("image.nii.gz", "image.nii", "image.nrrd", "image.mha", "image.mhd")
-LABEL_NAMES = ("label.nii.gz", "label.nii", "label.nrrd", "label.mha", "label.mhd")
 
 
 def add_parser(sub) -> None:
@@ -48,51 +44,6 @@ def add_parser(sub) -> None:
         "the old one did. Pickle checkpoints (.pdparams) are refused: they can run code",
     )
     p.set_defaults(func=run)
-
-
-def find_cases(paths: list[str]) -> list[tuple[str, Path, Path]]:
-    """(name, image path, label path) for each case folder under the given paths."""
-    cases = []
-    for root in paths:
-        root_p = Path(root)
-        if not root_p.exists():
-            raise RadLabelError("no such folder", root)
-        candidates = [root_p] + sorted(p for p in root_p.iterdir() if p.is_dir())
-        for d in candidates:
-            image = next((d / n for n in IMAGE_NAMES if (d / n).is_file()), None)
-            if image is None and (d / "dicom").is_dir():
-                image = d / "dicom"
-            label = next((d / n for n in LABEL_NAMES if (d / n).is_file()), None)
-            if image is not None and label is not None:
-                cases.append((d.name, image, label))
-    if not cases:
-        raise RadLabelError("no image + label case folders found", ", ".join(paths))
-    return cases
-
-
-def load_case(name: str, image: Path, label: Path, exclude: dict[str, tuple[int, ...]]):
-    import numpy as np
-
-    from segmentation_core.encoding import robust_range
-    from segmentation_core.training.dataset import TrainingCase
-    from viewer.io import load_label_for, load_volume
-
-    vol = load_volume(str(image))
-    if not vol.is_segmentable:
-        raise RadLabelError("image is not a scalar volume (RGB or multi-component)", image)
-    lab = load_label_for(vol, str(label))
-    arr = np.asarray(vol.array, dtype=np.float32)
-    lo, hi = robust_range(arr)
-    return TrainingCase(
-        name=name,
-        image=arr,
-        label=np.asarray(lab.array, dtype=np.int32),
-        spacing_zyx=vol.geometry.spacing_zyx,
-        modality=vol.modality,
-        exclude_values=exclude.get(name, ()),
-        lo=lo,
-        hi=hi,
-    )
 
 
 def _parse_excludes(items: list[str]) -> dict[str, tuple[int, ...]]:
@@ -138,6 +89,7 @@ def _run(args: argparse.Namespace) -> int:
         check_resume_folder,
         init_weights,
     )
+    from viewer.io.training_cases import find_cases, load_training_case
 
     # refuse a pickle checkpoint before minutes of loading cases
     check_resume_folder(Path(args.out))
@@ -151,8 +103,8 @@ def _run(args: argparse.Namespace) -> int:
     print(f"training cases: {', '.join(n for n, _, _ in train_specs)}")
     if val_specs:
         print(f"validation cases: {', '.join(n for n, _, _ in val_specs)}")
-    train = [load_case(*s, exclude) for s in train_specs]
-    val = [load_case(*s, {}) for s in val_specs]
+    train = [load_training_case(*s, exclude.get(s[0], ())) for s in train_specs]
+    val = [load_training_case(*s) for s in val_specs]
     cfg = TrainConfig(
         patch=args.patch,
         batch=args.batch,
