@@ -1,0 +1,236 @@
+"""The project workspace: creating, adding cases, labels, state transitions, next case, journal,
+and bad input refused with nothing changed."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from project_data import (
+    GRID,
+    LABELS,
+    blob_label,
+    make_project,
+    tree_bytes,
+    write_image,
+    write_label,
+)
+
+from viewer.errors import GeometryError, LoadError, RadLabelError
+from viewer.io.labels.load_save import load_labels
+from viewer.model.geometry import Geometry
+from viewer.model.labelmap import LabelMap
+from viewer.project import Project, ProjectBusy
+
+
+def test_create_and_open_keep_name_and_labels(tmp_path):
+    Project.create(tmp_path / "p", "Livers", LABELS)
+    project = Project.open(tmp_path / "p")
+    assert project.name == "Livers"
+    assert project.labels == LABELS
+    assert project.cases() == []
+    assert project.active_version() is None
+    assert project.settings()["auto_retrain_after"] == 0
+    assert [e["event"] for e in project.journal()] == ["create"]
+
+
+def test_create_refuses_an_existing_project(tmp_path):
+    Project.create(tmp_path / "p", "a", LABELS)
+    with pytest.raises(RadLabelError, match="a project exists here already"):
+        Project.create(tmp_path / "p", "b", LABELS)
+
+
+def test_case_goes_new_in_progress_finished(tmp_path):
+    project = make_project(tmp_path / "p")
+    image = write_image(tmp_path / "scan.nii.gz")
+    case = project.add_case(image)
+    assert (case.case_id, case.state, case.patient_id) == ("scan", "new", "scan")
+    assert project.image_path("scan") == image.absolute()
+    lab = blob_label()
+    project.save_label("scan", "original", LabelMap(GRID, lab), user="ann")
+    assert project.case("scan").state == "new"
+    assert project.case("scan").has_original
+    draft = lab.copy()
+    draft[0, 0, 0] = 2
+    project.save_label("scan", "draft", LabelMap(GRID, draft), user="ann")
+    assert project.case("scan").state == "in_progress"
+    final = lab.copy()
+    final[lab == 2] = 0  # the user removed the spleen: Dice 1 for label 1, 0 for label 2
+    done = project.submit("scan", LabelMap(GRID, final), user="ann", time_spent_s=12.5, clicks=4)
+    assert done.state == "finished"
+    assert (done.editor, done.time_spent_s, done.clicks) == ("ann", 12.5, 4)
+    assert done.dice_original_final == pytest.approx(0.5)
+    assert done.has_final
+    written = load_labels(project.label_path("scan", "final"))
+    assert written.source_geometry.same_grid(GRID, tol=1e-9)
+    np.testing.assert_array_equal(written.labelmap.array, final)
+    events = [e["event"] for e in project.journal()]
+    assert events == ["create", "add_case", "save_label", "save_label", "save_label"]
+
+
+def test_original_is_kept_once(tmp_path):
+    project = make_project(tmp_path / "p", 1)
+    first = blob_label()
+    project.save_label("img0", "original", first, user="ann")
+    project.save_label("img0", "original", np.zeros_like(first), user="ann")
+    np.testing.assert_array_equal(
+        load_labels(project.label_path("img0", "original")).labelmap.array, first
+    )
+
+
+def test_add_final_label_finishes_the_case_and_copy_keeps_the_image_inside(tmp_path):
+    project = make_project(tmp_path / "p")
+    image = write_image(tmp_path / "a.nii.gz")
+    label = write_label(tmp_path / "a_label.nii.gz", blob_label())
+    case = project.add_case(image, label, final=True, copy=True)
+    assert case.state == "finished"
+    assert case.image == "cases/a/image.nii.gz"
+    assert project.image_path("a") == tmp_path / "p" / "cases" / "a" / "image.nii.gz"
+    assert project.image_path("a").read_bytes() == image.read_bytes()
+    second = project.add_case(image)
+    assert second.case_id == "a-2"
+
+
+def test_next_case_new_oldest_first_then_least_sure(tmp_path):
+    project = make_project(tmp_path / "p", 3)
+    assert project.next_case().case_id == "img0"
+    for cid in ("img0", "img1", "img2"):
+        project.save_label(cid, "draft", blob_label(), user="ann")
+    sure = {"img0": 0.1, "img1": 0.9, "img2": 0.5}
+    assert project.next_case(lambda c: sure[c.case_id]).case_id == "img1"
+    assert project.next_case().case_id == "img0"  # without a model: least recently touched
+    project.submit("img1", blob_label(), user="ann", time_spent_s=1, clicks=1)
+    assert project.next_case(lambda c: sure[c.case_id]).case_id == "img2"
+
+
+def test_next_case_skips_a_case_someone_else_holds(tmp_path):
+    project = make_project(tmp_path / "p", 2)
+    assert project.acquire_lock("img0", "bob")
+    assert project.next_case(user="ann").case_id == "img1"
+    assert project.next_case(user="bob").case_id == "img0"
+
+
+def test_case_lock_holder_and_read_only_for_others(tmp_path):
+    project = make_project(tmp_path / "p", 1)
+    assert project.lock_holder("img0") is None
+    assert project.acquire_lock("img0", "ann")
+    assert project.acquire_lock("img0", "ann")  # its holder again: refreshed
+    assert not project.acquire_lock("img0", "bob")
+    assert project.lock_holder("img0") == "ann"
+    with pytest.raises(ProjectBusy, match="being edited by ann"):
+        project.save_label("img0", "draft", blob_label(), user="bob")
+    project.release_lock("img0", "bob")  # not bob's to give back
+    assert project.lock_holder("img0") == "ann"
+    project.release_lock("img0", "ann")
+    assert project.acquire_lock("img0", "bob")
+
+
+def test_stale_case_lock_of_a_dead_process_is_broken(tmp_path):
+    import socket
+
+    project = make_project(tmp_path / "p", 1)
+    lock = tmp_path / "p" / "cases" / "img0" / "lock"
+    # a pid that cannot be running (beyond pid_max) on this host
+    lock.write_text(
+        json.dumps({"user": "gone", "host": socket.gethostname(), "pid": 2**22 + 7, "time": 0})
+    )
+    assert project.lock_holder("img0") is None
+    assert project.acquire_lock("img0", "ann")
+    assert project.lock_holder("img0") == "ann"
+
+
+# --- bad input leaves the project byte-identical ------------------------------------------------
+
+
+@pytest.fixture
+def project_with_case(tmp_path):
+    project = make_project(tmp_path / "p", 1)
+    project.save_label("img0", "draft", blob_label(), user="ann")
+    return project
+
+
+def _refused(project, tmp_path, call, error, match):
+    before = tree_bytes(tmp_path / "p")
+    with pytest.raises(error, match=match) as info:
+        call()
+    assert tree_bytes(tmp_path / "p") == before
+    assert "\n" not in str(info.value)
+    return info.value
+
+
+def test_label_on_another_grid_is_refused(project_with_case, tmp_path):
+    other = Geometry(GRID.shape_zyx, (1.5, 1.0, 2.5), GRID.origin)
+    label = write_label(tmp_path / "other.nii.gz", blob_label(), other)
+    image = write_image(tmp_path / "new.nii.gz")
+    err = _refused(
+        project_with_case,
+        tmp_path,
+        lambda: project_with_case.add_case(image, label, final=True),
+        GeometryError,
+        "another grid",
+    )
+    assert err.path == str(label)
+    _refused(
+        project_with_case,
+        tmp_path,
+        lambda: project_with_case.submit(
+            "img0", LabelMap(other, blob_label()), user="ann", time_spent_s=1, clicks=1
+        ),
+        GeometryError,
+        "another grid",
+    )
+
+
+def test_label_values_outside_the_set_are_refused(project_with_case, tmp_path):
+    bad = blob_label()
+    bad[0, 0, :3] = 7
+    label = write_label(tmp_path / "bad.nii.gz", bad)
+    image = write_image(tmp_path / "new.nii.gz")
+    err = _refused(
+        project_with_case,
+        tmp_path,
+        lambda: project_with_case.add_case(image, label),
+        LoadError,
+        r"label values 7 are not in the project's label set \(1, 2\)",
+    )
+    assert err.path == str(label)
+    _refused(
+        project_with_case,
+        tmp_path,
+        lambda: project_with_case.save_label("img0", "draft", bad, user="ann"),
+        LoadError,
+        "label values 7",
+    )
+
+
+def test_missing_image_is_refused(project_with_case, tmp_path):
+    err = _refused(
+        project_with_case,
+        tmp_path,
+        lambda: project_with_case.add_case(tmp_path / "nope.nii.gz"),
+        LoadError,
+        "no such file",
+    )
+    assert err.path.endswith("nope.nii.gz")
+
+
+def test_corrupt_project_and_case_files_are_refused_naming_them(project_with_case, tmp_path):
+    pj = tmp_path / "p" / "project.json"
+    good = pj.read_bytes()
+    pj.write_text("{ not json")
+    with pytest.raises(LoadError, match="not valid JSON") as info:
+        Project.open(tmp_path / "p")
+    assert info.value.path == str(pj)
+    pj.write_bytes(good)
+    cj = tmp_path / "p" / "cases" / "img0" / "case.json"
+    data = json.loads(cj.read_text())
+    data["state"] = "half-done"
+    cj.write_text(json.dumps(data))
+    before = tree_bytes(tmp_path / "p")
+    with pytest.raises(LoadError, match="unknown state 'half-done'") as info:
+        Project.open(tmp_path / "p").cases()
+    assert info.value.path == str(cj)
+    with pytest.raises(LoadError):
+        project_with_case.save_label("img0", "draft", blob_label(), user="ann")
+    assert tree_bytes(tmp_path / "p") == before
