@@ -19,6 +19,7 @@ BENCHMARKS = [
     "bench_pacs.py",
     "bench_stroke.py",
     "bench_training.py",
+    "bench_synth.py",
 ]
 
 

@@ -12,4 +12,5 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("train-base", "viewer.cli.train_base"),
     ("export", "viewer.cli.export"),
     ("pacs", "viewer.cli.pacs"),
+    ("synth", "viewer.cli.synth"),
 )

@@ -1,0 +1,184 @@
+"""`synth`: images generated from label maps (SynthSeg's recipe), one case folder per image.
+
+    python main.py synth --labelmaps DIR_OR_FILES --out DIR [--per-map N] [--subjects 1-15]
+                         [--seed S] [--threads N] [--crop-margin MM] [--overwrite]
+
+Each image is `OUT/<map stem>_<k>/image.nii.gz` + `label.nii.gz` on the label map's grid (or
+its head crop with `--crop-margin`), the layout `train-base` reads. Image k of a map is drawn
+from a seed made of (--seed, the map's stem, k): the same bytes whatever else is generated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import zlib
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from viewer.errors import LoadError, RadLabelError
+
+MAP_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".mha", ".mhd")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("synth", help="generate training images from label maps (SynthSeg)")
+    p.add_argument("--labelmaps", nargs="+", required=True, help="label map files or folders")
+    p.add_argument("--out", required=True, help="folder for the case folders")
+    p.add_argument("--per-map", type=int, default=1, help="images per label map (default 1)")
+    p.add_argument(
+        "--subjects",
+        default="",
+        help="which maps, 1-based in name order, e.g. 1-15 or 1,3,16-20 (default all)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="images generated in parallel")
+    p.add_argument(
+        "--crop-margin",
+        type=float,
+        default=None,
+        metavar="MM",
+        help="crop each image to the head's box plus this margin (default: the whole grid)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace existing case folders")
+    p.set_defaults(func=run)
+
+
+def map_stem(path: Path) -> str:
+    name = path.name
+    for suffix in MAP_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def find_label_maps(items: list[str]) -> list[Path]:
+    """The label map files named, or found (sorted by name) in the folders named."""
+    maps: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(
+                f for f in p.iterdir() if f.is_file() and f.name.lower().endswith(MAP_SUFFIXES)
+            )
+            if not found:
+                raise LoadError("no label maps (.nii.gz, .nii, .nrrd, .mha, .mhd) in folder", p)
+            maps.extend(found)
+        elif p.is_file():
+            maps.append(p)
+        else:
+            raise LoadError("no such file or folder", p)
+    return maps
+
+
+def parse_subjects(text: str, n: int) -> list[int]:
+    """0-based indices from a 1-based list like '1-15' or '1,3,16-20'."""
+    if not text:
+        return list(range(n))
+    out: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.strip().partition("-")
+        try:
+            a, b = int(lo), int(hi or lo)
+        except ValueError:
+            raise RadLabelError(f"bad --subjects '{text}' (expected e.g. 1-15 or 1,3,5)") from None
+        if not 1 <= a <= b <= n:
+            raise RadLabelError(f"--subjects '{text}' outside 1-{n} ({n} label maps found)")
+        out.extend(i - 1 for i in range(a, b + 1) if i - 1 not in out)
+    return out
+
+
+def load_label_map(path: Path):
+    """(int32 array, Geometry) of a label map file; LoadError for a map that is not a 3D
+    volume of whole numbers."""
+    import numpy as np
+
+    from viewer.io import load_volume
+
+    vol = load_volume(str(path))
+    meta = vol.metadata
+    if vol.array.ndim != 3 or meta.get("time_points") or meta.get("components"):
+        raise LoadError("not a 3D label map (4D, RGB or multi-component image)", path)
+    arr = vol.array
+    if not np.issubdtype(arr.dtype, np.integer):
+        if not np.all(np.isfinite(arr)) or not np.array_equal(arr, np.round(arr)):
+            raise LoadError("not a label map: its values are not whole numbers", path)
+    if arr.size and (arr.min() < -(2**31) or arr.max() >= 2**31):
+        raise LoadError("label values out of the 32-bit integer range", path)
+    return np.asarray(arr, dtype=np.int32), vol.geometry
+
+
+def case_seed(seed: int, stem: str, k: int):
+    import numpy as np
+
+    return np.random.SeedSequence([seed, zlib.crc32(stem.encode("utf-8")), k])
+
+
+def _write_case(job: tuple) -> str:
+    """Generate and write one case folder; returns its path (runs in a worker process)."""
+    import numpy as np
+
+    from segmentation_core.synth import SynthParams, generate_detailed
+    from viewer.io import save_volume
+    from viewer.model.geometry import Geometry
+
+    map_path, out_dir, seed, k, crop_margin = job
+    labels, geometry = load_label_map(Path(map_path))
+    stem = map_stem(Path(map_path))
+    rng = np.random.default_rng(case_seed(seed, stem, k))
+    r = generate_detailed(
+        labels, geometry.spacing_zyx, rng, SynthParams(crop_margin_mm=crop_margin)
+    )
+    grid = Geometry(
+        shape_zyx=r.image.shape,
+        spacing=geometry.spacing,
+        origin=tuple(geometry.index_to_world(r.offset_zyx)),
+        direction=geometry.direction,
+    )
+    case = Path(out_dir) / f"{stem}_{k}"
+    case.mkdir(parents=True, exist_ok=True)
+    label = r.label
+    if label.min() >= 0 and label.max() <= 65535:
+        label = label.astype(np.uint16)  # the viewer's label type
+    save_volume(r.image, grid, case / "image.nii.gz")
+    save_volume(label, grid, case / "label.nii.gz")
+    return str(case)
+
+
+def _job_error(job: tuple) -> tuple[str, str | None] | str:
+    """`_write_case` for a worker: expected errors come back as (reason, path)."""
+    try:
+        return _write_case(job)
+    except RadLabelError as e:
+        return (e.reason, e.path)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.per_map < 1:
+        raise RadLabelError("--per-map must be at least 1")
+    maps = find_label_maps(args.labelmaps)
+    chosen = [maps[i] for i in parse_subjects(args.subjects, len(maps))]
+    for m in chosen:  # refuse bad input before anything is written
+        load_label_map(m)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise RadLabelError("output exists and is not a folder", out)
+    jobs = []
+    for m in chosen:
+        for k in range(args.per_map):
+            case = out / f"{map_stem(m)}_{k}"
+            if case.exists() and not args.overwrite:
+                raise RadLabelError("case folder exists (use --overwrite to replace it)", case)
+            jobs.append((str(m), str(out), args.seed, k, args.crop_margin))
+    out.mkdir(parents=True, exist_ok=True)
+    threads = max(1, min(args.threads, len(jobs), os.cpu_count() or 1))
+    if threads == 1:
+        results = map(_job_error, jobs)
+    else:
+        pool = ProcessPoolExecutor(max_workers=threads)
+        results = pool.map(_job_error, jobs)
+    for i, r in enumerate(results, 1):
+        if isinstance(r, tuple):
+            raise RadLabelError(*r)
+        print(f"[{i}/{len(jobs)}] {r}", flush=True)
+    return 0
