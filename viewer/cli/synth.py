@@ -173,12 +173,16 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     threads = max(1, min(args.threads, len(jobs), os.cpu_count() or 1))
     if threads == 1:
-        results = map(_job_error, jobs)
+        _report(map(_job_error, jobs), len(jobs))
     else:
-        pool = ProcessPoolExecutor(max_workers=threads)
-        results = pool.map(_job_error, jobs)
+        with ProcessPoolExecutor(max_workers=threads) as pool:
+            _report(pool.map(_job_error, jobs), len(jobs))
+    return 0
+
+
+def _report(results, total: int) -> None:
+    """Print each written case in order; the first failure stops with its one line."""
     for i, r in enumerate(results, 1):
         if isinstance(r, tuple):
             raise RadLabelError(*r)
-        print(f"[{i}/{len(jobs)}] {r}", flush=True)
-    return 0
+        print(f"[{i}/{total}] {r}", flush=True)
