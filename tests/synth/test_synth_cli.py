@@ -13,8 +13,8 @@ import pytest
 from synth_maps import tiny_head
 
 from viewer.cli.main import run_cli
-from viewer.cli.train_base import find_cases
 from viewer.io import load_volume, save_volume
+from viewer.io.training_cases import find_cases
 from viewer.model.geometry import Geometry
 
 REPO = Path(__file__).resolve().parents[2]
