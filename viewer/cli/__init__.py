@@ -13,4 +13,5 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("export", "viewer.cli.export"),
     ("pacs", "viewer.cli.pacs"),
     ("synth", "viewer.cli.synth"),
+    ("project", "viewer.cli.project"),
 )

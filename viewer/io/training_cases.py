@@ -43,14 +43,19 @@ def find_cases(paths: Iterable[str | Path]) -> list[tuple[str, Path, Path]]:
 
 
 def load_training_case(
-    name: str, image: str | Path, label: str | Path, exclude_values: Sequence[int] = ()
+    name: str,
+    image: str | Path,
+    label: str | Path,
+    exclude_values: Sequence[int] = (),
+    series_uid: str | None = None,
 ) -> TrainingCase:
-    """The case's image and label on the image's grid; `exclude_values` are never targets.
+    """The case's image and label on the image's grid; `exclude_values` are never targets;
+    `series_uid` picks the series of a DICOM folder that holds several.
 
     Raises LoadError naming the file for an unreadable image or label, a label that does not
     fit the image, or an image that is not a scalar volume.
     """
-    vol = load_volume(str(image))
+    vol = load_volume(str(image), series_uid=series_uid)
     if not vol.is_segmentable:
         raise LoadError("image is not a scalar volume (RGB or multi-component)", str(image))
     lab = load_label_for(vol, str(label))

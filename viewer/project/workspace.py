@@ -64,6 +64,7 @@ DEFAULT_SETTINGS = {
     "retrain_minutes": 10.0,
     "retrain_threads": 2,
 }
+ANY_ACTIVE = object()  # publish_version: activate whatever is active now
 SINGLE_FILE_IMAGES = (".nii.gz", ".nii", ".nrrd", ".mha")
 
 
@@ -485,30 +486,42 @@ class Project:
             write_json(self.store.project_file, data)
             self.store.append_journal("activate", user, version=version_id, before=before)
 
-    def publish_version(self, model_src, record: dict, *, activate: bool, user: str = "") -> str:
-        """Publish an exported model as the next version (atomic); activate it last if asked."""
+    def publish_version(
+        self,
+        model_src,
+        record: dict,
+        *,
+        activate: bool,
+        only_if_active: str | None | object = ANY_ACTIVE,
+        user: str = "",
+    ) -> str:
+        """Publish an exported model as the next version (atomic); activate it, last, when
+        asked -- and, with `only_if_active`, only if that is still the active version (a
+        retrain judged against it; someone may have activated another one meanwhile)."""
         with self.store.locked(user):
+            data = self._data()
+            current = data.get("active_version")
+            really = activate and (only_if_active is ANY_ACTIVE or only_if_active == current)
+            gate = {**record, "activated": really}
+            if activate and not really:
+                gate["not_activated_because"] = (
+                    f"the active version changed to {current} while this one was measured"
+                )
             version_id = vers.next_version_id(self.store)
-            # reserve the id: the hidden folder exists from here on
-            tmp = vers.build_version_folder(
-                self.store, version_id, Path(model_src), {**record, "activated": activate}
-            )
+            tmp = vers.build_version_folder(self.store, version_id, Path(model_src), gate)
             vers.reveal_version(self.store, tmp, version_id)
             self.store.append_journal(
                 "publish",
                 user,
                 version=version_id,
                 parent=record.get("parent"),
-                activated=activate,
+                activated=really,
                 metrics=record.get("metrics", {}),
             )
-            if activate:
-                data = self._data()
+            if really:  # the pointer moves last: a crash before leaves the old active
                 data["active_version"] = version_id
                 write_json(self.store.project_file, data)
-                self.store.append_journal(
-                    "activate", user, version=version_id, before=record.get("parent")
-                )
+                self.store.append_journal("activate", user, version=version_id, before=current)
         return version_id
 
     # --- journal -------------------------------------------------------------------------------

@@ -1,0 +1,481 @@
+"""Retraining the project's interactive model on its finished cases, in the background.
+
+`RetrainJob.start()` takes the project's retrain lock (one retrain at a time, whichever
+instance asks), writes the run's settings to `runs/<run_id>/run.json` and starts a separate OS
+process (`main.py project retrain-worker DIR RUN_ID`): the UI never waits, and Paddle never runs
+in the UI's process. The worker adopts the lock (it was taken by its parent: the worker checks
+the owner is its parent before rewriting it with its own pid), touches it as a heartbeat, and
+reports through `runs/<run_id>/events.jsonl`, which `poll()` reads -- from any instance, so a
+GUI that re-opens the project re-attaches with `RetrainJob.attach()`. Cancel: a `cancel` file in
+the run folder (or SIGTERM to the worker): the trainer checkpoints and stops. Resume: start
+again with `resume=run_id`: the same settings, cases and starting model, so the trainer picks up
+its checkpoint.
+
+A run: load the cases (the project's image and final label of each training case, through
+viewer.io.training_cases) -> fine-tune the model that was active at the start
+(`segmentation_core.training.finetune`) -> measure the candidate and the model active now on the
+validation cases (viewer.project.gating) -> publish `models/<version>/` atomically, activated only
+if better. Every step also goes to the project journal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from viewer.errors import RadLabelError, one_line
+from viewer.io.atomic_save import atomic_write_text
+from viewer.project.gating import EVAL_MAX_CASES, better, evaluate_model
+from viewer.project.locks import LockOwner, ProjectBusy, read_owner
+from viewer.project.runs import RunFolder, list_runs
+from viewer.project.store import default_user
+from viewer.project.workspace import Project
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 15.0
+TERMINAL = ("done", "error", "cancelled")
+
+
+# --- one run, in this process ------------------------------------------------------------------
+def prepare_run(
+    project: Project,
+    *,
+    minutes: float,
+    threads: int,
+    max_steps: int = 0,
+    seed: int = 0,
+    user: str = "",
+) -> RunFolder:
+    """Fix what a run trains on and from: the finished training cases, the validation cases
+    (or, with no split yet, the training cases) and the model active now."""
+    cases = project.training_cases()
+    if not cases:
+        raise RadLabelError("no finished cases to train on: submit at least one", project.folder)
+    val = project.validation_cases()
+    measured_on = "validation cases" if val else "training cases"
+    settings = {
+        "minutes": float(minutes),
+        "threads": int(threads),
+        "max_steps": int(max_steps),
+        "seed": int(seed),
+        "user": user or default_user(),
+        "parent_version": project.active_version(),
+        "parent_model_dir": str(project.active_model_dir()),
+        "cases": cases,
+        "eval_cases": (val or cases)[:EVAL_MAX_CASES],
+        "measured_on": measured_on,
+    }
+    return RunFolder.create(project.store, settings)
+
+
+def _load_case(project: Project, case_id: str):
+    from viewer.io.training_cases import load_training_case
+
+    final = project.label_path(case_id, "final")
+    if final is None:
+        raise RadLabelError(f"case {case_id} has no final label", project.folder)
+    return load_training_case(
+        case_id, project.image_path(case_id), final, series_uid=project.image_series_uid(case_id)
+    )
+
+
+def _hardware(threads: int) -> dict:
+    return {
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "cpu_count": os.cpu_count(),
+        "threads": threads,
+        "python": platform.python_version(),
+    }
+
+
+def _finetune(cases, init_model_dir, work_dir, config_kwargs, progress, should_stop):
+    from segmentation_core.training.finetune import FinetuneConfig, finetune
+
+    return finetune(
+        cases,
+        Path(init_model_dir),
+        Path(work_dir),
+        FinetuneConfig(**config_kwargs),
+        progress=progress,
+        should_stop=should_stop,
+    )
+
+
+def execute_run(
+    project: Project,
+    run: RunFolder,
+    *,
+    progress: Callable[[dict], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    trainer: Callable | None = None,
+    evaluator: Callable | None = None,
+) -> dict:
+    """Train, measure, publish; every event goes to the run's events.jsonl (and `progress`).
+    Returns the last event (done or cancelled). The caller holds the retrain lock."""
+    s = run.settings()
+    user = s.get("user", "")
+    trainer = trainer or _finetune
+    evaluator = evaluator or evaluate_model
+
+    def emit(event: dict) -> dict:
+        event = run.emit(event)
+        if progress is not None:
+            progress(event)
+        return event
+
+    def stop() -> bool:
+        return run.cancel_requested() or (should_stop is not None and bool(should_stop()))
+
+    def cancelled(steps: int | None = None) -> dict:
+        with project.store.locked(user):
+            project.store.append_journal("retrain_cancelled", user, run=run.run_id, steps=steps)
+        return emit({"type": "cancelled", "steps": steps})
+
+    with project.store.locked(user):
+        project.store.append_journal(
+            "retrain_start", user, run=run.run_id, parent=s["parent_version"], cases=s["cases"]
+        )
+    emit({"type": "phase", "name": "loading"})
+    cases = [_load_case(project, cid) for cid in s["cases"]]
+    by_id = {c.name: c for c in cases}
+    eval_cases = [by_id.get(cid) or _load_case(project, cid) for cid in s["eval_cases"]]
+    values = sorted(project.label_values())
+
+    emit({"type": "phase", "name": "training"})
+
+    def on_progress(info: dict) -> None:
+        emit(
+            {
+                "type": "progress",
+                "step": info.get("step"),
+                "loss": info.get("loss"),
+                "elapsed_s": info.get("elapsed_s"),
+                "budget_s": info.get("budget_s"),
+                "lr": info.get("lr"),
+                "val": info.get("val"),
+            }
+        )
+
+    config = {
+        "minutes": s["minutes"],
+        "threads": s["threads"],
+        "seed": s["seed"],
+        "max_steps": s["max_steps"],
+    }
+    result = trainer(cases, s["parent_model_dir"], run.work_dir, config, on_progress, stop)
+    if result.cancelled:
+        return cancelled(result.steps)
+
+    emit({"type": "phase", "name": "evaluating"})
+    active_version = project.active_version()
+    active_dir = project.active_model_dir()
+    threads = s["threads"]
+    candidate = evaluator(result.model_dir, eval_cases, values, threads=threads, should_stop=stop)
+    active = evaluator(active_dir, eval_cases, values, threads=threads, should_stop=stop)
+    if stop():
+        return cancelled(result.steps)
+    for m in (candidate, active):
+        m["measured_on"] = s["measured_on"]
+    activate = better(candidate, active)
+
+    emit({"type": "phase", "name": "publishing"})
+    record = {
+        "parent": s["parent_version"],
+        "parent_model_dir": s["parent_model_dir"],
+        "run_id": run.run_id,
+        "cases": s["cases"],
+        "eval_cases": s["eval_cases"],
+        "settings": {**config, "trainer": "segmentation_core.training.finetune"},
+        "hardware": _hardware(threads),
+        "train_steps": result.steps,
+        "train_seconds": result.seconds,
+        "history": [list(h) for h in result.history][-2000:],
+        "metrics": {
+            "candidate": candidate,
+            "active_before": active,
+            "active_before_version": active_version,
+            "active_before_model_dir": str(active_dir),
+            "rule": "activated when mean(dice@1, dice@3, dice@5) is higher than the active's",
+        },
+        "user": user,
+    }
+    version = project.publish_version(
+        result.model_dir, record, activate=activate, only_if_active=active_version, user=user
+    )
+    activated = project.version(version).activated
+    done = {
+        "type": "done",
+        "version": version,
+        "activated": activated,
+        "candidate": candidate,
+        "active": active,
+        "active_version": active_version,
+        "steps": result.steps,
+        "seconds": result.seconds,
+    }
+    with project.store.locked(user):
+        project.store.append_journal(
+            "retrain_done", user, run=run.run_id, version=version, activated=activated
+        )
+    return emit(done)
+
+
+class _Heartbeat:
+    """Touches the retrain lock now and then, so other hosts see the run is alive."""
+
+    def __init__(self, project: Project) -> None:
+        self._lock = project.store.retrain_lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="retrain-heartbeat", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(HEARTBEAT_S):
+            self._lock.touch()
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def _busy(project: Project) -> ProjectBusy:
+    lock = project.store.retrain_lock()
+    owner = lock.owner()
+    who = owner.describe() if owner else "another program"
+    return ProjectBusy(f"a retrain is running (started by {who})", lock.path)
+
+
+def retrain_blocking(
+    project_folder,
+    *,
+    minutes: float = 10.0,
+    threads: int = 2,
+    progress: Callable[[dict], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    user: str = "",
+    max_steps: int = 0,
+    seed: int = 0,
+    resume: str | None = None,
+    trainer: Callable | None = None,
+    evaluator: Callable | None = None,
+) -> dict:
+    """A whole retrain in this process (scripts, benchmarks, the worker); the last event."""
+    project = Project.open(project_folder)
+    lock = project.store.retrain_lock()
+    if not lock.acquire(user or default_user()):
+        raise _busy(project)
+    try:
+        if resume:
+            run = RunFolder.find(project.store, resume)
+            run.clear_cancel()
+        else:
+            run = prepare_run(
+                project, minutes=minutes, threads=threads, max_steps=max_steps, seed=seed, user=user
+            )
+        with _Heartbeat(project):
+            return execute_run(
+                project,
+                run,
+                progress=progress,
+                should_stop=should_stop,
+                trainer=trainer,
+                evaluator=evaluator,
+            )
+    finally:
+        lock.release()
+
+
+# --- the worker process ------------------------------------------------------------------------
+def run_worker(project_folder, run_id: str) -> int:
+    """The body of `main.py project retrain-worker`: adopt the lock, run, report; exit code."""
+    project = Project.open(project_folder)
+    run = RunFolder.find(project.store, run_id)
+    lock = project.store.retrain_lock()
+    user = run.settings().get("user", "") or default_user()
+    owner = read_owner(lock.path)
+    me = socket.gethostname()
+    if owner is not None and owner.host == me and owner.pid == os.getppid():
+        # taken for us by RetrainJob.start: ours now (the owner file is rewritten in place)
+        atomic_write_text(lock.path, LockOwner.me(owner.user).to_json())
+    elif not lock.acquire(user):
+        run.emit({"type": "error", "message": _busy(project).message})
+        return 1
+    run.write_worker(os.getpid(), me)
+    stop_flag = threading.Event()
+    with contextlib.suppress(ValueError):  # not the main thread: no handler, the file still works
+        signal.signal(signal.SIGTERM, lambda *_: stop_flag.set())
+    try:
+        with _Heartbeat(project):
+            execute_run(project, run, should_stop=stop_flag.is_set)
+        return 0
+    except RadLabelError as e:
+        run.emit({"type": "error", "message": e.message})
+        _journal_error(project, run, user, e.message)
+        return 1
+    except Exception as e:  # still one line for the UI; the traceback to the worker log
+        log.exception("retrain %s failed", run.run_id)
+        message = f"retrain failed: {one_line(str(e)) or type(e).__name__}"
+        run.emit({"type": "error", "message": message})
+        _journal_error(project, run, user, message)
+        return 1
+    finally:
+        lock.release()
+
+
+def _journal_error(project: Project, run: RunFolder, user: str, message: str) -> None:
+    with contextlib.suppress(RadLabelError), project.store.locked(user):
+        project.store.append_journal("retrain_error", user, run=run.run_id, message=message)
+
+
+def worker_command(project_folder, run_id: str) -> list[str]:
+    """How to start the worker: the frozen app runs itself, a checkout runs main.py."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "project", "retrain-worker", str(project_folder), run_id]
+    main_py = Path(__file__).resolve().parent.parent.parent / "main.py"
+    return [sys.executable, str(main_py), "project", "retrain-worker", str(project_folder), run_id]
+
+
+class RetrainJob:
+    """A retrain in its own process. The caller polls (`poll()`), never waits."""
+
+    def __init__(self, project_folder, run: RunFolder, proc: subprocess.Popen | None) -> None:
+        self.folder = Path(project_folder)
+        self.run = run
+        self.run_id = run.run_id
+        self._proc = proc
+        self._offset = 0
+        self._ended = False
+        self._synthesised = False
+
+    @classmethod
+    def start(
+        cls,
+        project_folder,
+        *,
+        minutes: float = 10.0,
+        threads: int = 2,
+        user: str = "",
+        max_steps: int = 0,
+        seed: int = 0,
+        resume: str | None = None,
+    ) -> RetrainJob:
+        """Start (or, with `resume=run_id`, resume) a retrain; ProjectBusy if one is running."""
+        project = Project.open(project_folder)
+        lock = project.store.retrain_lock()
+        if not lock.acquire(user or default_user()):
+            raise _busy(project)
+        try:
+            if resume:
+                run = RunFolder.find(project.store, resume)
+                last = run.last_event()
+                if last is not None and last.get("type") == "done":
+                    raise RadLabelError(f"run {resume} has finished already", run.folder)
+                run.clear_cancel()
+                run.emit({"type": "resumed"})
+            else:
+                run = prepare_run(
+                    project,
+                    minutes=minutes,
+                    threads=threads,
+                    max_steps=max_steps,
+                    seed=seed,
+                    user=user,
+                )
+            logfile = open(run.folder / "worker.log", "ab")  # noqa: SIM115 (the child keeps it)
+            try:
+                proc = subprocess.Popen(
+                    worker_command(project.folder.absolute(), run.run_id),
+                    stdin=subprocess.DEVNULL,
+                    stdout=logfile,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # a Ctrl+C in a terminal goes to the CLI, which cancels
+                )
+            finally:
+                logfile.close()
+        except BaseException:
+            lock.release()
+            raise
+        job = cls(project.folder, run, proc)
+        job._offset = run.read_events()[1] if resume else 0
+        return job
+
+    @classmethod
+    def attach(cls, project_folder, run_id: str | None = None) -> RetrainJob | None:
+        """The running (or given) run of a project, for a GUI that re-opens it; None if none."""
+        project = Project.open(project_folder)
+        if run_id is not None:
+            return cls(project.folder, RunFolder.find(project.store, run_id), None)
+        for run in reversed(list_runs(project.store)):
+            if not run.finished():
+                job = cls(project.folder, run, None)
+                if job.running():
+                    return job
+        return None
+
+    def running(self) -> bool:
+        if self._proc is not None:
+            return self._proc.poll() is None
+        worker = self.run.worker()
+        if worker is None or worker.get("host") != socket.gethostname():
+            lock_owner = read_owner(self.folder / "retrain.lock")
+            return lock_owner is not None and not self.run.finished()
+        try:
+            os.kill(int(worker["pid"]), 0)
+        except ProcessLookupError:
+            return False
+        except (OSError, ValueError, TypeError):
+            return True
+        return not self.run.finished()
+
+    def poll(self) -> list[dict]:
+        """Events since the last poll. A worker that died without a last word gets one (error)."""
+        events, self._offset = self.run.read_events(self._offset)
+        if any(e.get("type") in TERMINAL for e in events):
+            self._ended = True
+        if not self._ended and not events and not self.running():
+            more, self._offset = self.run.read_events(self._offset)  # written just before exit
+            events += more
+            if any(e.get("type") in TERMINAL for e in more):
+                self._ended = True
+            elif not self._synthesised:
+                self._synthesised = True
+                self._ended = True
+                code = self._proc.returncode if self._proc is not None else None
+                message = (
+                    f"the retrain process ended unexpectedly (exit code {code}); "
+                    f"see {self.run.folder / 'worker.log'}"
+                )
+                events.append(self.run.emit({"type": "error", "message": message}))
+                # a worker that died before adopting the lock left it in our name
+                Project.open(self.folder).store.retrain_lock().release()
+        return events
+
+    def cancel(self) -> None:
+        """Ask the worker to stop: it checkpoints, stops and reports 'cancelled'."""
+        self.run.request_cancel()
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Block until the worker ends (scripts and tests; the GUI polls instead)."""
+        if self._proc is None:
+            raise RadLabelError("wait() needs a job started here; poll() an attached one")
+        try:
+            self._proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
