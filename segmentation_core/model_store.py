@@ -2,8 +2,9 @@
 
 A model folder holds `model.json` + `model.pdiparams` (Paddle's inference format: a JSON graph
 and a binary dense-tensor stream read by Paddle's C++ loader, never unpickled; see
-`checkpoint_io`) and `meta.json` (network widths, encoding
-version, inference patch size, training record). New versions are published atomically: written
+`checkpoint_io`), `meta.json` (network widths, encoding version, inference patch size, training
+record) and `weights.safetensors` (the same weights under the network's keys, for fine-tuning;
+folders exported before it existed are read by `training.exported_weights`). New versions are published atomically: written
 to a temporary sibling folder, then renamed into place.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODEL_PREFIX = "model"
 META_FILE = "meta.json"
+WEIGHTS_FILE = "weights.safetensors"
 DEFAULT_INFERENCE_PATCH = (64, 64, 64)
 
 
@@ -48,6 +50,7 @@ def export_inference_model(net, out_dir: Path, meta: dict) -> Path:
     """Trace `net` to a static graph and publish it with its meta card at `out_dir` atomically."""
     import paddle
 
+    from segmentation_core.checkpoint_io import save_tensors
     from segmentation_core.encoding import ENCODING_VERSION, IN_CHANNELS
 
     out_dir = Path(out_dir)
@@ -58,6 +61,9 @@ def export_inference_model(net, out_dir: Path, meta: dict) -> Path:
         spec = [paddle.static.InputSpec([None, IN_CHANNELS, None, None, None], "float32", "x")]
         static = paddle.jit.to_static(net, input_spec=spec, full_graph=True)
         paddle.jit.save(static, str(tmp / MODEL_PREFIX))
+        # the state dict under the network's own keys: what a retrain starts from
+        # (segmentation_core.training.exported_weights), with no pickle and no graph parsing
+        save_tensors(tmp / WEIGHTS_FILE, {k: v.numpy() for k, v in net.state_dict().items()})
         full_meta = {
             "format": "paddle-inference",
             "encoding_version": ENCODING_VERSION,

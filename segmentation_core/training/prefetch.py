@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import queue
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -39,17 +39,22 @@ def draw_sample(
 
 
 def batch_stream(
-    cases: Sequence[TrainingCase], patch: int, synthetic_fraction: float, batch: int, seed
+    cases: Sequence[TrainingCase],
+    patch: int,
+    synthetic_fraction: float,
+    batch: int,
+    seed,
+    sampler_factory: Callable = TargetSampler,
 ):
     """Endless batches; the same `seed` gives the same batches in any process."""
     rng = np.random.default_rng(seed)
-    sampler = TargetSampler(list(cases), rng)
+    sampler = sampler_factory(list(cases), rng)
     while True:
         yield [draw_sample(sampler, rng, patch, synthetic_fraction) for _ in range(batch)]
 
 
-def _worker(cases, patch, synthetic_fraction, batch, seed, out) -> None:
-    for samples in batch_stream(cases, patch, synthetic_fraction, batch, seed):
+def _worker(cases, patch, synthetic_fraction, batch, seed, out, sampler_factory) -> None:
+    for samples in batch_stream(cases, patch, synthetic_fraction, batch, seed, sampler_factory):
         out.put(samples)  # blocks while the queue is full
 
 
@@ -64,12 +69,21 @@ class PrefetchWorker:
         batch: int,
         seed,
         depth: int = 3,
+        sampler_factory: Callable = TargetSampler,
     ) -> None:
         ctx = mp.get_context("spawn")
         self._queue = ctx.Queue(maxsize=depth)
         self._proc = ctx.Process(
             target=_worker,
-            args=(list(cases), patch, synthetic_fraction, batch, seed, self._queue),
+            args=(
+                list(cases),
+                patch,
+                synthetic_fraction,
+                batch,
+                seed,
+                self._queue,
+                sampler_factory,
+            ),
             name="radlabel-train-patches",
             daemon=True,
         )

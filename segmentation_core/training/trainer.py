@@ -66,6 +66,9 @@ class TrainConfig:
     checkpoint_every_s: float = 300.0
     threads: int = 1
     init_from: str = ""  # a checkpoint.safetensors to start from (ignored when resuming)
+    warmup_steps: int = 50  # linear warm-up of the learning rate
+    min_lr_fraction: float = 0.05  # the cosine decays to this share of `lr`
+    trainable: str = "all"  # "all", "decoder" (decoder + head) or "norms" (norms + head)
 
 
 @dataclass
@@ -149,7 +152,7 @@ def init_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
     return load_tensors(p)
 
 
-def _checked_weights(weights: dict, ref: dict, path: Path) -> dict:
+def _checked_weights(weights: dict, ref: dict, path: Path | str) -> dict:
     """`weights` when every parameter of the network is there with its shape."""
     for key, value in ref.items():
         if key not in weights:
@@ -177,6 +180,25 @@ def _plain(value, key: str):
     raise TypeError(f"optimizer state {key!r} of type {type(value).__name__} is not storable")
 
 
+def trainable_parameters(net, which: str) -> list:
+    """The parameters `which` names ("all", "decoder": decoder + head, "norms": instance norms
+    + head); the others get stop_gradient, so backward stops below the lowest trained layer."""
+    if which not in ("all", "decoder", "norms"):
+        raise ValueError(f"unknown trainable set {which!r}")
+    chosen = []
+    for key, p in net.named_parameters():
+        if which == "all":
+            keep = True
+        elif which == "decoder":
+            keep = key.startswith(("up.", "dec.", "head."))
+        else:
+            keep = key.startswith("head.") or ".body.1." in key or ".body.4." in key
+        p.stop_gradient = not keep
+        if keep:
+            chosen.append(p)
+    return chosen
+
+
 class Trainer:
     """Owns the network, optimiser and sampler; `run()` trains until the budget is used."""
 
@@ -187,6 +209,9 @@ class Trainer:
         config: TrainConfig,
         val_cases: list[TrainingCase] | None = None,
         progress: Callable[[dict], None] | None = None,
+        *,
+        init_state: dict[str, np.ndarray] | None = None,
+        sampler_factory: Callable = TargetSampler,
     ) -> None:
         import paddle
 
@@ -204,12 +229,14 @@ class Trainer:
             if not c.targets:
                 c.targets = find_targets(c)
         self.cases = cases
-        self.sampler = TargetSampler(cases, self.rng)
+        # a factory (cases, rng) -> sampler; picklable, as the patch worker builds its own
+        self.sampler_factory = sampler_factory
+        self.sampler = sampler_factory(cases, self.rng)
         self.net = InteractiveUNet3D(config.widths)
         # not paddle.optimizer.AdamW: its kernel slows every later convolution ~1.6x here
         # (segmentation_core/training/optim.py); the same update, in place, does not
         self.opt = InPlaceAdamW(
-            self.net.parameters(),
+            trainable_parameters(self.net, config.trainable),
             learning_rate=config.lr,
             weight_decay=config.weight_decay,
             clip_norm=5.0,
@@ -218,7 +245,9 @@ class Trainer:
         self._prefetch: PrefetchWorker | None = None
         self.val_set = self._fixed_val_set(val_cases or [])
         check_resume_folder(self.out_dir)
-        if config.init_from and not (self.out_dir / CHECKPOINT).is_file():
+        if init_state is not None and not (self.out_dir / CHECKPOINT).is_file():
+            self.net.set_state_dict(_checked_weights(init_state, self.net.state_dict(), "init"))
+        elif config.init_from and not (self.out_dir / CHECKPOINT).is_file():
             self.net.set_state_dict(
                 widen_state_dict(init_weights(config.init_from), self.net.state_dict())
             )
@@ -306,6 +335,7 @@ class Trainer:
                 cfg.synthetic_fraction,
                 cfg.batch,
                 [cfg.seed, self.state.step],
+                sampler_factory=self.sampler_factory,
             )
         return self._prefetch.next_batch()
 
@@ -385,13 +415,14 @@ class Trainer:
 
     # --- the loop -------------------------------------------------------------------------------
     def _learning_rate(self, elapsed: float, budget: float) -> float:
-        """Cosine decay to 5 % over the budget (time, or steps when max_steps is set), after a
-        linear warm-up over the first 50 steps."""
+        """Cosine decay to `min_lr_fraction` over the budget (time, or steps when max_steps is
+        set), after a linear warm-up over the first `warmup_steps` steps."""
         cfg = self.cfg
         frac = min(1.0, elapsed / budget) if not cfg.max_steps else self.state.step / cfg.max_steps
-        lr = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
-        if self.state.step < 50:
-            lr *= (self.state.step + 1) / 50
+        floor = cfg.min_lr_fraction
+        lr = cfg.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * frac)))
+        if self.state.step < cfg.warmup_steps:
+            lr *= (self.state.step + 1) / cfg.warmup_steps
         return lr
 
     def _train_step(self) -> float:
