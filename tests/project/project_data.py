@@ -49,3 +49,32 @@ def tree_bytes(folder: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
     }
+
+
+BIG = Geometry((24, 32, 32), (1.5, 1.0, 1.0), (-20.0, 4.0, 7.5))
+
+
+def sphere_label(shape=(24, 32, 32), shift: int = 0) -> np.ndarray:
+    """Two balls (values 1 and 2) of a few mL on a 1.5 mm grid: targets the harness keeps."""
+    z, y, x = np.mgrid[: shape[0], : shape[1], : shape[2]]
+    lab = np.zeros(shape, np.uint16)
+    lab[((z - 12) ** 2 + (y - 11 - shift) ** 2 + (x - 11) ** 2) <= 49] = 1
+    lab[((z - 12) ** 2 + (y - 22) ** 2 + (x - 22 + shift) ** 2) <= 30] = 2
+    return lab
+
+
+def make_trainable_project(folder: Path, n_cases: int = 2) -> Project:
+    """A project of `n_cases` finished 24x32x32 cases (a real fine-tune can run on them)."""
+    project = Project.create(folder, "tiny", LABELS)
+    src = folder.parent / "src"
+    src.mkdir(exist_ok=True)
+    for i in range(n_cases):
+        lab = sphere_label(shift=i)
+        rng = np.random.default_rng(i)
+        img = (rng.normal(0, 8, BIG.shape_zyx) + 60 * lab).astype(np.float32)
+        save_volume(img, BIG, src / f"case{i}.nii.gz")
+        write_label(src / f"case{i}_label.nii.gz", lab, BIG)
+        project.add_case(
+            src / f"case{i}.nii.gz", src / f"case{i}_label.nii.gz", final=True, patient_id=f"p{i}"
+        )
+    return project

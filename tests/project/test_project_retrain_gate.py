@@ -147,3 +147,21 @@ def test_cancel_during_training_publishes_nothing(tmp_path):
     assert project.versions() == []
     assert project.active_version() is None
     assert Project.open(project.folder).journal()[-1]["event"] == "retrain_cancelled"
+
+
+def test_the_evaluation_cap_keeps_evenly_spaced_values_the_same_for_both_models():
+    from viewer.project.gating import better, capped
+
+    assert capped(list(range(1, 42)), 5) == [1, 11, 21, 31, 41]
+    assert capped([3, 5], 5) == [3, 5]
+    assert better(
+        {"dice@1": 0.5, "dice@3": 0.6, "dice@5": 0.7},
+        {"dice@1": 0.6, "dice@3": 0.6, "dice@5": 0.59},
+    )
+    assert not better(
+        {"dice@1": 0.6, "dice@3": 0.6, "dice@5": 0.6}, {"dice@1": 0.6, "dice@3": 0.6, "dice@5": 0.6}
+    )
+    assert not better(
+        {"dice@1": None, "dice@3": None, "dice@5": None},
+        {"dice@1": 0.1, "dice@3": 0.1, "dice@5": 0.1},
+    )

@@ -55,9 +55,11 @@ def prepare_run(
     max_steps: int = 0,
     seed: int = 0,
     user: str = "",
+    options: dict | None = None,
 ) -> RunFolder:
     """Fix what a run trains on and from: the finished training cases, the validation cases
-    (or, with no split yet, the training cases) and the model active now."""
+    (or, with no split yet, the training cases) and the model active now. `options`: more
+    FinetuneConfig fields (patch, batch, lr, ...) for experiments and tests."""
     cases = project.training_cases()
     if not cases:
         raise RadLabelError("no finished cases to train on: submit at least one", project.folder)
@@ -74,6 +76,7 @@ def prepare_run(
         "cases": cases,
         "eval_cases": (val or cases)[:EVAL_MAX_CASES],
         "measured_on": measured_on,
+        "options": dict(options or {}),
     }
     return RunFolder.create(project.store, settings)
 
@@ -174,6 +177,7 @@ def execute_run(
         "threads": s["threads"],
         "seed": s["seed"],
         "max_steps": s["max_steps"],
+        **s.get("options", {}),
     }
     result = trainer(cases, s["parent_model_dir"], run.work_dir, config, on_progress, stop)
     if result.cancelled:
@@ -272,6 +276,7 @@ def retrain_blocking(
     max_steps: int = 0,
     seed: int = 0,
     resume: str | None = None,
+    options: dict | None = None,
     trainer: Callable | None = None,
     evaluator: Callable | None = None,
 ) -> dict:
@@ -286,7 +291,13 @@ def retrain_blocking(
             run.clear_cancel()
         else:
             run = prepare_run(
-                project, minutes=minutes, threads=threads, max_steps=max_steps, seed=seed, user=user
+                project,
+                minutes=minutes,
+                threads=threads,
+                max_steps=max_steps,
+                seed=seed,
+                user=user,
+                options=options,
             )
         with _Heartbeat(project):
             return execute_run(
@@ -374,6 +385,7 @@ class RetrainJob:
         max_steps: int = 0,
         seed: int = 0,
         resume: str | None = None,
+        options: dict | None = None,
     ) -> RetrainJob:
         """Start (or, with `resume=run_id`, resume) a retrain; ProjectBusy if one is running."""
         project = Project.open(project_folder)
@@ -396,6 +408,7 @@ class RetrainJob:
                     max_steps=max_steps,
                     seed=seed,
                     user=user,
+                    options=options,
                 )
             logfile = open(run.folder / "worker.log", "ab")  # noqa: SIM115 (the child keeps it)
             try:
