@@ -14,6 +14,7 @@ from project_data import make_trainable_project, sphere_label
 from project_workers import submit_cases
 
 pytest.importorskip("paddle")
+pytestmark = pytest.mark.slow
 
 from viewer.project import Project, ProjectBusy  # noqa: E402
 from viewer.project.retrain import RetrainJob  # noqa: E402
