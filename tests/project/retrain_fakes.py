@@ -20,7 +20,7 @@ class FakeResult:
 def fake_trainer(tag: str, steps: int = 3):
     """Exports a model folder whose weights file holds `tag` (the evaluator reads it back)."""
 
-    def train(cases, init_model_dir, work_dir, config, progress, should_stop):
+    def train(cases, init_model_dir, work_dir, config, progress, should_stop, replay=()):
         for step in range(1, steps + 1):
             if should_stop():
                 return FakeResult(Path(work_dir) / "model", step - 1, 0.1, cancelled=True)
@@ -32,6 +32,7 @@ def fake_trainer(tag: str, steps: int = 3):
         (out / "model.json").write_text("{}")
         (out / "meta.json").write_text("{}")
         train.seen = [c.name for c in cases]
+        train.replay = [c.name for c in replay]
         return FakeResult(out, steps, 0.1, [[s, 1.0 / s, None] for s in range(1, steps + 1)])
 
     return train

@@ -165,3 +165,47 @@ def test_the_evaluation_cap_keeps_evenly_spaced_values_the_same_for_both_models(
         {"dice@1": None, "dice@3": None, "dice@5": None},
         {"dice@1": 0.1, "dice@3": 0.1, "dice@5": 0.1},
     )
+
+
+def test_replay_cases_come_from_the_replay_folder(tmp_path):
+    from project_data import write_image, write_label
+
+    project = _finished_project(tmp_path)
+    other = tmp_path / "base_data" / "brain01"
+    other.mkdir(parents=True)
+    write_image(other / "image.nii.gz")
+    write_label(other / "label.nii.gz", blob_label() * 3)  # values outside the label set
+    project.update_settings(replay_dir=str(tmp_path / "base_data"))
+    trainer = fake_trainer("good")
+    done = retrain_blocking(
+        project.folder,
+        minutes=1,
+        threads=1,
+        trainer=trainer,
+        evaluator=fake_evaluator({"good": 0.7, "base": 0.5}),
+    )
+    assert trainer.replay == ["brain01"]
+    assert project.version(done["version"]).record["replay_cases"] == ["brain01"]
+
+
+def test_auto_retrain_is_due_after_n_newly_finished_cases(tmp_path):
+    project = make_project(tmp_path / "p", 5)
+    for i in range(2):
+        project.submit(f"img{i}", blob_label(), user="ann", time_spent_s=1, clicks=1)
+    assert not project.auto_retrain_due()  # off by default
+    project.update_settings(auto_retrain_after=3)
+    assert project.finished_since_last_retrain() == ["img0", "img1"]
+    assert not project.auto_retrain_due()
+    project.submit("img2", blob_label(), user="ann", time_spent_s=1, clicks=1)
+    assert project.auto_retrain_due()
+    retrain_blocking(
+        project.folder,
+        minutes=1,
+        threads=1,
+        trainer=fake_trainer("good"),
+        evaluator=fake_evaluator({"good": 0.7, "base": 0.5}),
+    )
+    assert project.finished_since_last_retrain() == []
+    assert not project.auto_retrain_due()
+    project.submit("img3", blob_label(), user="ann", time_spent_s=1, clicks=1)
+    assert project.finished_since_last_retrain() == ["img3"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
+import signal
 import time
 
 import numpy as np
@@ -131,3 +133,16 @@ def test_a_retrain_while_another_instance_submits(tmp_path):
     entries = [json.loads(line) for line in lines]
     assert sum(e["event"] == "save_label" for e in entries) == 6
     assert sum(e["event"] == "retrain_done" for e in entries) == 1
+
+
+def test_a_killed_worker_is_reported_and_its_lock_does_not_block_the_next_retrain(tmp_path):
+    project = make_trainable_project(tmp_path / "p", 1)
+    job = RetrainJob.start(project.folder, minutes=5, threads=1, max_steps=10, options=TINY)
+    _collect(job, lambda ev: any(e["type"] == "phase" for e in ev))
+    # a crash, a power cut: no last word from the worker
+    os.kill(job.run.worker()["pid"], signal.SIGKILL)
+    events = _collect(job, _ended)
+    assert events[-1]["type"] == "error"
+    assert events[-1]["message"].startswith("the retrain process ended unexpectedly (exit code -9)")
+    again = RetrainJob.start(project.folder, minutes=5, threads=1, max_steps=10, options=TINY)
+    assert _collect(again, _ended)[-1]["type"] == "done"

@@ -4,6 +4,7 @@ and bad input refused with nothing changed."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +23,8 @@ from viewer.io.labels.load_save import load_labels
 from viewer.model.geometry import Geometry
 from viewer.model.labelmap import LabelMap
 from viewer.project import Project, ProjectBusy
+
+REPO_DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def test_create_and_open_keep_name_and_labels(tmp_path):
@@ -234,3 +237,33 @@ def test_corrupt_project_and_case_files_are_refused_naming_them(project_with_cas
     with pytest.raises(LoadError):
         project_with_case.save_label("img0", "draft", blob_label(), user="ann")
     assert tree_bytes(tmp_path / "p") == before
+
+
+def test_dicom_folder_case_keeps_series_and_patient_and_copies_its_files(tmp_path):
+    from viewer.io import load_volume
+
+    src = REPO_DATA / "dicom" / "non_isotropic"
+    project = make_project(tmp_path / "p")
+    linked = project.add_case(src)
+    assert (linked.case_id, linked.patient_id) == ("non_isotropic", "dicom2nifti")
+    assert linked.series_uid == "1.2.826.0.1.3680043.8.498.69597760006836175184016920326015805567"
+    assert project.image_path("non_isotropic") == src.absolute()
+    copied = project.add_case(src, copy=True)
+    assert copied.image == "cases/non_isotropic-2/image"
+    assert sorted(p.name for p in project.image_path("non_isotropic-2").iterdir()) == [
+        "00000_001.dcm",
+        "00001_002.dcm",
+        "00002_003.dcm",
+        "00003_004.dcm",
+    ]
+    a = load_volume(src)
+    b = load_volume(project.image_path("non_isotropic-2"), series_uid=copied.series_uid)
+    assert b.geometry.same_grid(a.geometry, tol=1e-9)
+    assert (a.array == b.array).all()
+
+
+def test_a_torn_last_journal_line_is_skipped(tmp_path):
+    project = make_project(tmp_path / "p", 1)
+    with open(tmp_path / "p" / "journal.jsonl", "a") as f:
+        f.write('{"event": "add_ca')  # a crash in the middle of an append
+    assert [e["event"] for e in project.journal()] == ["create", "add_case"]

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from viewer.errors import RadLabelError, one_line
 from viewer.io.atomic_save import atomic_write_text
+from viewer.io.training_cases import find_cases, load_training_case
 from viewer.project.gating import EVAL_MAX_CASES, better, evaluate_model
 from viewer.project.locks import LockOwner, ProjectBusy, read_owner
 from viewer.project.runs import RunFolder, list_runs
@@ -77,13 +78,24 @@ def prepare_run(
         "eval_cases": (val or cases)[:EVAL_MAX_CASES],
         "measured_on": measured_on,
         "options": dict(options or {}),
+        "replay": _replay_specs(project),
     }
     return RunFolder.create(project.store, settings)
 
 
-def _load_case(project: Project, case_id: str):
-    from viewer.io.training_cases import load_training_case
+MAX_REPLAY_CASES = 8
 
+
+def _replay_specs(project: Project) -> list[list[str]]:
+    """[name, image, label] of the replay cases (the first MAX_REPLAY_CASES of `replay_dir`)."""
+    folder = project.settings().get("replay_dir") or ""
+    if not folder:
+        return []
+    root = Path(folder) if Path(folder).is_absolute() else project.folder / folder
+    return [[n, str(i), str(lab)] for n, i, lab in find_cases([root])[:MAX_REPLAY_CASES]]
+
+
+def _load_case(project: Project, case_id: str):
     final = project.label_path(case_id, "final")
     if final is None:
         raise RadLabelError(f"case {case_id} has no final label", project.folder)
@@ -104,7 +116,7 @@ def _hardware(threads: int) -> dict:
     }
 
 
-def _finetune(cases, init_model_dir, work_dir, config_kwargs, progress, should_stop):
+def _finetune(cases, init_model_dir, work_dir, config_kwargs, progress, should_stop, replay):
     from segmentation_core.training.finetune import FinetuneConfig, finetune
 
     return finetune(
@@ -112,6 +124,7 @@ def _finetune(cases, init_model_dir, work_dir, config_kwargs, progress, should_s
         Path(init_model_dir),
         Path(work_dir),
         FinetuneConfig(**config_kwargs),
+        replay_cases=replay,
         progress=progress,
         should_stop=should_stop,
     )
@@ -156,6 +169,7 @@ def execute_run(
     by_id = {c.name: c for c in cases}
     eval_cases = [by_id.get(cid) or _load_case(project, cid) for cid in s["eval_cases"]]
     values = sorted(project.label_values())
+    replay = [load_training_case(n, i, lab) for n, i, lab in s.get("replay", [])]
 
     emit({"type": "phase", "name": "training"})
 
@@ -179,7 +193,7 @@ def execute_run(
         "max_steps": s["max_steps"],
         **s.get("options", {}),
     }
-    result = trainer(cases, s["parent_model_dir"], run.work_dir, config, on_progress, stop)
+    result = trainer(cases, s["parent_model_dir"], run.work_dir, config, on_progress, stop, replay)
     if result.cancelled:
         return cancelled(result.steps)
 
@@ -202,6 +216,7 @@ def execute_run(
         "run_id": run.run_id,
         "cases": s["cases"],
         "eval_cases": s["eval_cases"],
+        "replay_cases": [n for n, _, _ in s.get("replay", [])],
         "settings": {**config, "trainer": "segmentation_core.training.finetune"},
         "hardware": _hardware(threads),
         "train_steps": result.steps,

@@ -63,6 +63,9 @@ DEFAULT_SETTINGS = {
     "auto_retrain_after": 0,  # retrain after this many newly finished cases; 0 = off
     "retrain_minutes": 10.0,
     "retrain_threads": 2,
+    # case folders (train-base layout) replayed at a small share while fine-tuning, so that the
+    # model keeps segmenting structures outside the label set; "" = none
+    "replay_dir": "",
 }
 ANY_ACTIVE = object()  # publish_version: activate whatever is active now
 SINGLE_FILE_IMAGES = (".nii.gz", ".nii", ".nrrd", ".mha")
@@ -441,6 +444,23 @@ class Project:
         if uncertainty is None:
             return min(started, key=lambda c: (c.updated, c.case_id))
         return max(started, key=lambda c: (float(uncertainty(c)), c.case_id))
+
+    def finished_since_last_retrain(self) -> list[str]:
+        """Finished cases the latest version neither trained nor was measured on."""
+        versions = self.versions()
+        seen: set[str] = set()
+        if versions:
+            latest = versions[-1]
+            seen = set(latest.cases) | set(latest.record.get("eval_cases", []))
+        return [c.case_id for c in self.cases() if c.state == "finished" and c.case_id not in seen]
+
+    def auto_retrain_due(self) -> bool:
+        """Automatic retraining is on (`auto_retrain_after` N > 0), N cases were finished since
+        the last retrain, and no retrain is running."""
+        n = int(self.settings().get("auto_retrain_after") or 0)
+        if n <= 0 or len(self.finished_since_last_retrain()) < n:
+            return False
+        return self.store.retrain_lock().owner() is None
 
     # --- versions ----------------------------------------------------------------------------------
     def versions(self) -> list[ModelVersion]:
