@@ -20,6 +20,7 @@ BENCHMARKS = [
     "bench_stroke.py",
     "bench_training.py",
     "bench_synth.py",
+    "bench_project.py",
 ]
 
 
