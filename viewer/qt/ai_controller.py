@@ -45,6 +45,7 @@ class AIController(QtCore.QObject):
     """Owns the AI tool of one main window (create it with `install_ai`)."""
 
     sig_result = QtCore.pyqtSignal(object)  # an AIResult, emitted on the service's thread
+    accepted = QtCore.pyqtSignal()  # a preview was put into the labels (after the command ran)
 
     def __init__(self, window, editing=None, engine: str | None = None, service=None) -> None:
         super().__init__(window)
@@ -93,6 +94,9 @@ class AIController(QtCore.QObject):
     def accept(self) -> bool:
         """Put the preview into the active segment (one undo step) and say in the status bar
         how many voxels it took from which other segments (the overwrite option)."""
+        if self.window.read_only:  # a case another user holds: nothing goes into the labels
+            self.window.statusBar().showMessage(self.window.read_only, 10000)
+            return False
         target = self.editing.state.active_segment_id
         command = self.tool.accept()
         if command is not None:
@@ -105,6 +109,8 @@ class AIController(QtCore.QObject):
             self.tool.message = text
             self.window.statusBar().showMessage(text, 30000)
         self._tool_changed()
+        if command is not None:
+            self.accepted.emit()
         return command is not None
 
     def reject(self) -> None:
@@ -122,6 +128,18 @@ class AIController(QtCore.QObject):
         self.service.set_engine(engine)
         self.window.settings.setValue(SETTING_ENGINE, engine)
         self.tool.message = f"Starting the {ENGINES[engine]}..."
+        self._tool_changed()
+
+    def set_model_dir(self, model_dir) -> None:
+        """Answer the next clicks with the model in `model_dir` (None: the shipped one), e.g. a
+        project's active version; clicks in progress are dropped (they belong to the old one)."""
+        if getattr(self.service, "model_dir", None) == model_dir:
+            return
+        self.tool.reject()
+        self._ready_for = None
+        self.service.set_model_dir(model_dir)
+        if self._used:
+            self._warm()
         self._tool_changed()
 
     def _warm(self) -> None:

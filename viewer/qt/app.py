@@ -52,6 +52,9 @@ def create_main_window(path: str | None = None, label: str | None = None):
     from viewer.qt.pacs_actions import install_pacs
 
     install_pacs(window)  # File > Open from PACS..., PACS..., Export DICOM SEG to PACS...
+    from viewer.qt.project_controller import install_project
+
+    install_project(window)  # File > New/Open project..., the Project menu and panel
     from viewer.qt.welcome import install_welcome
 
     install_welcome(window, show_now=not path)  # first start: what to open, the three gestures

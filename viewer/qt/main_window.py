@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from viewer.qt.measure_controller import MeasureController
     from viewer.qt.pacs_actions import PacsActions
     from viewer.qt.panels.editing import EditingController
+    from viewer.qt.project_controller import ProjectController
 
 log = logging.getLogger(__name__)
 SLICE_VIEWS = ("axial", "coronal", "sagittal")
@@ -69,6 +70,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self._ai: AIController | None = None
         self._measure: MeasureController | None = None
         self._pacs: PacsActions | None = None
+        self._project: ProjectController | None = None
+        # non-empty: why the labels cannot be changed now (a project case another user holds);
+        # `execute` then refuses every command and shows this line instead
+        self.read_only = ""
         self.goto_dialog = None  # View > Go to..., made when first opened
         self.export_dialog = None  # the last File > Export dialog (deleted when closed)
         self.slice_views = {v: SliceView(v, self.state) for v in SLICE_VIEWS}
@@ -134,6 +139,14 @@ class MainWindow(QtWidgets.QMainWindow):
     def set_pacs(self, pacs: PacsActions) -> None:
         self._pacs = _install_once("pacs", self._pacs, pacs)
 
+    @property
+    def project(self) -> ProjectController | None:
+        """Projects: menus, the Project panel, cases and retraining (`install_project`)."""
+        return self._project
+
+    def set_project(self, project: ProjectController) -> None:
+        self._project = _install_once("project", self._project, project)
+
     # --- extension API -------------------------------------------------------------------------
     def add_panel(
         self, widget: QtWidgets.QWidget, title: str, area=QtCore.Qt.RightDockWidgetArea
@@ -197,6 +210,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def execute(self, command) -> None:
         """Apply a command to the open document as one undoable step of `self.history`."""
         if self.document is None:
+            return
+        if self.read_only:
+            self.statusBar().showMessage(self.read_only, 10000)
             return
         self.history.push(command)
 
@@ -285,12 +301,23 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         return self.adopt_volume(volume, path, f"opening {path}")
 
-    def adopt_volume(self, volume, source: str, action: str, remember: bool = True) -> bool:
+    def adopt_volume(
+        self,
+        volume,
+        source: str,
+        action: str,
+        remember: bool = True,
+        document: Document | None = None,
+    ) -> bool:
         """Make a loaded volume the open document, after the unsaved-labels question (`action`
-        names what would replace them); its load notes go to the status bar."""
+        names what would replace them); its load notes go to the status bar. `document`: one
+        already built on `volume` (with labels and segments, e.g. a project case), else an
+        empty one."""
+        if document is not None and document.volume is not volume:
+            raise ValueError("the document given is not built on the volume given")
         if not confirm_unsaved(self, action):
             return False
-        self.set_document(Document(volume))
+        self.set_document(document if document is not None else Document(volume))
         self.show_load_notes(source, volume)
         if remember:
             self._remember(source)

@@ -11,7 +11,7 @@ from PyQt5 import QtWidgets
 from viewer.errors import RadLabelError
 from viewer.io.pacs import PacsClient, PacsConnection, load_connections
 from viewer.model.volume import MetaKey
-from viewer.qt import pacs_auth
+from viewer.qt import menus, pacs_auth
 from viewer.qt.background_job import BackgroundJob
 
 log = logging.getLogger(__name__)
@@ -25,8 +25,8 @@ class PacsActions:
         self.browser = None
         self.store_job: BackgroundJob | None = None
         self.last_store: str = ""  # the last store's outcome, as shown to the user
-        file_menu = _file_menu(window)
-        before = _quit_action(file_menu)
+        file_menu = menus.file_menu(window)
+        before = menus.before_quit(file_menu)
         self.open_action = QtWidgets.QAction("Open from &PACS...", window)
         self.open_action.triggered.connect(lambda _=False: self.open_browser())
         self.servers_action = QtWidgets.QAction("PACS...", window)
@@ -130,22 +130,6 @@ class PacsActions:
         self.last_store = message
         self.window.statusBar().showMessage(message, 20000)
         self.window.show_error("Export DICOM SEG to PACS", message)
-
-
-def _file_menu(window) -> QtWidgets.QMenu:
-    for action in window.menuBar().actions():
-        if action.menu() is not None and action.text().replace("&", "") == "File":
-            return action.menu()
-    return window.menuBar().addMenu("&File")
-
-
-def _quit_action(menu: QtWidgets.QMenu) -> QtWidgets.QAction | None:
-    actions = menu.actions()
-    for i, a in enumerate(actions):
-        if a.text().replace("&", "") == "Quit":
-            # before the separator above Quit, when there is one
-            return actions[i - 1] if i and actions[i - 1].isSeparator() else a
-    return None
 
 
 def install_pacs(window) -> PacsActions:

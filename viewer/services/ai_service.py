@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,10 +41,10 @@ SessionFactory = Callable[[str], "InteractiveSession"]
 Listener = Callable[["AIResult"], None]
 
 
-def default_session_factory(engine: str) -> InteractiveSession:
+def default_session_factory(engine: str, model_dir: Path | None = None) -> InteractiveSession:
     from segmentation_core import open_session
 
-    return open_session(engine=engine)
+    return open_session(engine=engine, model_dir=model_dir)
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,10 @@ class AIService:
         self.engine = engine  # the engine in use (differs after a fallback)
         self.fallback_to_classic = fallback_to_classic
         self.max_pending = int(max_pending)
-        self._factory = session_factory or default_session_factory
+        # the model folder the engine reads (None: its default, the shipped model); a project
+        # sets its active version here
+        self.model_dir: Path | None = None
+        self._factory = session_factory or (lambda e: default_session_factory(e, self.model_dir))
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ai-service")
         self._lock = threading.Lock()
         self._pending = 0
@@ -147,6 +151,17 @@ class AIService:
         self.requested_engine = engine
         self.generation += 1
         return self._submit(AIRequest.PREPARE, self._job_switch(engine))
+
+    def set_model_dir(self, model_dir: str | Path | None) -> int | None:
+        """Answer with the model in `model_dir` (None: the engine's default) from now on: the
+        session is closed (in the background) and the next request opens it anew; clicks so far
+        are dropped."""
+        model_dir = Path(model_dir) if model_dir is not None else None
+        if model_dir == self.model_dir:
+            return None
+        self.model_dir = model_dir
+        self.generation += 1
+        return self._submit(AIRequest.RESET, self._close_session)
 
     def request_click(self, zyx: tuple[int, int, int], positive: bool = True) -> int | None:
         """Queue a click; returns its request id, or None when refused (no image, too busy)."""

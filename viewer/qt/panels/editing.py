@@ -58,6 +58,9 @@ class EditingController(QtCore.QObject):
         # called with the path after the labels are written (the measurements sidecar); a
         # SaveError they raise is reported like the labels' own
         self.save_hooks: list = []
+        # Ctrl+S (a save without a path, not "as") goes here instead when set: a project case
+        # saves its label into the project; returns True when saved
+        self.save_handler = None
         self.autosave = AutosaveService(window.document, autosave_interval_s) if autosave else None
         self.segments_panel = SegmentsPanel(self)
         self.tools_panel = ToolsPanel(self)
@@ -171,6 +174,8 @@ class EditingController(QtCore.QObject):
         doc = self.document
         if doc is None:
             return False
+        if self.save_handler is not None and path is None and not ask:
+            return bool(self.save_handler())
         path = path or (None if ask else doc.label_path) or None
         if path is None:
             path = ask_label_path(self.window, doc)

@@ -1,0 +1,453 @@
+"""Projects in the main window: the open `Project`, the case being edited in it (its lock, time
+and clicks, read-only when another user holds it), saving into the project (Ctrl+S -> `draft`,
+the first accepted AI result -> `original`, Submit -> `final`), the model the AI tool uses (the
+project's active version) and the retrain that may run. `install_project(window)` adds it with
+its menus (`viewer.qt.project_menu`) and its panel (`viewer.qt.project_panel`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from PyQt5 import QtCore, QtWidgets
+
+from viewer.errors import RadLabelError
+from viewer.model.document import Document
+from viewer.qt.project_case import case_document
+from viewer.qt.project_panel import PANEL_TITLE
+from viewer.qt.read_only import set_read_only
+from viewer.qt.settings import add_recent_project
+from viewer.qt.training_view import RetrainMonitor
+
+log = logging.getLogger(__name__)
+LOCK_HEARTBEAT_MS = 5 * 60 * 1000  # the case lock is stale after hours: a touch now and then
+Q = QtWidgets.QMessageBox
+
+
+@dataclass
+class CaseSession:
+    """The project case open in the window."""
+
+    case_id: str
+    document: Document
+    holder: str | None  # who else holds the case (None: this user has its lock)
+    started: float  # time.monotonic() when opened
+    clicks: int = 0  # mouse presses with an editing or AI tool in the slice views
+    submitted: bool = False
+
+    @property
+    def read_only(self) -> bool:
+        return self.holder is not None or self.submitted
+
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+
+class ProjectController(QtCore.QObject):
+    """Owns the project side of one main window (create it with `install_project`).
+
+    project_changed(Project | None), case_changed(case id | None), cases_changed() after
+    anything that changes the case list (states, locks, Dice), versions_changed() after a
+    retrain or an activation, retrain_started(RetrainMonitor)."""
+
+    project_changed = QtCore.pyqtSignal(object)
+    case_changed = QtCore.pyqtSignal(object)
+    cases_changed = QtCore.pyqtSignal()
+    versions_changed = QtCore.pyqtSignal()
+    retrain_started = QtCore.pyqtSignal(object)
+
+    def __init__(self, window, user: str | None = None) -> None:
+        super().__init__(window)
+        from viewer.project.store import default_user
+
+        self.window = window
+        self.user = user or default_user()
+        self.project = None
+        self.session: CaseSession | None = None
+        self.monitor: RetrainMonitor | None = None
+        self.open_next_after_submit = True
+        self._close_choice: int | None = None  # the answer about a running retrain at quit
+        self._heartbeat = QtCore.QTimer(self)
+        self._heartbeat.setInterval(LOCK_HEARTBEAT_MS)
+        self._heartbeat.timeout.connect(self._touch_lock)
+        window.document_changed.connect(self._on_document)
+        window.closed.connect(self._on_window_closed)
+        window.installEventFilter(self)
+        self._viewports = [sv.canvas.viewport() for sv in window.slice_views.values()]
+        for vp in self._viewports:
+            vp.installEventFilter(self)
+        if window.ai is not None:
+            window.ai.accepted.connect(self.save_original)
+        self.model_label = QtWidgets.QLabel("")
+        window.statusBar().addPermanentWidget(self.model_label)
+        from viewer.qt.project_menu import ProjectMenu
+        from viewer.qt.project_panel import ProjectPanel
+
+        self.menu = ProjectMenu(self)
+        self.panel = ProjectPanel(self)
+        self.dock = window.add_panel(self.panel, PANEL_TITLE)
+        self._refresh_model()
+
+    # --- projects ----------------------------------------------------------------------------
+    def new_project(self, folder, name: str, labels) -> bool:
+        """Create a project in `folder` and open it."""
+        from viewer.project import Project
+
+        if not self.close_project():
+            return False
+        try:
+            project = Project.create(Path(folder), name, list(labels))
+        except RadLabelError as e:
+            self.window.show_error("Cannot create the project", e.message)
+            return False
+        self._adopt(project)
+        return True
+
+    def open_project(self, folder) -> bool:
+        """Open the project in `folder` (closing the one open, after its questions)."""
+        from viewer.project import Project
+
+        try:
+            project = Project.open(Path(folder))
+        except RadLabelError as e:
+            self.window.show_error("Cannot open the project", e.message)
+            return False
+        if not self.close_project():
+            return False
+        self._adopt(project)
+        return True
+
+    def _adopt(self, project) -> None:
+        self.project = project
+        add_recent_project(self.window.settings, str(project.folder))
+        self.menu.fill_recent()
+        self._attach_running_retrain()
+        self._refresh_model()
+        self.project_changed.emit(project)
+        self.window.show_dock(PANEL_TITLE)
+        self.window.statusBar().showMessage(f"Project {project.name} open: {project.folder}", 8000)
+
+    def close_project(self) -> bool:
+        """Close the open project: its case (after the unsaved-labels question, whose Save
+        saves a draft) is closed and unlocked. False when the user cancelled."""
+        if self.project is None:
+            return True
+        if self.session is not None:
+            from viewer.qt.unsaved_guard import confirm_unsaved
+
+            if not confirm_unsaved(self.window, "closing the project"):
+                return False
+            self.window.set_document(None)  # ends the case session (its lock is released)
+        if self.monitor is not None:
+            self.monitor.timer.stop()  # it keeps running; reopening the project re-attaches
+            self.monitor = None
+        self.project = None
+        self._refresh_model()
+        self.project_changed.emit(None)
+        return True
+
+    # --- cases ------------------------------------------------------------------------------------
+    def open_case(self, case_id: str) -> bool:
+        """Open a case for editing: its lock is taken (another user holds it: open read-only,
+        naming who), then its image and newest label replace the open document after the
+        unsaved-labels question."""
+        project = self.project
+        if project is None:
+            return False
+        current = self.session
+        if current is not None and current.case_id == case_id:
+            if not current.read_only:
+                return True
+            self.window.set_document(None)  # a read-only view of it: try for the lock again
+        locked = False
+        notes: list[str] = []
+        try:
+            locked = project.acquire_lock(case_id, self.user)
+            holder = None if locked else (project.lock_holder(case_id) or "another user")
+            doc = case_document(project, case_id, notes)
+        except RadLabelError as e:
+            if locked:
+                project.release_lock(case_id, self.user)
+            self.window.show_error("Cannot open the case", e.message)
+            return False
+        except Exception as e:  # an unexpected failure must not take the window down
+            log.exception("opening case %s failed", case_id)
+            self.window.show_error("Cannot open the case", f"{case_id}: {type(e).__name__}: {e}")
+            return False
+        source = str(project.image_path(case_id))
+        if not self.window.adopt_volume(
+            doc.volume, source, f"opening case {case_id}", remember=False, document=doc
+        ):
+            if locked:
+                project.release_lock(case_id, self.user)
+            return False
+        self.session = CaseSession(case_id, doc, holder, time.monotonic())
+        self._apply_session()
+        if notes:
+            self.window.statusBar().showMessage(f"{case_id}: {'; '.join(notes)}", 20000)
+        if holder is not None:
+            set_read_only(self.window, read_only_text(case_id, holder))
+        self._heartbeat.start()
+        self.case_changed.emit(case_id)
+        self.cases_changed.emit()
+        return True
+
+    def next_case(self) -> bool:
+        """Open the case to label next (Project.next_case); says so when none is left."""
+        if self.project is None:
+            return False
+        try:
+            # as nobody in particular: the case this window holds is not offered again
+            record = self.project.next_case()
+        except RadLabelError as e:
+            self.window.show_error("Cannot choose the next case", e.message)
+            return False
+        if record is None:
+            self.window.statusBar().showMessage("No case left to label in this project.", 10000)
+            return False
+        return self.open_case(record.case_id)
+
+    def save_draft(self) -> bool:
+        """Ctrl+S in a project case: its label goes into the project as `draft`."""
+        s = self.session
+        if s is None or self.project is None:
+            return False
+        if s.read_only:
+            self.window.statusBar().showMessage(self.window.read_only, 10000)
+            return False
+        doc = s.document
+        try:
+            self.project.save_label(s.case_id, "draft", doc.labels, user=self.user)
+        except RadLabelError as e:
+            self.window.show_error("Cannot save the case", e.message)
+            return False
+        self._mark_saved(doc)
+        self.window.statusBar().showMessage(f"Case {s.case_id} saved in the project.", 8000)
+        self.cases_changed.emit()
+        return True
+
+    def save_original(self) -> None:
+        """The first AI result accepted in a case becomes its `original` label (kept once: it
+        measures how much the user corrected afterwards)."""
+        s = self.session
+        if s is None or self.project is None or s.read_only:
+            return
+        try:
+            if self.project.label_path(s.case_id, "original") is not None:
+                return
+            self.project.save_label(s.case_id, "original", s.document.labels, user=self.user)
+        except RadLabelError as e:
+            self.window.show_error("Cannot keep the AI result", e.message)
+            return
+        self.cases_changed.emit()
+
+    def submit(self, move_next: bool | None = None) -> bool:
+        """Save the case's `final` label, mark it finished with the time spent and the clicks,
+        release its lock, then (`move_next`, default: the panel's choice) open the next case."""
+        s = self.session
+        if s is None or self.project is None:
+            self.window.statusBar().showMessage("Open a project case to submit it.", 8000)
+            return False
+        if s.read_only:
+            self.window.statusBar().showMessage(self.window.read_only, 10000)
+            return False
+        doc = s.document
+        try:
+            record = self.project.submit(
+                s.case_id, doc.labels, user=self.user, time_spent_s=s.seconds(), clicks=s.clicks
+            )
+        except RadLabelError as e:
+            self.window.show_error("Cannot submit the case", e.message)
+            return False
+        self._mark_saved(doc)
+        s.submitted = True
+        self.project.release_lock(s.case_id, self.user)
+        self._heartbeat.stop()
+        set_read_only(self.window, submitted_text(s.case_id))
+        self.cases_changed.emit()
+        self.window.statusBar().showMessage(f"Case {record.case_id} submitted.", 10000)
+        self._maybe_auto_retrain()
+        if self.open_next_after_submit if move_next is None else move_next:
+            self.next_case()
+        return True
+
+    def _mark_saved(self, doc: Document) -> None:
+        doc.dirty = False
+        self.window.history.mark_clean()
+        if self.window.editing is not None:
+            self.window.editing.forget_autosave()
+
+    def _apply_session(self) -> None:
+        """Ctrl+S saves into the project while a case is open."""
+        editing = self.window.editing
+        if editing is not None:
+            editing.save_handler = self.save_draft if self.session is not None else None
+
+    def _on_document(self, doc) -> None:
+        s = self.session
+        if s is not None and doc is not s.document:
+            self._end_session()
+
+    def _end_session(self) -> None:
+        s, self.session = self.session, None
+        self._heartbeat.stop()
+        if s is not None and self.project is not None and s.holder is None and not s.submitted:
+            try:
+                self.project.release_lock(s.case_id, self.user)
+            except RadLabelError as e:
+                log.warning("releasing the lock of case %s failed: %s", s.case_id, e)
+        if self.window.read_only:
+            set_read_only(self.window, "")
+        self._apply_session()
+        self.case_changed.emit(None)
+        self.cases_changed.emit()
+
+    def _touch_lock(self) -> None:
+        s = self.session
+        if s is not None and self.project is not None and not s.read_only:
+            self.project.refresh_lock(s.case_id)
+
+    # --- models and retraining --------------------------------------------------------------------
+    def activate(self, version_id: str | None) -> bool:
+        """Make a version the active one (None: the shipped base); the next AI click uses it."""
+        if self.project is None:
+            return False
+        try:
+            self.project.activate(version_id, user=self.user)
+        except RadLabelError as e:
+            self.window.show_error("Cannot activate the version", e.message)
+            return False
+        self._refresh_model()
+        self.versions_changed.emit()
+        return True
+
+    def retrain_now(self) -> bool:
+        """Start a retrain of the active model on the finished cases, in its own process."""
+        from viewer.project.retrain import RetrainJob
+
+        if self.project is None:
+            return False
+        if self.monitor is not None and self.monitor.running:
+            self.window.statusBar().showMessage("A retrain is running already.", 8000)
+            return False
+        settings = self.project.settings()
+        try:
+            job = RetrainJob.start(
+                self.project.folder,
+                minutes=float(settings.get("retrain_minutes", 10.0)),
+                threads=int(settings.get("retrain_threads", 2)),
+                user=self.user,
+            )
+        except RadLabelError as e:
+            self.window.show_error("Cannot retrain", e.message)
+            return False
+        self._watch(job)
+        return True
+
+    def _attach_running_retrain(self) -> None:
+        """A retrain of this project still running (started before it was closed, or by this
+        user's earlier session) is shown again."""
+        try:  # DEV-TEMP until retrain.py lands
+            from viewer.project.retrain import RetrainJob
+        except ImportError:
+            return
+        attach = getattr(RetrainJob, "attach", None)
+        job = attach(self.project.folder) if attach is not None else None
+        if job is not None:
+            self._watch(job)
+
+    def _watch(self, job) -> None:
+        self.monitor = RetrainMonitor(job, self)
+        self.monitor.finished.connect(self._retrain_finished)
+        self.retrain_started.emit(self.monitor)
+        self.window.show_dock(PANEL_TITLE)
+
+    def _retrain_finished(self, event: dict) -> None:
+        from viewer.qt.training_view import result_text
+
+        self.window.statusBar().showMessage(result_text(event), 30000)
+        self._refresh_model()
+        self.versions_changed.emit()
+
+    def _maybe_auto_retrain(self) -> None:
+        """Retrain by itself after N newly finished cases (the project's setting; 0 = off)."""
+        project = self.project
+        n = int(project.settings().get("auto_retrain_after", 0) or 0)
+        if n <= 0 or (self.monitor is not None and self.monitor.running):
+            return
+        versions = project.versions()
+        trained = set(versions[-1].cases) if versions else set()
+        if len(set(project.training_cases()) - trained) >= n:
+            self.retrain_now()
+
+    def _refresh_model(self) -> None:
+        """The AI tool answers with the project's active model; the status bar names it."""
+        project = self.project
+        ai = self.window.ai
+        if project is None:
+            self.model_label.setText("")
+            if ai is not None:
+                ai.set_model_dir(None)
+            return
+        model_dir = project.active_model_dir()
+        if ai is not None:
+            ai.set_model_dir(Path(model_dir))
+        active = project.active_version()
+        self.model_label.setText(f"Project {project.name}: model {active or 'base (shipped)'}")
+
+    # --- window events ------------------------------------------------------------------------------
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802
+        t = ev.type()
+        if t == QtCore.QEvent.MouseButtonPress and obj in self._viewports:
+            s = self.session
+            if s is not None and not s.read_only and self.window.active_tool is not None:
+                s.clicks += 1
+            return False
+        if obj is self.window and t == QtCore.QEvent.Close:
+            if self.monitor is not None and self.monitor.running:
+                answer = ask_retrain_at_quit(self.window)
+                if answer not in (Q.Yes, Q.No):
+                    ev.ignore()
+                    return True
+                self._close_choice = answer  # acted on when the close is final
+        return False
+
+    def _on_window_closed(self) -> None:
+        if self.monitor is not None and self.monitor.running and self._close_choice == Q.No:
+            self.monitor.cancel()
+        if self.monitor is not None:
+            self.monitor.timer.stop()
+        if self.session is not None:
+            self._end_session()
+
+
+def read_only_text(case_id: str, holder: str) -> str:
+    return f"Case {case_id} is being edited by {holder}: it is open read-only."
+
+
+def submitted_text(case_id: str) -> str:
+    return f"Case {case_id} is submitted: open it again from the Project panel to change it."
+
+
+def ask_retrain_at_quit(window) -> int:
+    """Yes: the retrain keeps running (its version is published when it ends); No: it is
+    cancelled; Cancel: RadLabel stays open."""
+    return Q.question(
+        window,
+        "A retrain is running",
+        "A retrain of the project's model is running. Keep it running after RadLabel closes?\n"
+        "Yes: it goes on and publishes its version when it ends. No: it is cancelled.",
+        Q.Yes | Q.No | Q.Cancel,
+        Q.Yes,
+    )
+
+
+def install_project(window, user: str | None = None) -> ProjectController:
+    """Add projects (menus, the Project panel) to a MainWindow; idempotent. Install after the
+    editing and AI parts: Ctrl+S and the AI tool's accepted results are routed through it."""
+    if window.project is None:
+        window.set_project(ProjectController(window, user))
+    return window.project

@@ -1,0 +1,248 @@
+"""The Project panel: the open project's cases (state, who edits, Dice original<->final, time
+spent; double-click opens one), Next case / Submit / Retrain now, the automatic-retrain
+setting, the model versions (date, candidate score beside the active one's, active mark) with
+Activate, and the training view. It mirrors the ProjectController, which does the work; the
+case list is re-read every few seconds while shown (other users take and give back cases)."""
+
+from __future__ import annotations
+
+from PyQt5 import QtCore, QtWidgets
+
+from viewer.errors import RadLabelError
+from viewer.qt.training_view import TrainingView, mean_dice
+
+PANEL_TITLE = "Project"
+REFRESH_MS = 5000  # re-read case states and locks while the panel is visible
+CASE_COLUMNS = ("Case", "State", "Editor", "Dice", "Time")
+VERSION_COLUMNS = ("Version", "Created", "Candidate", "Active then", "")
+STATE_TEXT = {"new": "new", "in_progress": "in progress", "finished": "finished"}
+
+
+class ProjectPanel(QtWidgets.QWidget):
+    short_title = "Project"
+
+    def __init__(self, controller, parent=None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        self.header = QtWidgets.QLabel("")
+        self.header.setWordWrap(True)
+        lay.addWidget(self.header)
+        self.cases = _table(CASE_COLUMNS)
+        self.cases.setToolTip("Double-click a case to open it")
+        self.cases.cellDoubleClicked.connect(self._case_double_clicked)
+        lay.addWidget(self.cases, 2)
+        row = QtWidgets.QHBoxLayout()
+        self.next_button = _button("Next case", "Open the case to label next (Ctrl+Shift+N)")
+        self.next_button.clicked.connect(lambda: controller.next_case())
+        self.submit_button = _button(
+            "Submit", "Save the label as final and mark the case finished (Ctrl+Return)"
+        )
+        self.submit_button.clicked.connect(lambda: controller.submit())
+        self.retrain_button = _button(
+            "Retrain now", "Fine-tune the active model on the finished cases"
+        )
+        self.retrain_button.clicked.connect(lambda: controller.retrain_now())
+        for b in (self.next_button, self.submit_button, self.retrain_button):
+            row.addWidget(b)
+        lay.addLayout(row)
+        self.next_after_submit = QtWidgets.QCheckBox("Open the next case after Submit")
+        self.next_after_submit.setChecked(controller.open_next_after_submit)
+        self.next_after_submit.toggled.connect(
+            lambda on: setattr(controller, "open_next_after_submit", on)
+        )
+        lay.addWidget(self.next_after_submit)
+        auto = QtWidgets.QHBoxLayout()
+        auto.addWidget(QtWidgets.QLabel("Retrain after"))
+        self.auto_retrain = QtWidgets.QSpinBox()
+        self.auto_retrain.setRange(0, 1000)
+        self.auto_retrain.setSpecialValueText("off")
+        self.auto_retrain.setSuffix(" finished cases")
+        self.auto_retrain.setToolTip(
+            "Start a retrain by itself after this many newly finished cases"
+        )
+        self.auto_retrain.valueChanged.connect(self._auto_retrain_changed)
+        auto.addWidget(self.auto_retrain, 1)
+        lay.addLayout(auto)
+        lay.addWidget(QtWidgets.QLabel("Model versions"))
+        self.versions = _table(VERSION_COLUMNS)
+        self.versions.setToolTip("Mean Dice@1/3/5 on the validation cases, measured by the retrain")
+        lay.addWidget(self.versions, 1)
+        vrow = QtWidgets.QHBoxLayout()
+        self.activate_button = _button("Activate", "Use the selected version (a rollback too)")
+        self.activate_button.clicked.connect(self._activate_selected)
+        self.base_button = _button("Use base model", "Go back to the shipped model")
+        self.base_button.clicked.connect(lambda: controller.activate(None))
+        vrow.addWidget(self.activate_button)
+        vrow.addWidget(self.base_button)
+        lay.addLayout(vrow)
+        self.training = TrainingView()
+        lay.addWidget(self.training, 2)
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self._refresh_if_shown)
+        self.timer.start()
+        controller.project_changed.connect(lambda *_: self.refresh())
+        controller.cases_changed.connect(self.refresh_cases)
+        controller.case_changed.connect(lambda *_: self._buttons())
+        controller.versions_changed.connect(self.refresh_versions)
+        controller.retrain_started.connect(self._retrain_started)
+        self.versions.itemSelectionChanged.connect(self._buttons)
+        self.refresh()
+
+    # --- filling ------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        project = self.controller.project
+        if project is None:
+            self.header.setText("No project open: File > New project... or Open project...")
+        else:
+            self.header.setText(f"<b>{project.name}</b><br>{project.folder}")
+            self.auto_retrain.blockSignals(True)
+            self.auto_retrain.setValue(int(_settings(project).get("auto_retrain_after", 0) or 0))
+            self.auto_retrain.blockSignals(False)
+        self.refresh_cases()
+        self.refresh_versions()
+
+    def refresh_cases(self) -> None:
+        project = self.controller.project
+        rows = []
+        if project is not None:
+            try:
+                rows = [(c, project.lock_holder(c.case_id)) for c in project.cases()]
+            except RadLabelError as e:
+                self.header.setText(f"{project.name}: {e.message}")
+        current = self.controller.session.case_id if self.controller.session else None
+        self.cases.setRowCount(len(rows))
+        for i, (c, holder) in enumerate(rows):
+            editor = f"{holder} (editing)" if holder else (c.editor or "")
+            dice = "" if c.dice_original_final is None else f"{c.dice_original_final:.3f}"
+            texts = (
+                c.case_id,
+                STATE_TEXT.get(c.state, c.state),
+                editor,
+                dice,
+                _mmss(c.time_spent_s),
+            )
+            for j, text in enumerate(texts):
+                item = QtWidgets.QTableWidgetItem(text)
+                item.setData(QtCore.Qt.UserRole, c.case_id)
+                font = item.font()
+                font.setBold(c.case_id == current)
+                item.setFont(font)
+                self.cases.setItem(i, j, item)
+        self._buttons()
+
+    def refresh_versions(self) -> None:
+        project = self.controller.project
+        versions = []
+        if project is not None:
+            try:
+                versions = project.versions()
+            except RadLabelError as e:
+                self.header.setText(f"{project.name}: {e.message}")
+        self.versions.setRowCount(len(versions))
+        for i, v in enumerate(versions):
+            cand = mean_dice(v.metrics.get("candidate"))
+            before = mean_dice(v.metrics.get("active_before") or v.metrics.get("active"))
+            texts = (
+                v.version_id,
+                v.created[:16].replace("T", " "),
+                "" if cand is None else f"{cand:.3f}",
+                "" if before is None else f"{before:.3f}",
+                "active" if v.active else "",
+            )
+            for j, text in enumerate(texts):
+                item = QtWidgets.QTableWidgetItem(text)
+                item.setData(QtCore.Qt.UserRole, v.version_id)
+                self.versions.setItem(i, j, item)
+        self._buttons()
+
+    def _buttons(self) -> None:
+        c = self.controller
+        has = c.project is not None
+        s = c.session
+        self.next_button.setEnabled(has)
+        self.submit_button.setEnabled(s is not None and not s.read_only)
+        self.retrain_button.setEnabled(has and not (c.monitor is not None and c.monitor.running))
+        self.auto_retrain.setEnabled(has)
+        self.activate_button.setEnabled(has and self.selected_version() is not None)
+        self.base_button.setEnabled(has)
+
+    def _refresh_if_shown(self) -> None:
+        if self.controller.project is not None and self.isVisible():
+            self.refresh_cases()
+
+    # --- actions ------------------------------------------------------------------------------------
+    def row_of_case(self, case_id: str) -> int:
+        for i in range(self.cases.rowCount()):
+            if self.cases.item(i, 0).text() == case_id:
+                return i
+        return -1
+
+    def row_of_version(self, version_id: str) -> int:
+        for i in range(self.versions.rowCount()):
+            if self.versions.item(i, 0).text() == version_id:
+                return i
+        return -1
+
+    def selected_version(self) -> str | None:
+        rows = {i.row() for i in self.versions.selectedItems()}
+        if len(rows) != 1:
+            return None
+        return self.versions.item(rows.pop(), 0).text()
+
+    def _case_double_clicked(self, row: int, _col: int) -> None:
+        item = self.cases.item(row, 0)
+        if item is not None:
+            self.controller.open_case(item.text())
+
+    def _activate_selected(self) -> None:
+        vid = self.selected_version()
+        if vid is not None:
+            self.controller.activate(vid)
+
+    def _auto_retrain_changed(self, n: int) -> None:
+        project = self.controller.project
+        if project is None:
+            return
+        try:
+            project.update_settings(user=self.controller.user, auto_retrain_after=int(n))
+        except RadLabelError as e:
+            self.controller.window.show_error("Cannot change the setting", e.message)
+
+    def _retrain_started(self, monitor) -> None:
+        self.training.attach(monitor)
+        monitor.finished.connect(lambda *_: self._buttons())
+        self._buttons()
+
+
+def _settings(project) -> dict:
+    try:
+        return project.settings()
+    except RadLabelError:
+        return {}
+
+
+def _table(columns) -> QtWidgets.QTableWidget:
+    t = QtWidgets.QTableWidget(0, len(columns))
+    t.setHorizontalHeaderLabels(list(columns))
+    t.verticalHeader().setVisible(False)
+    t.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
+    t.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectRows)
+    t.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
+    t.horizontalHeader().setStretchLastSection(True)
+    t.setMinimumHeight(90)
+    return t
+
+
+def _button(text: str, tip: str) -> QtWidgets.QPushButton:
+    b = QtWidgets.QPushButton(text)
+    b.setToolTip(tip)
+    b.setAutoDefault(False)
+    return b
+
+
+def _mmss(seconds: float) -> str:
+    s = int(round(float(seconds or 0.0)))
+    return f"{s // 60}:{s % 60:02d}"
