@@ -290,11 +290,15 @@ def test_submit_writes_final_marks_finished_releases_and_moves_on(
 def test_submit_without_moving_on_leaves_the_case_read_only(pwin, qtbot, monkeypatch, project_dir):
     open_through_menu(pwin, qtbot, monkeypatch, project_dir)
     pwin.project.panel.next_after_submit.setChecked(False)
-    qtbot.mouseClick(pwin.project.panel.next_button, QtCore.Qt.LeftButton)
+    pwin.activateWindow()
+    qtbot.keyClick(pwin, QtCore.Qt.Key_N, QtCore.Qt.ControlModifier | QtCore.Qt.ShiftModifier)
     assert pwin.project.session.case_id == "case0"  # new cases first, oldest first
+    qtbot.mouseClick(pwin.project.panel.next_button, QtCore.Qt.LeftButton)
+    assert pwin.project.session.case_id == "case1"  # not the case open here
+    assert Project.open(project_dir).lock_holder("case0") is None
     qtbot.mouseClick(pwin.project.panel.submit_button, QtCore.Qt.LeftButton)
-    assert Project.open(project_dir).case("case0").state == "finished"
-    assert pwin.read_only.startswith("Case case0 is submitted")
+    assert Project.open(project_dir).case("case1").state == "finished"
+    assert pwin.read_only.startswith("Case case1 is submitted")
     assert not pwin.project.panel.submit_button.isEnabled()
 
 
@@ -355,3 +359,25 @@ def test_activate_switches_the_active_model_and_the_ai_models_folder(
     qtbot.mouseClick(panel.base_button, QtCore.Qt.LeftButton)
     assert pwin.ai.service.model_dir == default_model_dir()
     assert Project.open(project_dir).active_version() is None
+
+
+def test_project_keys_clash_with_no_other_action(qtbot, qapp_configured, monkeypatch):
+    """Every key of the fully built window triggers one action only."""
+    from viewer.qt.app import create_main_window
+    from viewer.qt.project_menu import NEXT_CASE_KEYS, SUBMIT_KEYS
+
+    window = create_main_window()
+    qtbot.addWidget(window)
+    try:
+        seen: dict[str, str] = {}
+        for action in window.findChildren(QtWidgets.QAction):
+            for key in action.shortcuts():
+                text = key.toString()
+                assert text not in seen, f"{text}: {seen[text]} and {action.text()}"
+                seen[text] = action.text()
+        assert seen["Ctrl+Shift+N"] == "&Next case"
+        assert {seen[k] for k in SUBMIT_KEYS} == {"&Submit case"}
+        assert NEXT_CASE_KEYS == ["Ctrl+Shift+N"]
+    finally:
+        window.ai.service.shutdown()
+        window.close()
