@@ -381,3 +381,28 @@ def test_project_keys_clash_with_no_other_action(qtbot, qapp_configured, monkeyp
     finally:
         window.ai.service.shutdown()
         window.close()
+
+
+def test_opening_another_image_ends_the_case_and_gives_its_lock_back(
+    pwin, qtbot, monkeypatch, project_dir, tmp_path
+):
+    open_through_menu(pwin, qtbot, monkeypatch, project_dir)
+    open_case_by_row(pwin, qtbot, "case0")
+    assert pwin.editing.save_handler is not None
+    other = make_cases(tmp_path / "elsewhere", 1)[0]
+    assert pwin.open_path(str(other))
+    assert Project.open(project_dir).lock_holder("case0") is None
+    assert pwin.project.session is None and pwin.editing.save_handler is None
+
+
+def test_a_case_whose_image_is_gone_is_refused_in_one_line_and_not_locked(
+    pwin, qtbot, monkeypatch, project_dir, tmp_path
+):
+    image = tmp_path / "images" / "case1.nii.gz"
+    image.unlink()
+    open_through_menu(pwin, qtbot, monkeypatch, project_dir)
+    open_case_by_row(pwin, qtbot, "case1")
+    assert pwin.project.session is None and pwin.document is None
+    assert len(pwin.errors) == 1 and pwin.errors[0].startswith(str(image))
+    assert "\n" not in pwin.errors[0]
+    assert Project.open(project_dir).lock_holder("case1") is None

@@ -168,16 +168,18 @@ class ProjectController(QtCore.QObject):
             locked = project.acquire_lock(case_id, self.user)
             holder = None if locked else (project.lock_holder(case_id) or "another user")
             doc = case_document(project, case_id, notes)
-        except RadLabelError as e:
+            source = str(project.image_path(case_id))
+        except Exception as e:
             if locked:
                 project.release_lock(case_id, self.user)
-            self.window.show_error("Cannot open the case", e.message)
+            if isinstance(e, RadLabelError):
+                self.window.show_error("Cannot open the case", e.message)
+            else:  # an unexpected failure must not take the window down
+                log.exception("opening case %s failed", case_id)
+                self.window.show_error(
+                    "Cannot open the case", f"{case_id}: {type(e).__name__}: {e}"
+                )
             return False
-        except Exception as e:  # an unexpected failure must not take the window down
-            log.exception("opening case %s failed", case_id)
-            self.window.show_error("Cannot open the case", f"{case_id}: {type(e).__name__}: {e}")
-            return False
-        source = str(project.image_path(case_id))
         if not self.window.adopt_volume(
             doc.volume, source, f"opening case {case_id}", remember=False, document=doc
         ):
@@ -392,10 +394,13 @@ class ProjectController(QtCore.QObject):
             if ai is not None:
                 ai.set_model_dir(None)
             return
-        model_dir = project.active_model_dir()
+        try:
+            model_dir, active = project.active_model_dir(), project.active_version()
+        except RadLabelError as e:  # project.json damaged meanwhile: say so, keep the model
+            self.model_label.setText(f"Project {project.name}: {e.message}")
+            return
         if ai is not None:
             ai.set_model_dir(Path(model_dir))
-        active = project.active_version()
         self.model_label.setText(f"Project {project.name}: model {active or 'base (shipped)'}")
 
     # --- window events ------------------------------------------------------------------------------
