@@ -198,3 +198,33 @@ def test_no_image_refuses_clicks_and_bad_engine_names(doc):
         service.shutdown()
     with pytest.raises(ValueError, match="unknown engine"):
         AIService("torch")
+
+
+def test_a_new_model_dir_closes_the_session_and_the_next_click_opens_it_there(
+    doc, monkeypatch, tmp_path
+):
+    from viewer.services import ai_service
+
+    opened: list = []
+    log: dict = {}
+
+    def factory(engine, model_dir=None):
+        opened.append(model_dir)
+        return CountingSession(log)
+
+    monkeypatch.setattr(ai_service, "default_session_factory", factory)
+    service = AIService("classic")
+    service.set_document(doc, prepare=False)
+    zyx = tuple(s // 2 for s in doc.geometry.shape_zyx)
+    service.request_click(zyx)
+    assert service.wait(30)
+    assert opened == [None]
+    generation = service.generation
+    assert service.set_model_dir(tmp_path / "v2") is not None
+    assert service.generation == generation + 1  # answers still in flight are stale
+    assert service.set_model_dir(tmp_path / "v2") is None  # the same folder: nothing to do
+    assert service.wait(30) and log["closed"] == 1
+    service.request_click(zyx)
+    assert service.wait(30)
+    assert opened == [None, tmp_path / "v2"]
+    service.shutdown()
