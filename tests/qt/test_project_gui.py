@@ -354,11 +354,17 @@ def test_activate_switches_the_active_model_and_the_ai_models_folder(
     qtbot.mouseClick(
         ax.canvas.viewport(), QtCore.Qt.LeftButton, pos=viewport_pos(ax, voxel, pwin.document)
     )
+    assert len(pwin.ai.tool.clicks) == 1  # taken, not refused behind queued work
     qtbot.waitUntil(lambda: pwin.ai.tool.has_preview() and not pwin.ai.busy(), timeout=30000)
     assert opened_with[-1] == project.store.models_dir / v2 / "model"
     qtbot.mouseClick(panel.base_button, QtCore.Qt.LeftButton)
     assert pwin.ai.service.model_dir == default_model_dir()
     assert Project.open(project_dir).active_version() is None
+    # another instance activates v1: the panel (re-read while shown) and the AI tool follow
+    Project.open(project_dir).activate(v1, user="bob")
+    panel.timer.setInterval(50)
+    qtbot.waitUntil(lambda: panel.versions.item(0, 4).text() == "active", timeout=5000)
+    assert pwin.ai.service.model_dir == project.store.models_dir / v1 / "model"
 
 
 def test_project_keys_clash_with_no_other_action(qtbot, qapp_configured, monkeypatch):

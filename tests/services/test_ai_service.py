@@ -200,9 +200,7 @@ def test_no_image_refuses_clicks_and_bad_engine_names(doc):
         AIService("torch")
 
 
-def test_a_new_model_dir_closes_the_session_and_the_next_click_opens_it_there(
-    doc, monkeypatch, tmp_path
-):
+def test_a_new_model_dir_reopens_the_session_there_at_the_next_click(doc, monkeypatch, tmp_path):
     from viewer.services import ai_service
 
     opened: list = []
@@ -220,11 +218,13 @@ def test_a_new_model_dir_closes_the_session_and_the_next_click_opens_it_there(
     assert service.wait(30)
     assert opened == [None]
     generation = service.generation
-    assert service.set_model_dir(tmp_path / "v2") is not None
+    assert service.set_model_dir(tmp_path / "v2")
     assert service.generation == generation + 1  # answers still in flight are stale
-    assert service.set_model_dir(tmp_path / "v2") is None  # the same folder: nothing to do
-    assert service.wait(30) and log["closed"] == 1
+    assert not service.set_model_dir(tmp_path / "v2")  # the same folder: nothing to do
+    assert service.pending == 0  # nothing queued: it never crowds out a click
     service.request_click(zyx)
     assert service.wait(30)
-    assert opened == [None, tmp_path / "v2"]
+    assert opened == [None, tmp_path / "v2"] and log["closed"] == 1
+    service.request_click(zyx)
+    assert service.wait(30) and opened == [None, tmp_path / "v2"]  # opened once
     service.shutdown()

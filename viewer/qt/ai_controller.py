@@ -135,11 +135,12 @@ class AIController(QtCore.QObject):
         project's active version; clicks in progress are dropped (they belong to the old one)."""
         if getattr(self.service, "model_dir", None) == model_dir:
             return
-        self.tool.reject()
+        if self.tool.clicks or self.tool.has_preview():
+            self.tool.reject()
         self._ready_for = None
         self.service.set_model_dir(model_dir)
-        if self._used:
-            self._warm()
+        if self.tool.active:
+            self._warm()  # the new model loads now, not at the next click
         self._tool_changed()
 
     def _warm(self) -> None:

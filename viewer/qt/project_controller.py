@@ -385,6 +385,11 @@ class ProjectController(QtCore.QObject):
         if len(set(project.training_cases()) - trained) >= n:
             self.retrain_now()
 
+    def follow_project(self) -> None:
+        """Another instance may have activated a version: the AI tool follows the project."""
+        if self.project is not None:
+            self._refresh_model()
+
     def _refresh_model(self) -> None:
         """The AI tool answers with the project's active model; the status bar names it."""
         project = self.project

@@ -77,6 +77,8 @@ class ProjectPanel(QtWidgets.QWidget):
         vrow.addWidget(self.activate_button)
         vrow.addWidget(self.base_button)
         lay.addLayout(vrow)
+        self._case_rows: list = []
+        self._version_rows: list = []
         self.training = TrainingView()
         lay.addWidget(self.training, 2)
         self.timer = QtCore.QTimer(self)
@@ -113,24 +115,10 @@ class ProjectPanel(QtWidgets.QWidget):
             except RadLabelError as e:
                 self.header.setText(f"{project.name}: {e.message}")
         current = self.controller.session.case_id if self.controller.session else None
-        self.cases.setRowCount(len(rows))
-        for i, (c, holder) in enumerate(rows):
-            editor = f"{holder} (editing)" if holder else (c.editor or "")
-            dice = "" if c.dice_original_final is None else f"{c.dice_original_final:.3f}"
-            texts = (
-                c.case_id,
-                STATE_TEXT.get(c.state, c.state),
-                editor,
-                dice,
-                _mmss(c.time_spent_s),
-            )
-            for j, text in enumerate(texts):
-                item = QtWidgets.QTableWidgetItem(text)
-                item.setData(QtCore.Qt.UserRole, c.case_id)
-                font = item.font()
-                font.setBold(c.case_id == current)
-                item.setFont(font)
-                self.cases.setItem(i, j, item)
+        table = [(case_texts(c, holder), c.case_id == current) for c, holder in rows]
+        if table != self._case_rows:  # unchanged: keep the selection and scroll position
+            self._case_rows = table
+            _fill(self.cases, table)
         self._buttons()
 
     def refresh_versions(self) -> None:
@@ -141,21 +129,10 @@ class ProjectPanel(QtWidgets.QWidget):
                 versions = project.versions()
             except RadLabelError as e:
                 self.header.setText(f"{project.name}: {e.message}")
-        self.versions.setRowCount(len(versions))
-        for i, v in enumerate(versions):
-            cand = mean_dice(v.metrics.get("candidate"))
-            before = mean_dice(v.metrics.get("active_before") or v.metrics.get("active"))
-            texts = (
-                v.version_id,
-                v.created[:16].replace("T", " "),
-                "" if cand is None else f"{cand:.3f}",
-                "" if before is None else f"{before:.3f}",
-                "active" if v.active else "",
-            )
-            for j, text in enumerate(texts):
-                item = QtWidgets.QTableWidgetItem(text)
-                item.setData(QtCore.Qt.UserRole, v.version_id)
-                self.versions.setItem(i, j, item)
+        table = [(version_texts(v), v.active) for v in versions]
+        if table != self._version_rows:
+            self._version_rows = table
+            _fill(self.versions, table)
         self._buttons()
 
     def _buttons(self) -> None:
@@ -170,8 +147,11 @@ class ProjectPanel(QtWidgets.QWidget):
         self.base_button.setEnabled(has)
 
     def _refresh_if_shown(self) -> None:
+        # other instances take cases, submit, retrain and activate: follow them while shown
         if self.controller.project is not None and self.isVisible():
+            self.controller.follow_project()
             self.refresh_cases()
+            self.refresh_versions()
 
     # --- actions ------------------------------------------------------------------------------------
     def row_of_case(self, case_id: str) -> int:
@@ -215,6 +195,40 @@ class ProjectPanel(QtWidgets.QWidget):
         self.training.attach(monitor)
         monitor.finished.connect(lambda *_: self._buttons())
         self._buttons()
+
+
+def case_texts(c, holder: str | None) -> tuple[str, ...]:
+    """A case's row: id, state, who edits it (the lock holder) or edited it last, Dice
+    original<->final, time spent."""
+    editor = f"{holder} (editing)" if holder else (c.editor or "")
+    dice = "" if c.dice_original_final is None else f"{c.dice_original_final:.3f}"
+    return (c.case_id, STATE_TEXT.get(c.state, c.state), editor, dice, _mmss(c.time_spent_s))
+
+
+def version_texts(v) -> tuple[str, ...]:
+    """A version's row: id, date, its score and the score of the model active when it was
+    measured (mean Dice@1/3/5), the active mark."""
+    cand = mean_dice(v.metrics.get("candidate"))
+    before = mean_dice(v.metrics.get("active_before") or v.metrics.get("active"))
+    return (
+        v.version_id,
+        v.created[:16].replace("T", " "),
+        "" if cand is None else f"{cand:.3f}",
+        "" if before is None else f"{before:.3f}",
+        "active" if v.active else "",
+    )
+
+
+def _fill(table: QtWidgets.QTableWidget, rows: list) -> None:
+    """Rows of texts; the row whose flag is set is bold (the open case, the active version)."""
+    table.setRowCount(len(rows))
+    for i, (texts, bold) in enumerate(rows):
+        for j, text in enumerate(texts):
+            item = QtWidgets.QTableWidgetItem(text)
+            font = item.font()
+            font.setBold(bool(bold))
+            item.setFont(font)
+            table.setItem(i, j, item)
 
 
 def _settings(project) -> dict:

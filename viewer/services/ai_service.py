@@ -110,6 +110,7 @@ class AIService:
         # worker-thread state: touched only by jobs running on the executor
         self._session: InteractiveSession | None = None
         self._opened_for: str | None = None
+        self._opened_on: Path | None = None  # the model_dir the session was opened with
         self._session_token = -1
         self._notice: list[str] = []
 
@@ -152,16 +153,16 @@ class AIService:
         self.generation += 1
         return self._submit(AIRequest.PREPARE, self._job_switch(engine))
 
-    def set_model_dir(self, model_dir: str | Path | None) -> int | None:
+    def set_model_dir(self, model_dir: str | Path | None) -> bool:
         """Answer with the model in `model_dir` (None: the engine's default) from now on: the
-        session is closed (in the background) and the next request opens it anew; clicks so far
-        are dropped."""
+        next request reopens the session on it (no request is queued for that, so it never
+        crowds out a click); answers still in flight become stale. False when unchanged."""
         model_dir = Path(model_dir) if model_dir is not None else None
         if model_dir == self.model_dir:
-            return None
-        self.model_dir = model_dir
+            return False
+        self.model_dir = model_dir  # read by the worker thread's next `_session_ready`
         self.generation += 1
-        return self._submit(AIRequest.RESET, self._close_session)
+        return True
 
     def request_click(self, zyx: tuple[int, int, int], positive: bool = True) -> int | None:
         """Queue a click; returns its request id, or None when refused (no image, too busy)."""
@@ -254,6 +255,7 @@ class AIService:
 
     # --- jobs (worker thread) -----------------------------------------------------------------
     def _open(self, engine: str) -> None:
+        model_dir = self.model_dir  # the folder this session answers with
         self._close_session()
         try:
             session = self._factory(engine)
@@ -270,10 +272,15 @@ class AIService:
                 raise
         self._session = session
         self._opened_for = engine
+        self._opened_on = model_dir
         self._session_token = -1
 
     def _session_ready(self) -> InteractiveSession:
-        if self._session is None or self._opened_for != self.requested_engine:
+        if (
+            self._session is None
+            or self._opened_for != self.requested_engine
+            or self._opened_on != self.model_dir
+        ):
             self._open(self.requested_engine)
         token, image = self._image_token, self._image
         if image is None:
