@@ -73,7 +73,7 @@ def main() -> int:
         t0 = time.perf_counter()
         assert ctl.retrain_now(), "the retrain did not start"
         loop = QtCore.QEventLoop()
-        ctl.monitor.finished.connect(lambda *_: loop.quit())
+        ctl.monitor.ended.connect(lambda *_: loop.quit())
         loop.exec_()
         seconds = time.perf_counter() - t0
         timer.stop()

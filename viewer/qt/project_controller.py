@@ -69,6 +69,9 @@ class ProjectController(QtCore.QObject):
         self.session: CaseSession | None = None
         self.monitor: RetrainMonitor | None = None
         self.open_next_after_submit = True
+        # a retrain's step limit besides its time budget (0: the budget alone); the project's
+        # settings hold the budget and threads
+        self.retrain_max_steps = 0
         self._close_choice: int | None = None  # the answer about a running retrain at quit
         self._heartbeat = QtCore.QTimer(self)
         self._heartbeat.setInterval(LOCK_HEARTBEAT_MS)
@@ -342,6 +345,7 @@ class ProjectController(QtCore.QObject):
                 minutes=float(settings.get("retrain_minutes", 10.0)),
                 threads=int(settings.get("retrain_threads", 2)),
                 user=self.user,
+                max_steps=int(self.retrain_max_steps),
             )
         except RadLabelError as e:
             self.window.show_error("Cannot retrain", e.message)
@@ -352,18 +356,19 @@ class ProjectController(QtCore.QObject):
     def _attach_running_retrain(self) -> None:
         """A retrain of this project still running (started before it was closed, or by this
         user's earlier session) is shown again."""
-        try:  # DEV-TEMP until retrain.py lands
-            from viewer.project.retrain import RetrainJob
-        except ImportError:
+        from viewer.project.retrain import RetrainJob
+
+        try:
+            job = RetrainJob.attach(self.project.folder)
+        except RadLabelError as e:  # a damaged run record: the project still opens
+            log.warning("cannot re-attach to a retrain: %s", e.message)
             return
-        attach = getattr(RetrainJob, "attach", None)
-        job = attach(self.project.folder) if attach is not None else None
         if job is not None:
             self._watch(job)
 
     def _watch(self, job) -> None:
         self.monitor = RetrainMonitor(job, self)
-        self.monitor.finished.connect(self._retrain_finished)
+        self.monitor.ended.connect(self._retrain_finished)
         self.retrain_started.emit(self.monitor)
         self.window.show_dock(PANEL_TITLE)
 
@@ -429,7 +434,8 @@ class ProjectController(QtCore.QObject):
         if self.monitor is not None and self.monitor.running and self._close_choice == Q.No:
             self.monitor.cancel()
         if self.monitor is not None:
-            self.monitor.timer.stop()
+            self.monitor.timer.stop()  # the window is gone: nobody watches it any more
+            self.monitor = None
         if self.session is not None:
             self._end_session()
 

@@ -193,7 +193,7 @@ class ProjectPanel(QtWidgets.QWidget):
 
     def _retrain_started(self, monitor) -> None:
         self.training.attach(monitor)
-        monitor.finished.connect(lambda *_: self._buttons())
+        monitor.ended.connect(lambda *_: self._buttons())
         self._buttons()
 
 

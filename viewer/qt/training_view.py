@@ -15,11 +15,11 @@ TERMINAL = ("done", "cancelled", "error")
 
 
 class RetrainMonitor(QtCore.QObject):
-    """Polls one RetrainJob. `event(dict)` for every event it reports; `finished(dict)` once,
+    """Polls one RetrainJob. `reported(dict)` for every event it reports; `ended(dict)` once,
     with the terminal event (done / cancelled / error)."""
 
-    event = QtCore.pyqtSignal(object)
-    finished = QtCore.pyqtSignal(object)
+    reported = QtCore.pyqtSignal(object)
+    ended = QtCore.pyqtSignal(object)
 
     def __init__(self, job, parent=None, poll_ms: int = POLL_MS) -> None:
         super().__init__(parent)
@@ -58,11 +58,11 @@ class RetrainMonitor(QtCore.QObject):
         if self.result is not None:
             return
         self.history.append(event)
-        self.event.emit(event)
+        self.reported.emit(event)
         if event.get("type") in TERMINAL:
             self.result = event
             self.timer.stop()
-            self.finished.emit(event)
+            self.ended.emit(event)
 
 
 class TrainingView(QtWidgets.QWidget):
@@ -104,7 +104,7 @@ class TrainingView(QtWidgets.QWidget):
     def attach(self, monitor: RetrainMonitor) -> None:
         """Show `monitor`'s retrain (its events so far, then live)."""
         if self.monitor is not None:
-            self.monitor.event.disconnect(self.on_event)
+            self.monitor.reported.disconnect(self.on_event)
         self.monitor = monitor
         self.loss, self.val = [], []
         self.progress.setValue(0)
@@ -112,7 +112,7 @@ class TrainingView(QtWidgets.QWidget):
         for e in monitor.history:
             self.on_event(e, redraw=False)
         self._redraw()
-        monitor.event.connect(self.on_event)
+        monitor.reported.connect(self.on_event)
         self.cancel_button.setEnabled(monitor.running)
 
     def cancel(self) -> None:
