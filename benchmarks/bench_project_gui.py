@@ -41,7 +41,7 @@ def main() -> int:
     from viewer.qt.panels import install_editing
     from viewer.qt.project_controller import install_project
 
-    ensure_app()
+    app = ensure_app()  # kept: the QApplication must outlive the window
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["RADLABEL_DATA_DIR"] = tmp  # settings of this run only
         folder = Path(tmp) / "proj"
@@ -80,6 +80,7 @@ def main() -> int:
         result = ctl.monitor.result
         window.ai.service.shutdown()
         window.close()
+        app.processEvents()
     g = np.array(gaps) * 1000
     print(
         f"retrain from the panel ({args.cases} cases, {args.minutes} min budget, "
