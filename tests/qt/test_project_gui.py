@@ -274,6 +274,7 @@ def test_submit_writes_final_marks_finished_releases_and_moves_on(
     project = Project.open(project_dir)
     record = project.case("case1")
     assert record.state == "finished" and record.has_final and record.clicks == 2
+    assert pwin.project.monitor is None  # automatic retraining is off by default
     assert record.time_spent_s > 0
     from viewer.io.labels.load_save import load_labels
 

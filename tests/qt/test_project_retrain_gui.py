@@ -198,3 +198,26 @@ def test_quitting_during_a_retrain_asks_whether_it_keeps_running(
 
     qtbot.waitUntil(ended, timeout=RUN_TIMEOUT_MS)
     assert events[-1]["type"] == "cancelled", events[-1]
+
+
+def test_submit_starts_a_retrain_by_itself_when_the_project_asks(
+    pwin, qtbot, monkeypatch, tmp_path
+):
+    folder = tmp_path / "auto"
+    project = Project.create(folder, "Auto", LABELS)
+    image = make_cases(tmp_path / "images", 1)[0]
+    project.add_case(image, make_label(tmp_path / "label.nii.gz"))  # its label: the original
+    project.update_settings(retrain_minutes=3.0, retrain_threads=1)
+    open_project(pwin, monkeypatch, folder)
+    panel = pwin.project.panel
+    assert panel.auto_retrain.text() == "off"
+    panel.auto_retrain.setValue(1)  # retrain after every finished case
+    assert Project.open(folder).settings()["auto_retrain_after"] == 1
+    pwin.project.open_case("case0")
+    assert int(pwin.document.labels.array.sum()) > 0  # the cube, opened from the original
+    qtbot.mouseClick(panel.submit_button, QtCore.Qt.LeftButton)
+    monitor = pwin.project.monitor
+    assert monitor is not None and monitor.running and panel.training.monitor is monitor
+    qtbot.mouseClick(panel.training.cancel_button, QtCore.Qt.LeftButton)
+    qtbot.waitUntil(lambda: not monitor.running, timeout=RUN_TIMEOUT_MS)
+    assert monitor.result["type"] == "cancelled", monitor.result

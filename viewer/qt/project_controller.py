@@ -381,13 +381,14 @@ class ProjectController(QtCore.QObject):
 
     def _maybe_auto_retrain(self) -> None:
         """Retrain by itself after N newly finished cases (the project's setting; 0 = off)."""
-        project = self.project
-        n = int(project.settings().get("auto_retrain_after", 0) or 0)
-        if n <= 0 or (self.monitor is not None and self.monitor.running):
+        if self.monitor is not None and self.monitor.running:
             return
-        versions = project.versions()
-        trained = set(versions[-1].cases) if versions else set()
-        if len(set(project.training_cases()) - trained) >= n:
+        try:
+            due = self.project.auto_retrain_due()
+        except RadLabelError as e:
+            log.warning("cannot tell whether a retrain is due: %s", e.message)
+            return
+        if due:
             self.retrain_now()
 
     def follow_project(self) -> None:
