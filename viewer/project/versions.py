@@ -1,6 +1,6 @@
 """Model versions of a project: `models/<version>/` = the exported model (`model/`) and its
-`record.json`. Publishing is atomic: the folder is built hidden (`models/.<version>.tmp-*`),
-fsynced, then renamed into place; only then, and last, the project's active pointer moves. A
+`record.json`. Publishing is atomic: the folder is built hidden (`models/.stage-*`), fsynced,
+then renamed into place; only then, and last, the project's active pointer moves. A
 failure at any point leaves no half version (hidden folders are never listed) and the old
 active model."""
 
@@ -45,13 +45,13 @@ def list_versions(store: LocalFolderStore, active_id: str | None) -> list[ModelV
 
 
 def next_version_id(store: LocalFolderStore) -> str:
-    """v1, v2, ...: one more than any folder there (hidden ones included, so an id being
-    published by another instance is not taken twice). Call under the project mutex."""
+    """v1, v2, ...: one more than any published folder. Call under the project mutex (the
+    rename that publishes it happens under the same hold)."""
     highest = 0
     if store.models_dir.is_dir():
         for p in store.models_dir.iterdir():
-            name = p.name.lstrip(".").split(".", 1)[0]
-            highest = max(highest, version_number(name))
+            if not p.name.startswith("."):
+                highest = max(highest, version_number(p.name))
     return f"v{highest + 1}"
 
 
@@ -65,33 +65,38 @@ def _fsync_tree(root: Path) -> None:
                 os.close(fd)
 
 
-def build_version_folder(
-    store: LocalFolderStore, version_id: str, model_src: Path, record: dict
-) -> Path:
-    """Copy the model and write the record into a hidden folder; returns it (not yet visible)."""
+def stage_model(store: LocalFolderStore, model_src: Path) -> Path:
+    """Copy the exported model into a hidden folder (`models/.stage-*`), fsynced. Done before
+    the project mutex is taken: a slow network copy must not hold other instances up."""
     store.models_dir.mkdir(exist_ok=True)
-    tmp = store.models_dir / f".{version_id}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp = store.models_dir / f".stage-{uuid.uuid4().hex}"
     try:
         shutil.copytree(model_src, tmp / "model")
-        write_json(tmp / RECORD_FILE, {**record, "version": version_id, "created": now_iso()})
         _fsync_tree(tmp)
     except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(e, SaveError):
-            raise
         if isinstance(e, OSError):
             raise SaveError(
-                f"cannot publish the model ({e.strerror or e})", store.models_dir / version_id
+                f"cannot publish the model ({e.strerror or e})", store.models_dir
             ) from e
         raise
     return tmp
 
 
-def reveal_version(store: LocalFolderStore, tmp: Path, version_id: str) -> Path:
-    """Rename the hidden folder to `models/<version_id>` (atomic on one file system)."""
+def discard(tmp: Path) -> None:
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def reveal_version(store: LocalFolderStore, tmp: Path, version_id: str, record: dict) -> Path:
+    """Write the record into the staged folder and rename it to `models/<version_id>` (atomic
+    on one file system). Call under the project mutex (the id is taken here)."""
     final = store.models_dir / version_id
     try:
+        write_json(tmp / RECORD_FILE, {**record, "version": version_id, "created": now_iso()})
         os.rename(tmp, final)
+    except SaveError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise SaveError(f"cannot publish the model ({e.strerror or e})", final) from e

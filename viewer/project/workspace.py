@@ -518,31 +518,38 @@ class Project:
         """Publish an exported model as the next version (atomic); activate it, last, when
         asked -- and, with `only_if_active`, only if that is still the active version (a
         retrain judged against it; someone may have activated another one meanwhile)."""
-        with self.store.locked(user):
-            data = self._data()
-            current = data.get("active_version")
-            really = activate and (only_if_active is ANY_ACTIVE or only_if_active == current)
-            gate = {**record, "activated": really}
-            if activate and not really:
-                gate["not_activated_because"] = (
-                    f"the active version changed to {current} while this one was measured"
-                )
-            version_id = vers.next_version_id(self.store)
-            tmp = vers.build_version_folder(self.store, version_id, Path(model_src), gate)
-            vers.reveal_version(self.store, tmp, version_id)
-            self.store.append_journal(
-                "publish",
-                user,
-                version=version_id,
-                parent=record.get("parent"),
-                activated=really,
-                metrics=record.get("metrics", {}),
-            )
-            if really:  # the pointer moves last: a crash before leaves the old active
-                data["active_version"] = version_id
-                write_json(self.store.project_file, data)
-                self.store.append_journal("activate", user, version=version_id, before=current)
+        staged = vers.stage_model(self.store, Path(model_src))
+        try:
+            with self.store.locked(user):
+                data = self._data()
+                current = data.get("active_version")
+                really = activate and (only_if_active is ANY_ACTIVE or only_if_active == current)
+                gate = {**record, "activated": really}
+                if activate and not really:
+                    gate["not_activated_because"] = (
+                        f"the active version changed to {current} while this one was measured"
+                    )
+                version_id = vers.next_version_id(self.store)
+                vers.reveal_version(self.store, staged, version_id, gate)
+                self._after_publish(data, version_id, record, really, current, user)
+        finally:
+            vers.discard(staged)  # gone already when published
         return version_id
+
+    def _after_publish(self, data, version_id, record, really, current, user) -> None:
+        """Journal the new version; move the active pointer, last (under the mutex)."""
+        self.store.append_journal(
+            "publish",
+            user,
+            version=version_id,
+            parent=record.get("parent"),
+            activated=really,
+            metrics=record.get("metrics", {}),
+        )
+        if really:  # the pointer moves last: a crash before leaves the old active
+            data["active_version"] = version_id
+            write_json(self.store.project_file, data)
+            self.store.append_journal("activate", user, version=version_id, before=current)
 
     # --- journal -------------------------------------------------------------------------------
     def journal(self) -> list[dict]:
