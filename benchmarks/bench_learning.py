@@ -72,6 +72,7 @@ def synth_case(sid: int, cache: Path):
     d = cache / f"brain_s{SEED}_{sid:02d}"
     if not (d / "label.nii.gz").is_file():
         import SimpleITK as sitk
+
         from segmentation_core.synth import generate
 
         src = sitk.ReadImage(str(LABELMAPS / f"training_seg_{sid:02d}.nii.gz"))

@@ -22,14 +22,24 @@ from segmentation_core.training.samples import (
     make_patch_sample,
     synthetic_blob_sample,
 )
+from segmentation_core.training.synth_pool import SynthCasePool, SynthSpec
 
 
 def draw_sample(
-    sampler: TargetSampler, rng: np.random.Generator, patch: int, synthetic_fraction: float
+    sampler: TargetSampler | None,
+    rng: np.random.Generator,
+    patch: int,
+    synthetic_fraction: float,
+    synth: SynthCasePool | None = None,
 ) -> PatchSample:
-    """One training patch: a real target, or now and then a generated blob in the case."""
+    """One training patch: a real target, or now and then a generated blob in the case; with
+    `synth`, a share of the targets come from images generated from label maps (all of them
+    when there is no real `sampler`)."""
     while True:
-        case, target = sampler.sample()
+        if synth is not None and (sampler is None or rng.random() < synth.spec.share):
+            case, target = synth.sample()
+        else:
+            case, target = sampler.sample()
         if rng.random() < synthetic_fraction:
             s = synthetic_blob_sample(case, patch, rng)
         else:
@@ -45,16 +55,20 @@ def batch_stream(
     batch: int,
     seed,
     sampler_factory: Callable = TargetSampler,
+    synth: SynthSpec | None = None,
 ):
     """Endless batches; the same `seed` gives the same batches in any process."""
     rng = np.random.default_rng(seed)
-    sampler = sampler_factory(list(cases), rng)
+    sampler = sampler_factory(list(cases), rng) if cases or synth is None else None
+    pool = SynthCasePool(synth, rng) if synth is not None else None
     while True:
-        yield [draw_sample(sampler, rng, patch, synthetic_fraction) for _ in range(batch)]
+        yield [draw_sample(sampler, rng, patch, synthetic_fraction, pool) for _ in range(batch)]
 
 
-def _worker(cases, patch, synthetic_fraction, batch, seed, out, sampler_factory) -> None:
-    for samples in batch_stream(cases, patch, synthetic_fraction, batch, seed, sampler_factory):
+def _worker(cases, patch, synthetic_fraction, batch, seed, out, sampler_factory, synth) -> None:
+    for samples in batch_stream(
+        cases, patch, synthetic_fraction, batch, seed, sampler_factory, synth
+    ):
         out.put(samples)  # blocks while the queue is full
 
 
@@ -70,6 +84,7 @@ class PrefetchWorker:
         seed,
         depth: int = 3,
         sampler_factory: Callable = TargetSampler,
+        synth: SynthSpec | None = None,
     ) -> None:
         ctx = mp.get_context("spawn")
         self._queue = ctx.Queue(maxsize=depth)
@@ -83,6 +98,7 @@ class PrefetchWorker:
                 seed,
                 self._queue,
                 sampler_factory,
+                synth,
             ),
             name="radlabel-train-patches",
             daemon=True,

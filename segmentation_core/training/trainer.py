@@ -35,6 +35,7 @@ from segmentation_core.training.samples import (
     PatchSample,
     make_patch_sample,
 )
+from segmentation_core.training.synth_pool import SynthCasePool, SynthSpec
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +213,10 @@ class Trainer:
         *,
         init_state: dict[str, np.ndarray] | None = None,
         sampler_factory: Callable = TargetSampler,
+        synth: SynthSpec | None = None,
     ) -> None:
+        """`synth`: also train on images generated from label maps, `synth.share` of the
+        patches (all of them when `cases` is empty)."""
         import paddle
 
         from segmentation_core.network import InteractiveUNet3D
@@ -231,7 +235,10 @@ class Trainer:
         self.cases = cases
         # a factory (cases, rng) -> sampler; picklable, as the patch worker builds its own
         self.sampler_factory = sampler_factory
-        self.sampler = sampler_factory(cases, self.rng)
+        self.synth = synth
+        # generated cases only: no real sampler (TargetSampler refuses an empty list)
+        self.sampler = sampler_factory(cases, self.rng) if cases or synth is None else None
+        self.synth_pool = SynthCasePool(synth, self.rng) if synth is not None else None
         self.net = InteractiveUNet3D(config.widths)
         # not paddle.optimizer.AdamW: its kernel slows every later convolution ~1.6x here
         # (segmentation_core/training/optim.py); the same update, in place, does not
@@ -275,7 +282,9 @@ class Trainer:
                 opt_state.update(extra)
                 self.opt.set_state_dict(self._rename_opt_state(opt_state, old_names))
             self.rng = np.random.default_rng(self.cfg.seed + self.state.step)
-            self.sampler.rng = self.rng
+            for draws in (self.sampler, self.synth_pool):
+                if draws is not None:
+                    draws.rng = self.rng
             log.info("resumed from step %d", self.state.step)
 
     def _param_names(self) -> list[str]:
@@ -321,7 +330,9 @@ class Trainer:
 
     # --- data ---------------------------------------------------------------------------------
     def _draw_sample(self) -> PatchSample:
-        return draw_sample(self.sampler, self.rng, self.cfg.patch, self.cfg.synthetic_fraction)
+        return draw_sample(
+            self.sampler, self.rng, self.cfg.patch, self.cfg.synthetic_fraction, self.synth_pool
+        )
 
     def _next_batch(self) -> list[PatchSample]:
         cfg = self.cfg
@@ -336,6 +347,7 @@ class Trainer:
                 cfg.batch,
                 [cfg.seed, self.state.step],
                 sampler_factory=self.sampler_factory,
+                synth=self.synth,
             )
         return self._prefetch.next_batch()
 

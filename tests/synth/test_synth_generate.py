@@ -225,3 +225,28 @@ def test_large_and_negative_label_values_are_kept():
     m[m == 17] = -5
     _, lab = generate(m, SPACING, _rng(0), replace(SynthParams(), deform=False))
     np.testing.assert_array_equal(lab, np.where(m >= 500, 0, m))
+
+
+def test_compact_map_round_trip_and_the_same_image_as_the_map_itself():
+    from segmentation_core.synth.compact import CompactMap
+
+    m = tiny_head(24)
+    m[m == 53] = 70000  # a value past uint16 in the map, coded into 8 bits
+    cm = CompactMap.from_labels("tiny", m, SPACING, margin_mm=1.0)
+    assert cm.codes.dtype == np.uint8
+    assert cm.values.tolist() == [0, 2, 3, 17, 510, 70000]
+    # the head (radius 9.6 about 11.5) spans indices 2..21 on each axis; a 1 mm margin is one
+    # voxel on every axis (1.5 mm and 1 mm spacing)
+    crop = m[1:23, 1:23, 1:23]
+    np.testing.assert_array_equal(cm.labels(), crop)
+    # effects off: the generated label is the cropped map minus dropped values
+    _, lab = cm.generate(_rng(0), replace(SynthParams(), deform=False))
+    np.testing.assert_array_equal(lab, np.where(crop >= 500, 0, crop))  # 70000 dropped too
+    # with every effect on, the label holds exactly the kept values
+    p = replace(SynthParams(), drop_min=None, drop_values=(510,))
+    img, lab = cm.generate(_rng(1), p)
+    assert np.unique(lab).tolist() == [0, 2, 3, 17, 70000]
+    # the codes keep the values' order, so every draw lands as on the map itself
+    want_img, want_lab = generate(crop, SPACING, _rng(1), p)
+    np.testing.assert_array_equal(img, want_img)
+    np.testing.assert_array_equal(lab, want_lab)

@@ -16,9 +16,8 @@ import zlib
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from viewer.errors import LoadError, RadLabelError
-
-MAP_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".mha", ".mhd")
+from viewer.errors import RadLabelError
+from viewer.io.label_map_files import find_label_maps, load_label_map, map_stem
 
 
 def add_parser(sub) -> None:
@@ -44,33 +43,6 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def map_stem(path: Path) -> str:
-    name = path.name
-    for suffix in MAP_SUFFIXES:
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return path.stem
-
-
-def find_label_maps(items: list[str]) -> list[Path]:
-    """The label map files named, or found (sorted by name) in the folders named."""
-    maps: list[Path] = []
-    for item in items:
-        p = Path(item)
-        if p.is_dir():
-            found = sorted(
-                f for f in p.iterdir() if f.is_file() and f.name.lower().endswith(MAP_SUFFIXES)
-            )
-            if not found:
-                raise LoadError("no label maps (.nii.gz, .nii, .nrrd, .mha, .mhd) in folder", p)
-            maps.extend(found)
-        elif p.is_file():
-            maps.append(p)
-        else:
-            raise LoadError("no such file or folder", p)
-    return maps
-
-
 def parse_subjects(text: str, n: int) -> list[int]:
     """0-based indices from a 1-based list like '1-15' or '1,3,16-20'."""
     if not text:
@@ -86,26 +58,6 @@ def parse_subjects(text: str, n: int) -> list[int]:
             raise RadLabelError(f"--subjects '{text}' outside 1-{n} ({n} label maps found)")
         out.extend(i - 1 for i in range(a, b + 1) if i - 1 not in out)
     return out
-
-
-def load_label_map(path: Path):
-    """(int32 array, Geometry) of a label map file; LoadError for a map that is not a 3D
-    volume of whole numbers."""
-    import numpy as np
-
-    from viewer.io import load_volume
-
-    vol = load_volume(str(path))
-    meta = vol.metadata
-    if vol.array.ndim != 3 or meta.get("time_points") or meta.get("components"):
-        raise LoadError("not a 3D label map (4D, RGB or multi-component image)", path)
-    arr = vol.array
-    if not np.issubdtype(arr.dtype, np.integer):
-        if not np.all(np.isfinite(arr)) or not np.array_equal(arr, np.round(arr)):
-            raise LoadError("not a label map: its values are not whole numbers", path)
-    if arr.size and (arr.min() < -(2**31) or arr.max() >= 2**31):
-        raise LoadError("label values out of the 32-bit integer range", path)
-    return np.asarray(arr, dtype=np.int32), vol.geometry
 
 
 def case_seed(seed: int, stem: str, k: int):

@@ -12,12 +12,18 @@ import sys
 import time
 from pathlib import Path
 
+from viewer.cli.train_synth import SYNTH_EXCLUDE_KEY, add_synth_arguments, load_synth_spec
 from viewer.errors import RadLabelError
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("train-base", help="train the base interactive model and export it")
-    p.add_argument("--data", nargs="+", required=True, help="case folders, or folders of them")
+    p.add_argument(
+        "--data",
+        nargs="+",
+        default=[],
+        help="case folders, or folders of them (may be left out with --synth-labelmaps)",
+    )
     p.add_argument("--val", nargs="*", default=[], help="validation case folders (not trained on)")
     p.add_argument("--out", required=True, help="work folder: checkpoints, log, exported model")
     p.add_argument("--minutes", type=float, default=60.0, help="time budget (default 60)")
@@ -43,6 +49,7 @@ def add_parser(sub) -> None:
         "fine-tuning; new input channels start at zero so the starting network computes what "
         "the old one did. Pickle checkpoints (.pdparams) are refused: they can run code",
     )
+    add_synth_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -96,11 +103,22 @@ def _run(args: argparse.Namespace) -> int:
     if args.init_from:
         init_weights(args.init_from)
     exclude = _parse_excludes(args.exclude)
-    train_specs = find_cases(args.data)
+    if not args.data and not args.synth_labelmaps:
+        raise RadLabelError("give training cases (--data) or label maps (--synth-labelmaps)")
+    synth = None
+    if args.synth_labelmaps:
+        share = args.synth_share if args.data else 1.0
+        synth = load_synth_spec(args.synth_labelmaps, share, exclude.get(SYNTH_EXCLUDE_KEY, ()))
+        print(
+            f"generated images from {len(synth.maps)} label maps, {synth.share:.0%} of the patches",
+            flush=True,
+        )
+    train_specs = find_cases(args.data) if args.data else []
     val_specs = find_cases(args.val) if args.val else []
     val_names = {n for n, _, _ in val_specs}
     train_specs = [s for s in train_specs if s[0] not in val_names]
-    print(f"training cases: {', '.join(n for n, _, _ in train_specs)}")
+    if train_specs:
+        print(f"training cases: {', '.join(n for n, _, _ in train_specs)}")
     if val_specs:
         print(f"validation cases: {', '.join(n for n, _, _ in val_specs)}")
     train = [load_training_case(*s, exclude.get(s[0], ())) for s in train_specs]
@@ -115,7 +133,9 @@ def _run(args: argparse.Namespace) -> int:
         lr=args.lr,
         init_from=args.init_from,
     )
-    trainer = Trainer(train, Path(args.out), cfg, val_cases=val, progress=_progress_printer())
+    trainer = Trainer(
+        train, Path(args.out), cfg, val_cases=val, progress=_progress_printer(), synth=synth
+    )
     print(f"targets: {sum(len(c.targets) for c in train)} in {len(train)} cases", flush=True)
     state = trainer.run()
     model_dir = Path(args.export) if args.export else Path(args.out) / "model"
@@ -124,6 +144,9 @@ def _run(args: argparse.Namespace) -> int:
             "train": [n for n, _, _ in train_specs],
             "validation": [n for n, _, _ in val_specs],
             "excluded_values": {k: list(v) for k, v in exclude.items()},
+            "generated": None
+            if synth is None
+            else {"label_maps": [m.name for m in synth.maps], "share": synth.share},
         },
         "command": "python main.py train-base " + " ".join(sys.argv[2:]),
     }
