@@ -146,3 +146,15 @@ def test_a_killed_worker_is_reported_and_its_lock_does_not_block_the_next_retrai
     assert events[-1]["message"].startswith("the retrain process ended unexpectedly (exit code -9)")
     again = RetrainJob.start(project.folder, minutes=5, threads=1, max_steps=10, options=TINY)
     assert _collect(again, _ended)[-1]["type"] == "done"
+
+
+def test_sigterm_to_the_worker_cancels_like_the_cancel_file(tmp_path):
+    project = make_trainable_project(tmp_path / "p", 1)
+    job = RetrainJob.start(project.folder, minutes=5, threads=1, max_steps=30, options=TINY)
+    _collect(job, lambda ev: any(e["type"] == "progress" for e in ev))
+    os.kill(job.run.worker()["pid"], signal.SIGTERM)  # e.g. the machine shutting down
+    events = _collect(job, _ended)
+    assert events[-1]["type"] == "cancelled", events
+    assert 10 <= events[-1]["steps"] < 30
+    assert job.wait(30)
+    assert not (project.folder / "retrain.lock").exists()

@@ -344,11 +344,31 @@ def run_worker(project_folder, run_id: str) -> int:
         return 1
     run.write_worker(os.getpid(), me)
     stop_flag = threading.Event()
-    with contextlib.suppress(ValueError):  # not the main thread: no handler, the file still works
-        signal.signal(signal.SIGTERM, lambda *_: stop_flag.set())
+
+    def on_sigterm(*_) -> None:
+        stop_flag.set()
+
+    handler_state = {"paddle": False}
+
+    def install_handler() -> None:
+        with contextlib.suppress(ValueError):  # not the main thread: the cancel file still works
+            signal.signal(signal.SIGTERM, on_sigterm)
+
+    def should_stop() -> bool:
+        # Paddle's import (mid-run, in the trainer) installs C-level handlers that abort on
+        # SIGTERM behind Python's back: once it is loaded, switch them off and put ours back
+        paddle = sys.modules.get("paddle")
+        if paddle is not None and not handler_state["paddle"]:
+            handler_state["paddle"] = True
+            with contextlib.suppress(Exception):
+                paddle.disable_signal_handler()
+            install_handler()
+        return stop_flag.is_set()
+
+    install_handler()
     try:
         with _Heartbeat(project):
-            execute_run(project, run, should_stop=stop_flag.is_set)
+            execute_run(project, run, should_stop=should_stop)
         return 0
     except RadLabelError as e:
         run.emit({"type": "error", "message": e.message})
