@@ -32,14 +32,28 @@ class Target:
     bbox: tuple[int, int, int, int, int, int]
 
 
+def _values_counts_boxes(label: np.ndarray) -> tuple[list[int], list[int], list]:
+    """(values, voxel counts, find_objects slices) of a label map. Small non-negative values
+    (every map but FreeSurfer's 5-digit ones) take bincount and find_objects on the map itself:
+    ~0.1 s on 256^3 where np.unique's sort takes seconds (a generated training image each time)."""
+    if label.size and label.dtype.kind in "iu" and 0 <= label.min() and label.max() < 1 << 16:
+        counts = np.bincount(label.ravel())
+        values = np.flatnonzero(counts)
+        objects = ndimage.find_objects(label)  # value v's box at index v - 1
+        boxes = [objects[v - 1] if v else None for v in values.tolist()]
+        return values.tolist(), counts[values].tolist(), boxes
+    values, inverse, counts = np.unique(label, return_inverse=True, return_counts=True)
+    # consecutive ids so find_objects stays small even for FreeSurfer's 5-digit label values
+    objects = ndimage.find_objects(inverse.reshape(label.shape).astype(np.int32) + 1)
+    return values.tolist(), counts.tolist(), objects
+
+
 def find_targets(case: TrainingCase, min_ml: float = 0.5, min_voxels: int = 20) -> list[Target]:
     """All label values of the case large enough to be targets (as in the evaluation protocol)."""
     voxel_ml = float(np.prod(case.spacing_zyx)) / 1000.0
-    values, inverse, counts = np.unique(case.label, return_inverse=True, return_counts=True)
-    # consecutive ids so find_objects stays small even for FreeSurfer's 5-digit label values
-    objects = ndimage.find_objects(inverse.reshape(case.label.shape).astype(np.int32) + 1)
+    values, counts, objects = _values_counts_boxes(case.label)
     targets = []
-    for i, (v, n) in enumerate(zip(values.tolist(), counts.tolist())):
+    for i, (v, n) in enumerate(zip(values, counts)):
         if v == 0 or v in case.exclude_values:
             continue
         if n < min_voxels or n * voxel_ml < min_ml:

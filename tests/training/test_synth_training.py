@@ -190,3 +190,23 @@ def test_train_base_synth_bad_input_one_line(tmp_path, capsys, extra, message):
     assert run_cli(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: {message}"]
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint16, np.int64])
+def test_find_targets_same_with_small_or_large_values(dtype):
+    """The bincount fast path (small non-negative values) finds what the np.unique path
+    finds: the same map with every value shifted past 2^16 takes the other path."""
+    rng = np.random.default_rng(5)
+    label = _head().astype(dtype)
+    label[rng.random(label.shape) < 0.005] = 7  # ~110 scattered voxels: a box spanning the map
+    label[0:3, 0:2, 0:4] = 600  # 24 voxels x 8 uL: below 0.5 mL, not a target
+    small = TrainingCase("s", np.zeros(label.shape, np.float32), label, SPACING)
+    shift = 100_000
+    big_label = np.where(label > 0, label.astype(np.int64) + shift, 0)
+    big = TrainingCase("b", small.image, big_label, SPACING)
+    got, ref = find_targets(small), find_targets(big)
+    assert [t.value for t in got] == [t.value - shift for t in ref] == [2, 3, 7, 17, 510]
+    assert [(t.volume_ml, t.bbox) for t in got] == [(t.volume_ml, t.bbox) for t in ref]
+    box7 = next(t.bbox for t in got if t.value == 7)
+    nz = np.nonzero(label == 7)
+    assert box7 == tuple(int(a.min()) for a in nz) + tuple(int(a.max()) + 1 for a in nz)
