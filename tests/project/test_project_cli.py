@@ -53,6 +53,7 @@ def test_init_add_status(tmp_path):
     assert info["labels"][1] == {"value": 2, "name": "spleen", "color": [1, 2, 3]}
     assert info["active_model"] == str(REPO / "resources" / "models" / "base")
     assert info["versions"] == []
+    assert info["retrain_running"] is None
     r = _main("status", p, data_dir=tmp_path)
     assert r.returncode == 0
     lines = r.stdout.splitlines()

@@ -8,6 +8,7 @@ import json
 import multiprocessing as mp
 import os
 import signal
+import socket
 import time
 
 import numpy as np
@@ -44,6 +45,11 @@ def test_retrain_job_trains_measures_and_publishes_a_usable_version(tmp_path):
     job = RetrainJob.start(project.folder, minutes=5, threads=1, max_steps=10, options=TINY)
     with pytest.raises(ProjectBusy, match="a retrain is running"):
         RetrainJob.start(project.folder, minutes=5, threads=1)
+    from viewer.cli.project import status_dict
+    from viewer.project.store import default_user
+
+    running = status_dict(Project.open(project.folder))["retrain_running"]
+    assert running == f"{default_user()} on {socket.gethostname()}"
     events = _collect(job, _ended)
     last = events[-1]
     assert last["type"] == "done", events

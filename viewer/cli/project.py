@@ -143,7 +143,14 @@ def status_dict(project) -> dict:
         ],
         "active_version": project.active_version(),
         "active_model": str(project.active_model_dir().absolute()),
+        "retrain_running": _retrain_holder(project),
     }
+
+
+def _retrain_holder(project) -> str | None:
+    """Who runs a retrain now ('user on host'), None when none does."""
+    owner = project.store.retrain_lock().owner()
+    return owner.describe() if owner is not None else None
 
 
 def _fmt(v) -> str:
@@ -179,6 +186,8 @@ def _status(args) -> int:
             f"{len(v['cases'])} cases, dice@1/3/5 {_fmt(cand.get('dice@1'))}/"
             f"{_fmt(cand.get('dice@3'))}/{_fmt(cand.get('dice@5'))}"
         )
+    if info["retrain_running"]:
+        print(f"retrain running (started by {info['retrain_running']})")
     print(f"active_model: {info['active_model']}")
     return 0
 
