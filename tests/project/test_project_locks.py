@@ -58,3 +58,18 @@ def test_hold_waits_then_names_the_holder(tmp_path):
     with pytest.raises(ProjectBusy, match="locked by eve on elsewhere"):
         with FileLock(path, stale_after_s=600).hold("ann", timeout_s=0.2):
             pass
+
+
+def test_liveness_on_windows_never_sends_a_signal(monkeypatch):
+    """os.kill(pid, 0) terminates the process on Windows: the check must ask another way."""
+    from viewer.project import locks
+
+    def no_kill(pid, sig):
+        raise AssertionError(f"os.kill({pid}, {sig}) would end that process on Windows")
+
+    asked = []
+    monkeypatch.setattr(locks.os, "kill", no_kill)
+    monkeypatch.setattr(locks, "ON_WINDOWS", True)
+    monkeypatch.setattr(locks, "_pid_alive_windows", lambda pid: asked.append(pid) or True)
+    assert locks.pid_alive(4242)
+    assert asked == [4242]

@@ -29,6 +29,8 @@ from pathlib import Path
 
 from viewer.errors import RadLabelError
 
+ON_WINDOWS = os.name == "nt"
+
 
 class ProjectBusy(RadLabelError):
     """A lock is held by someone else (the reason says who)."""
@@ -65,18 +67,35 @@ def read_owner(path: Path) -> LockOwner | None:
         return None
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` runs on this machine (True when it cannot be told)."""
     if pid <= 0:
         return False
+    if ON_WINDOWS:  # os.kill(pid, 0) would terminate the process on Windows
+        return _pid_alive_windows(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # alive, another user's
-        return True
-    except OSError:
+    except OSError:  # PermissionError: alive, another user's
         return True
     return True
+
+
+def _pid_alive_windows(pid: int) -> bool:
+    import ctypes
+
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return ctypes.GetLastError() == 5  # access denied: it exists
+    try:
+        code = ctypes.c_ulong()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True
+        return code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def _heartbeat_age(path: Path) -> float | None:
@@ -111,7 +130,7 @@ class FileLock:
             # an unreadable owner: a writer between create and write, or a torn file; only age
             # decides (a short grace keeps the first case from being broken)
             return age > min(self.stale_after_s, 30.0)
-        if owner.host == socket.gethostname() and not _pid_alive(owner.pid):
+        if owner.host == socket.gethostname() and not pid_alive(owner.pid):
             return True
         return age > self.stale_after_s
 

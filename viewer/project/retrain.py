@@ -36,7 +36,7 @@ from viewer.errors import RadLabelError, one_line
 from viewer.io.atomic_save import atomic_write_text
 from viewer.io.training_cases import find_cases, load_training_case
 from viewer.project.gating import EVAL_MAX_CASES, better, evaluate_model
-from viewer.project.locks import LockOwner, ProjectBusy, read_owner
+from viewer.project.locks import LockOwner, ProjectBusy, pid_alive, read_owner
 from viewer.project.runs import RunFolder, list_runs
 from viewer.project.store import default_user
 from viewer.project.workspace import Project
@@ -397,6 +397,12 @@ def worker_command(project_folder, run_id: str) -> list[str]:
     return [sys.executable, str(main_py), "project", "retrain-worker", str(project_folder), run_id]
 
 
+def _detached() -> dict:
+    if os.name == "nt":
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
+    return {"start_new_session": True}
+
+
 class RetrainJob:
     """A retrain in its own process. The caller polls (`poll()`), never waits."""
 
@@ -452,7 +458,8 @@ class RetrainJob:
                     stdin=subprocess.DEVNULL,
                     stdout=logfile,
                     stderr=subprocess.STDOUT,
-                    start_new_session=True,  # a Ctrl+C in a terminal goes to the CLI, which cancels
+                    # a Ctrl+C in a terminal goes to the CLI alone, which cancels gracefully
+                    **_detached(),
                 )
             finally:
                 logfile.close()
@@ -484,12 +491,10 @@ class RetrainJob:
             lock_owner = read_owner(self.folder / "retrain.lock")
             return lock_owner is not None and not self.run.finished()
         try:
-            os.kill(int(worker["pid"]), 0)
-        except ProcessLookupError:
-            return False
-        except (OSError, ValueError, TypeError):
-            return True
-        return not self.run.finished()
+            alive = pid_alive(int(worker["pid"]))
+        except (ValueError, TypeError):
+            alive = True
+        return alive and not self.run.finished()
 
     def poll(self) -> list[dict]:
         """Events since the last poll. A worker that died without a last word gets one (error)."""
