@@ -1,0 +1,52 @@
+"""Dice + cross-entropy on softmax logits, with deep-supervision weights (nnU-Net's loss).
+
+Soft Dice is computed over the whole batch per foreground class (batch Dice: small structures
+absent from one patch do not make the loss jump) and averaged; the cross-entropy is plain.
+Deep supervision: the outputs at coarser decoder levels get halving weights (normalised to
+sum 1), against the target subsampled by nearest neighbour.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+
+
+def dice_ce(logits, target, n_classes: int, smooth: float = 1e-5):
+    """logits (N, C, D, H, W), target int64 (N, D, H, W)."""
+    ce = F.cross_entropy(logits, target.unsqueeze(1), axis=1)
+    probs = F.softmax(logits, axis=1)
+    onehot = F.one_hot(target, n_classes).transpose([0, 4, 1, 2, 3])
+    dims = [0, 2, 3, 4]
+    inter = (probs * onehot).sum(axis=dims)
+    denom = probs.sum(axis=dims) + onehot.sum(axis=dims)
+    dice = (2 * inter + smooth) / (denom + smooth)
+    return ce.mean() + (1.0 - dice[1:].mean())
+
+
+def downsample_targets(target: np.ndarray, shapes) -> list[np.ndarray]:
+    """The (N, D, H, W) target subsampled to each output's spatial shape (nearest)."""
+    out = []
+    for shape in shapes:
+        steps = [max(1, a // b) for a, b in zip(target.shape[1:], shape)]
+        out.append(np.ascontiguousarray(target[:, :: steps[0], :: steps[1], :: steps[2]]))
+    return out
+
+
+def deep_supervision_loss(outputs, target: np.ndarray, n_classes: int):
+    """Weighted Dice+CE over the decoder outputs (a single tensor works too)."""
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    weights = np.asarray([0.5**i for i in range(len(outputs))])
+    if len(outputs) > 1:
+        weights[-1] = 0.0  # the coarsest output is too coarse to supervise (nnU-Net)
+    weights = weights / weights.sum()
+    targets = downsample_targets(target, [o.shape[2:] for o in outputs])
+    total = None
+    for w, out, t in zip(weights, outputs, targets):
+        if w == 0:
+            continue
+        term = dice_ce(out, paddle.to_tensor(t.astype(np.int64)), n_classes) * float(w)
+        total = term if total is None else total + term
+    return total
