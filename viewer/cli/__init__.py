@@ -10,6 +10,8 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("screenshot", "viewer.cli.screenshot"),
     ("evaluate", "viewer.cli.evaluate"),
     ("train-base", "viewer.cli.train_base"),
+    ("train-auto", "viewer.cli.train_auto"),
+    ("predict-auto", "viewer.cli.predict_auto"),
     ("export", "viewer.cli.export"),
     ("pacs", "viewer.cli.pacs"),
     ("synth", "viewer.cli.synth"),

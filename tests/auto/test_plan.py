@@ -1,0 +1,86 @@
+"""Planning from tiny synthetic data: spacing rules, budget, normalisation, cascade."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from segmentation_core.auto.cases import AutoCase
+from segmentation_core.auto.fingerprint import fingerprint
+from segmentation_core.auto.plan import Budget, describe, fit_patch, make_plan, target_spacing
+from tests.auto.synthetic import TINY, sphere_case
+
+
+def test_target_spacing_is_the_median_per_axis():
+    sp = np.array([[2.0, 1.0, 1.0], [3.0, 0.8, 0.8], [2.5, 0.9, 0.9]])
+    assert target_spacing(sp).tolist() == [2.5, 0.9, 0.9]
+
+
+def test_one_much_coarser_axis_takes_its_10th_percentile():
+    sp = np.array([[5.0, 0.5, 0.5], [6.0, 0.5, 0.5], [4.0, 0.5, 0.5], [7.0, 0.5, 0.5]])
+    # median z 5.5 > 3 x 0.5: z becomes the 10th percentile of 4, 5, 6, 7 = 4.3
+    assert target_spacing(sp) == pytest.approx([4.3, 0.5, 0.5])
+
+
+def test_patch_fits_the_budget_and_is_divisible_by_its_pooling():
+    patch, kernels = fit_patch((30, 101, 122), Budget.cpu())
+    assert np.prod(patch) <= 64**3
+    factor = np.prod(np.asarray(kernels), axis=0)
+    assert all(p % f == 0 for p, f in zip(patch, factor))
+    assert patch == [32, 80, 96]
+    assert kernels == [[2, 2, 2], [2, 2, 2], [2, 2, 2], [1, 2, 2]]
+
+
+def test_mr_plan_from_two_cases():
+    cases = [sphere_case(0), sphere_case(1, shape=(20, 44, 36))]
+    plan = make_plan(fingerprint(cases), TINY, {5: "core"})
+    assert plan["label_values"] == [5, 9]
+    assert plan["label_names"] == {"5": "core", "9": "label 9"}
+    assert plan["n_classes"] == 3
+    assert plan["normalization"] == {"scheme": "zscore"}
+    (stage,) = plan["stages"]
+    assert stage["name"] == "fullres"
+    assert stage["spacing_zyx"] == [2.0, 1.0, 1.0]
+    assert stage["median_shape_zyx"] == [22, 42, 36]
+    assert stage["patch_zyx"] == [16, 32, 32]
+    assert stage["extra_channels"] == 0
+    assert "stage fullres: spacing [2.0, 1.0, 1.0] mm" in describe(plan)
+
+
+def test_ct_normalisation_uses_foreground_percentiles():
+    label = np.zeros((10, 10, 10), np.uint8)
+    label[2:8, 2:8, 2:8] = 1
+    image = np.full((10, 10, 10), -1000.0, np.float32)
+    image[2:8, 2:8, 2:8] = np.linspace(0, 215, 216).reshape(6, 6, 6)
+    case = AutoCase("ct", image, label, (1, 1, 1), "CT")
+    plan = make_plan(fingerprint([case]), TINY)
+    norm = plan["normalization"]
+    assert norm["scheme"] == "ct"
+    assert norm["clip"] == pytest.approx([np.percentile(np.arange(216.0), 0.5), 213.925])
+    assert norm["mean"] == pytest.approx(107.5)
+    assert norm["std"] == pytest.approx(np.arange(216.0).std(), rel=1e-6)
+
+
+def test_large_volume_is_coarsened_and_gets_a_low_resolution_stage():
+    cases = [sphere_case(0, shape=(48, 40, 36))]
+    budget = Budget.cpu(max_patch_voxels=2048, base_width=4, max_pools=3)
+    plan = make_plan(fingerprint(cases), budget)
+    low, full = plan["stages"]
+    assert (low["name"], full["name"]) == ("lowres", "fullres")
+    # the full-resolution volume is at most 8 patches, the low one about one patch
+    assert np.prod(full["median_shape_zyx"]) <= 8 * 2048
+    assert np.prod(low["median_shape_zyx"]) <= 1.2 * 2048
+    assert full["extra_channels"] == 3 and low["extra_channels"] == 0
+    assert np.all(np.asarray(low["spacing_zyx"]) > np.asarray(full["spacing_zyx"]))
+
+
+def test_no_cascade_when_not_allowed():
+    cases = [sphere_case(0, shape=(48, 40, 36))]
+    budget = Budget.cpu(max_patch_voxels=2048, base_width=4, max_pools=3, allow_cascade=False)
+    assert [s["name"] for s in make_plan(fingerprint(cases), budget)["stages"]] == ["fullres"]
+
+
+def test_empty_labels_are_refused():
+    case = AutoCase("e", np.zeros((4, 4, 4)), np.zeros((4, 4, 4), np.uint8), (1, 1, 1))
+    with pytest.raises(ValueError, match="empty"):
+        fingerprint([case])

@@ -1,0 +1,129 @@
+"""Loading training cases for `train-auto`: case folders, an nnU-Net raw dataset, a project.
+
+Images and labels are read through `viewer.io` (every format the viewer opens), labels onto the
+image's grid; the modality is the viewer's decision (`effective_modality`), and the patient is
+a hashed key from the image header (`dataset_export_splits.patient_key`) so that folds never
+split a patient. An nnU-Net raw dataset (what `export --format nnunet` writes: dataset.json,
+imagesTr/<case>_0000.nii.gz, labelsTr/<case>.nii.gz) takes its patient groups from
+`splits_final.json` when present (cases validated together stay together).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from viewer.errors import LoadError
+
+IMAGE_NAMES = ("image.nii.gz", "image.nii", "image.nrrd", "image.mha", "image.mhd")
+LABEL_NAMES = ("label.nii.gz", "label.nii", "label.nrrd", "label.mha", "label.mhd")
+
+
+def find_case_folders(paths) -> list[tuple[str, Path, Path]]:
+    """(name, image, label) for each case folder at or directly under `paths`."""
+    cases = []
+    for root in paths:
+        root_p = Path(root)
+        if not root_p.is_dir():
+            raise LoadError("no such folder", root_p)
+        for d in [root_p] + sorted(p for p in root_p.iterdir() if p.is_dir()):
+            image = next((d / n for n in IMAGE_NAMES if (d / n).is_file()), None)
+            if image is None and (d / "dicom").is_dir():
+                image = d / "dicom"
+            label = next((d / n for n in LABEL_NAMES if (d / n).is_file()), None)
+            if image is not None and label is not None:
+                cases.append((d.name, image, label))
+    if not cases:
+        raise LoadError("no image + label case folders found", ", ".join(map(str, paths)))
+    return cases
+
+
+def load_auto_case(name: str, image: Path, label: Path, patient: str = "", index: int = 0):
+    """An `AutoCase` from an image and a label file."""
+    from segmentation_core.auto.cases import AutoCase
+    from viewer.io import load_label_for, load_volume
+    from viewer.io.dataset_export_splits import patient_key
+    from viewer.model.modality import effective_modality
+
+    vol = load_volume(str(image))
+    if not vol.is_segmentable:
+        raise LoadError("image is not a scalar volume (RGB or multi-component)", image)
+    lab = load_label_for(vol, str(label))
+    return AutoCase(
+        name=name,
+        image=np.asarray(vol.array),
+        label=np.asarray(lab.array),
+        spacing_zyx=vol.geometry.spacing_zyx,
+        modality=effective_modality(vol.modality, np.asarray(vol.array)),
+        patient=patient or patient_key(vol, index),
+    )
+
+
+def label_names_of(label: Path) -> dict[int, str]:
+    """Names from a `labels.json` beside the label ({"labels": {"1": "spleen"}}), if any."""
+    path = label.parent / "labels.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {int(k): str(v) for k, v in data.get("labels", {}).items()}
+    except (ValueError, AttributeError, OSError):
+        return {}
+
+
+def cases_from_folders(paths) -> tuple[list, dict[int, str]]:
+    specs = find_case_folders(paths)
+    names: dict[int, str] = {}
+    cases = []
+    for i, (name, image, label) in enumerate(specs):
+        cases.append(load_auto_case(name, image, label, index=i))
+        names.update(label_names_of(label))
+    return cases, names
+
+
+def cases_from_nnunet(folder) -> tuple[list, dict[int, str]]:
+    """The training cases of an nnU-Net raw dataset folder, and its label names."""
+    root = Path(folder)
+    doc_path = root / "dataset.json"
+    if not doc_path.is_file():
+        raise LoadError("not an nnU-Net raw dataset (no dataset.json)", root)
+    try:
+        doc = json.loads(doc_path.read_text(encoding="utf-8"))
+        ending = doc.get("file_ending", ".nii.gz")
+        labels = {int(v): str(k) for k, v in doc["labels"].items() if int(v) != 0}
+        channels = doc.get("channel_names", doc.get("modality", {}))
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise LoadError(f"dataset.json is not readable ({e})", doc_path) from None
+    if len(channels) > 1:
+        raise LoadError("only single-channel datasets are supported", doc_path)
+    groups = _split_groups(root / "splits_final.json")
+    label_dir, image_dir = root / "labelsTr", root / "imagesTr"
+    if not label_dir.is_dir():
+        raise LoadError("no labelsTr folder", root)
+    cases = []
+    for i, label in enumerate(sorted(label_dir.glob("*" + ending))):
+        case = label.name[: -len(ending)]
+        image = image_dir / f"{case}_0000{ending}"
+        if not image.is_file():
+            raise LoadError(f"no image for case {case}", image)
+        c = load_auto_case(case, image, label, groups.get(case, ""), i)
+        if not c.modality and str(next(iter(channels.values()), "")).upper() == "CT":
+            c.modality = "CT"
+        cases.append(c)
+    if not cases:
+        raise LoadError("labelsTr holds no cases", label_dir)
+    return cases, labels
+
+
+def _split_groups(path: Path) -> dict[str, str]:
+    """case -> the fold that validates it in splits_final.json (our exporter keeps patients
+    whole there); {} when the file is absent or unreadable."""
+    if not path.is_file():
+        return {}
+    try:
+        splits = json.loads(path.read_text(encoding="utf-8"))
+        return {case: f"split{k}" for k, s in enumerate(splits) for case in s["val"]}
+    except (ValueError, KeyError, TypeError):
+        return {}

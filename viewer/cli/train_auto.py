@@ -1,0 +1,137 @@
+"""`train-auto`: train the automatic segmentation model (issue 15) and write its model folder.
+
+    python main.py train-auto (--project DIR | --dataset NNUNET_RAW_DATASET_DIR | --data CASES...)
+        [--fold K|all] [--folds 5] [--minutes N] [--out DIR] [--threads N] [--labels 1,2,...]
+
+Without --fold every cross-validation fold is trained (folds per patient) and inference
+ensembles them; `--fold all` trains one model on every case. Running the same command on the
+same --out folder resumes an interrupted run from its checkpoints. The plan is printed and
+written to OUT/plan.json, the model card to OUT/auto_model.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from viewer.errors import LoadError, RadLabelError
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train-auto", help="train the automatic segmentation model")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--project", help="a project folder (its finished training cases)")
+    src.add_argument("--dataset", help="an nnU-Net raw dataset folder (export --format nnunet)")
+    src.add_argument(
+        "--data", nargs="+", help="case folders (image.* + label.*), or folders of them"
+    )
+    p.add_argument("--out", help="model folder (default for --project: a new project version)")
+    p.add_argument(
+        "--fold",
+        default="cv",
+        help="K: train fold K only; all: one model on every "
+        "case; default: every cross-validation fold",
+    )
+    p.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    p.add_argument("--minutes", type=float, default=60.0, help="time budget (default 60)")
+    p.add_argument("--steps", type=int, default=0, help="steps per fold and stage (0: budget)")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    p.add_argument("--labels", default="", help="label values to learn (default: all present)")
+    p.add_argument("--max-patch", type=int, default=0, help="largest patch edge (default: plan)")
+    p.add_argument("--gpu", action="store_true", help="plan for a GPU (bigger patches, wider net)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=run)
+
+
+def parse_values(text: str) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        values = sorted({int(v) for v in text.split(",") if v.strip()})
+    except ValueError:
+        raise RadLabelError(f"bad --labels value '{text}' (expected e.g. 1,2,5)") from None
+    if not values or min(values) <= 0:
+        raise RadLabelError(f"bad --labels value '{text}' (label values are positive)")
+    return values
+
+
+def load_cases(args) -> tuple[list, dict[int, str]]:
+    from viewer.cli import auto_data
+
+    if args.dataset:
+        return auto_data.cases_from_nnunet(args.dataset)
+    if args.data:
+        return auto_data.cases_from_folders(args.data)
+    raise LoadError(
+        "project workspaces are not available in this version: use --dataset or --data",
+        args.project,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from segmentation_core.checkpoint_io import CheckpointError
+
+    try:
+        return _run(args)
+    except CheckpointError as e:  # one line naming the file (never a traceback)
+        raise RadLabelError(e.reason, e.path or None) from None
+    except ValueError as e:
+        raise RadLabelError(str(e)) from None
+
+
+def _run(args: argparse.Namespace) -> int:
+    from segmentation_core.auto.plan import Budget, describe
+    from segmentation_core.auto.train import AutoTrainConfig, train_auto
+    from viewer.cli.auto_progress import progress_printer
+
+    if not args.out:
+        raise RadLabelError("give --out DIR, the model folder to write")
+    if args.fold not in ("cv", "all") and not args.fold.isdigit():
+        raise RadLabelError(f"bad --fold '{args.fold}' (a fold number or 'all')")
+    values = parse_values(args.labels)
+    cases, names = load_cases(args)
+    print(f"{len(cases)} cases: {', '.join(c.name for c in cases)}", flush=True)
+    kw = {"max_patch_voxels": args.max_patch**3} if args.max_patch else {}
+    budget = Budget.gpu(**kw) if args.gpu else Budget.cpu(**kw)
+    config = AutoTrainConfig(
+        minutes=args.minutes,
+        fold=args.fold,
+        n_folds=args.folds,
+        threads=args.threads,
+        seed=args.seed,
+        max_steps=args.steps,
+        label_values=values,
+        label_names=names,
+        budget=budget,
+        version=Path(args.out).name,
+    )
+    printer = None
+
+    def progress(info: dict) -> None:
+        nonlocal printer
+        if info.get("phase") == "planned":
+            plan = info["plan"]
+            print(describe(plan), flush=True)
+            print(f"plan written to {Path(args.out) / 'plan.json'}", flush=True)
+            printer = progress_printer(plan["label_values"])
+        elif printer is not None:
+            printer(info)
+
+    start = time.monotonic()
+    card = train_auto(cases, Path(args.out), config, progress=progress)
+    print(
+        json.dumps(
+            {
+                "model": str(args.out),
+                "inference_folds": card["inference_folds"],
+                "cv_mean_dice": card["cv"].get("mean_dice"),
+                "cv_dice": card["cv"].get("dice"),
+                "largest_component": card["postprocessing"]["largest_component"],
+                "seconds": round(time.monotonic() - start),
+            }
+        ),
+        flush=True,
+    )
+    return 0
