@@ -76,6 +76,7 @@ class PatchSampler:
         fg_fraction: float = 1 / 3,
         spatial_p: float = 0.3,
         augment: bool = True,
+        pick=None,
     ) -> None:
         if not cases:
             raise ValueError("no training cases")
@@ -87,6 +88,8 @@ class PatchSampler:
         self.fg_fraction = fg_fraction
         self.spatial_p = spatial_p if augment else 0.0
         self.augment = augment
+        # which case the next patch comes from (default: uniformly at random)
+        self.pick = pick or (lambda: int(self.rng.integers(len(self.cases))))
 
     def centre(self, case: StageCase, force_fg: bool) -> np.ndarray:
         if force_fg and case.locations:
@@ -135,7 +138,7 @@ class PatchSampler:
     def batch(self, n: int):
         xs, ys = [], []
         for i in range(n):
-            case = self.cases[self.rng.integers(len(self.cases))]
+            case = self.cases[self.pick()]
             # nnU-Net's rule: the last third of a batch is foreground-centred (batch 1: at random)
             if n > 1:
                 force = i >= round(n * (1 - self.fg_fraction))

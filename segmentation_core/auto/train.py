@@ -11,8 +11,9 @@ After a fold, its validation cases are segmented with the exported models and sc
 without the largest-component filter; the card records the cross-validated Dice per label, the
 classes for which the filter helps, and the folds inference ensembles.
 
-Scale-out: `segmentation_core.auto.distributed` (when present) says whether this process is
-rank 0 (the only one that writes checkpoints, exports and the card) and shards the cases.
+Scale-out: unchanged under `python -m paddle.distributed.launch`: `distributed` wraps the net
+in `paddle.DataParallel` when there are several processes, shards the cases per epoch, and
+only rank 0 writes checkpoints, exports and the card.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from segmentation_core.auto import distributed
 from segmentation_core.auto import folds as folds_mod
 from segmentation_core.auto.cases import AutoCase
 from segmentation_core.auto.fingerprint import fingerprint
@@ -68,18 +70,30 @@ class AutoTrainConfig:
     version: str = ""
 
 
-def _distributed():
-    """The scale-out helper module when it exists (issue 15 item 6), else None."""
-    try:
-        from segmentation_core.auto import distributed  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return distributed
-
-
 def is_rank0() -> bool:
-    dist = _distributed()
-    return True if dist is None else bool(dist.is_rank0())
+    return distributed.is_rank0()
+
+
+class ShardedCases:
+    """Which case the next patch comes from: this rank's shard of a per-epoch permutation
+    (`distributed.shard_indices`; alone, simply a shuffled pass over every case per epoch)."""
+
+    def __init__(self, n: int, seed: int, epoch: int = 0, pos: int = 0) -> None:
+        self.n, self.seed, self.epoch, self.pos = n, seed, epoch, pos
+        self._order = self._shard()
+
+    def _shard(self):
+        return distributed.shard_indices(
+            self.n, distributed.rank(), distributed.world_size(), self.seed, self.epoch
+        )
+
+    def __call__(self) -> int:
+        if self.pos >= len(self._order):
+            self.epoch, self.pos = self.epoch + 1, 0
+            self._order = self._shard()
+        i = int(self._order[self.pos])
+        self.pos += 1
+        return i
 
 
 def fold_list(config: AutoTrainConfig, n: int) -> list:
@@ -130,14 +144,14 @@ class StageTrainer:
         self.plan, self.stage, self.folder, self.config = plan, stage, Path(folder), config
         self.budget_s, self.label = budget_s, label
         self.progress, self.should_stop = progress, should_stop
-        dist = _distributed()
-        rank = int(getattr(dist, "rank", lambda: 0)()) if dist is not None else 0
         paddle.seed(config.seed)
         self.net = build_network(plan, stage)
+        self.model = distributed.wrap_data_parallel(self.net)  # the net itself when alone
         self.opt = InPlaceAdamW(
             self.net.parameters(), config.lr, weight_decay=config.weight_decay, clip_norm=12.0
         )
-        self.rng = np.random.default_rng(config.seed + 1000 * rank)
+        self.rng = np.random.default_rng(config.seed + 1000 * distributed.rank())
+        self.pick = ShardedCases(len(train_cases), config.seed)
         n_classes = int(plan["n_classes"])
         self.sampler = PatchSampler(
             train_cases,
@@ -146,6 +160,7 @@ class StageTrainer:
             int(stage["extra_channels"]),
             self.rng,
             float(plan.get("foreground_oversampling", 1 / 3)),
+            pick=self.pick,
         )
         # fixed, foreground-centred, un-augmented validation patches for the pseudo-Dice
         val_rng = np.random.default_rng(12345)
@@ -171,6 +186,9 @@ class StageTrainer:
             self.done = bool(state.get("done", False))
             if "rng" in state:
                 self.rng.bit_generator.state = state["rng"]
+            if "cases_epoch" in state:
+                self.pick.epoch, self.pick.pos = state["cases_epoch"], state["cases_pos"]
+                self.pick._order = self.pick._shard()
 
     def pseudo_dice(self) -> dict[int, float]:
         """Dice per class over the fixed validation patches (eval mode, no augmentation)."""
@@ -198,6 +216,8 @@ class StageTrainer:
             "history": self.history[-2000:],
             "done": self.done,
             "rng": self.rng.bit_generator.state,
+            "cases_epoch": self.pick.epoch,
+            "cases_pos": self.pick.pos,
             "stage": self.stage["name"],
         }
         save_checkpoint(self.folder, self.net, self.opt, state)
@@ -223,7 +243,7 @@ class StageTrainer:
         paddle = self.paddle
         if self.done:
             return False
-        self.net.train()
+        self.model.train()
         last_ckpt = time.monotonic()
         n_classes = int(self.plan["n_classes"])
         val = None
@@ -234,7 +254,7 @@ class StageTrainer:
             t0 = time.monotonic()
             self.opt.set_lr(poly_lr(self.config.lr, self.frac()))
             x, y = self.sampler.batch(int(self.plan["batch"]))
-            out = self.net(paddle.to_tensor(x))
+            out = self.model(paddle.to_tensor(x))
             loss = deep_supervision_loss(out, y, n_classes)
             loss.backward()
             self.opt.step()
@@ -244,7 +264,7 @@ class StageTrainer:
             val = None
             if self.step % self.config.val_every_steps == 0 or self.finished():
                 val = self.pseudo_dice()
-                self.net.train()
+                self.model.train()
             self.elapsed += time.monotonic() - t0
             self.history.append([self.step, round(loss_v, 5), val and list(val.values())])
             if self.progress is not None:
@@ -413,6 +433,7 @@ def train_auto(
                 from segmentation_core.auto.export import export_network
 
                 export_network(trainer.net, 1 + int(stage["extra_channels"]), folder / "model")
+            distributed.barrier()  # the other ranks read the exported low-resolution model
             if cancelled:
                 break
             if si < len(stages) - 1:  # the cascade's input for the next stage
