@@ -40,14 +40,21 @@ def find_case_folders(paths) -> list[tuple[str, Path, Path]]:
     return cases
 
 
-def load_auto_case(name: str, image: Path, label: Path, patient: str = "", index: int = 0):
-    """An `AutoCase` from an image and a label file."""
+def load_auto_case(
+    name: str,
+    image: Path,
+    label: Path,
+    patient: str = "",
+    index: int = 0,
+    series_uid: str | None = None,
+):
+    """An `AutoCase` from an image (file or DICOM folder) and a label file."""
     from segmentation_core.auto.cases import AutoCase
     from viewer.io import load_label_for, load_volume
     from viewer.io.dataset_export_splits import patient_key
     from viewer.model.modality import effective_modality
 
-    vol = load_volume(str(image))
+    vol = load_volume(str(image), series_uid=series_uid)
     if not vol.is_segmentable:
         raise LoadError("image is not a scalar volume (RGB or multi-component)", image)
     lab = load_label_for(vol, str(label))
@@ -115,6 +122,34 @@ def cases_from_nnunet(folder) -> tuple[list, dict[int, str]]:
     if not cases:
         raise LoadError("labelsTr holds no cases", label_dir)
     return cases, labels
+
+
+def cases_from_project(project) -> tuple[list, dict[int, str]]:
+    """Every finished case of a `viewer.project.Project` (its final labels), with patients
+    from the project and the project's label names; the cross-validation is the validation."""
+    ids = sorted(set(project.training_cases()) | set(project.validation_cases()))
+    if len(ids) < 2:
+        raise LoadError(
+            f"the project has {len(ids)} finished case(s): automatic training needs at least 2",
+            project.folder,
+        )
+    cases = []
+    for i, case_id in enumerate(ids):
+        rec = project.case(case_id)
+        label = project.label_path(case_id, "final")
+        if label is None:
+            raise LoadError(f"case {case_id} is finished but has no final label", project.folder)
+        cases.append(
+            load_auto_case(
+                case_id,
+                project.image_path(case_id),
+                label,
+                rec.patient_id or case_id,
+                i,
+                rec.series_uid,
+            )
+        )
+    return cases, {d.value: d.name for d in project.labels}
 
 
 def _split_groups(path: Path) -> dict[str, str]:

@@ -16,7 +16,7 @@ import json
 import time
 from pathlib import Path
 
-from viewer.errors import LoadError, RadLabelError
+from viewer.errors import RadLabelError
 
 
 def add_parser(sub) -> None:
@@ -57,17 +57,14 @@ def parse_values(text: str) -> list[int] | None:
     return values
 
 
-def load_cases(args) -> tuple[list, dict[int, str]]:
+def load_cases(args, project=None) -> tuple[list, dict[int, str]]:
     from viewer.cli import auto_data
 
     if args.dataset:
         return auto_data.cases_from_nnunet(args.dataset)
     if args.data:
         return auto_data.cases_from_folders(args.data)
-    raise LoadError(
-        "project workspaces are not available in this version: use --dataset or --data",
-        args.project,
-    )
+    return auto_data.cases_from_project(project)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,12 +83,23 @@ def _run(args: argparse.Namespace) -> int:
     from segmentation_core.auto.train import AutoTrainConfig, train_auto
     from viewer.cli.auto_progress import progress_printer
 
-    if not args.out:
+    project = None
+    if args.project:
+        from viewer.project import Project
+        from viewer.project.auto_versions import work_dir
+
+        if args.out:
+            raise RadLabelError("--out is chosen by the project (auto_models/<version>)")
+        project = Project.open(args.project)
+        args.out = str(work_dir(project))
+    elif not args.out:
         raise RadLabelError("give --out DIR, the model folder to write")
     if args.fold not in ("cv", "all") and not args.fold.isdigit():
         raise RadLabelError(f"bad --fold '{args.fold}' (a fold number or 'all')")
     values = parse_values(args.labels)
-    cases, names = load_cases(args)
+    cases, names = load_cases(args, project)
+    if project is not None and values is None:
+        values = sorted(project.label_values()) or None
     print(f"{len(cases)} cases: {', '.join(c.name for c in cases)}", flush=True)
     kw = {"max_patch_voxels": args.max_patch**3} if args.max_patch else {}
     budget = Budget.gpu(**kw) if args.gpu else Budget.cpu(**kw)
@@ -121,10 +129,18 @@ def _run(args: argparse.Namespace) -> int:
 
     start = time.monotonic()
     card = train_auto(cases, Path(args.out), config, progress=progress)
+    model = str(args.out)
+    gate = None
+    if project is not None and card["inference_folds"] and not card["training"]["cancelled"]:
+        from viewer.project.auto_versions import auto_models_dir, publish_auto_model
+
+        gate = publish_auto_model(project, Path(args.out))
+        model = str(auto_models_dir(project) / gate["version"])
     print(
         json.dumps(
             {
-                "model": str(args.out),
+                "model": model,
+                "gate": gate,
                 "inference_folds": card["inference_folds"],
                 "cv_mean_dice": card["cv"].get("mean_dice"),
                 "cv_dice": card["cv"].get("dice"),
