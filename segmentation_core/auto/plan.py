@@ -21,6 +21,7 @@ machine the training runs on:
 - **Cascade**: when the median volume at target spacing is more than 4 patches, a low-resolution
   stage (spacing coarsened until the volume is about one patch) is trained first; its prediction,
   upsampled and one-hot coded, is fed as extra input channels to the full-resolution stage.
+  Not on a CPU budget under 2 hours: two networks would share a schedule that is already short.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class Budget:
     coarsen_to_patches: float = 8.0  # inf: keep the median spacing
     batch: int = 2
     allow_cascade: bool = True
+    # a cascade trains two networks in the same time: below this budget one network learns more
+    min_cascade_minutes: float = 120.0
     seconds_per_step: float = 2.0  # rough, for the printed step estimate
 
     @classmethod
@@ -63,6 +66,7 @@ class Budget:
             max_pools=5,
             coarsen_to_patches=math.inf,
             seconds_per_step=0.5,
+            min_cascade_minutes=0.0,
         )
         base.update(kw)
         return cls(**base)
@@ -138,8 +142,11 @@ def _stage(name: str, spacing, median_mm, budget: Budget, extra: int) -> dict:
     }
 
 
-def make_plan(fp: dict, budget: Budget | None = None, label_names: dict | None = None) -> dict:
-    """The plan (JSON-ready) for fingerprint `fp` under `budget` (CPU by default)."""
+def make_plan(
+    fp: dict, budget: Budget | None = None, label_names: dict | None = None, minutes: float = 0.0
+) -> dict:
+    """The plan (JSON-ready) for fingerprint `fp` under `budget` (CPU by default) for a
+    training of `minutes` (0: no time limit)."""
     budget = budget or Budget.cpu()
     spacings = np.asarray(fp["spacings_zyx"], float)
     shapes = np.asarray(fp["shapes_zyx"], float)
@@ -160,9 +167,14 @@ def make_plan(fp: dict, budget: Budget | None = None, label_names: dict | None =
     n_classes = len(values) + 1
     full_shape = shape_at(median_mm, np.ones(3), spacing)
     stages = []
-    cascade = budget.allow_cascade and np.prod(full_shape) > (
-        CASCADE_PATCHES * budget.max_patch_voxels
-    )
+    big = np.prod(full_shape) > CASCADE_PATCHES * budget.max_patch_voxels
+    short = 0 < minutes < budget.min_cascade_minutes
+    cascade = budget.allow_cascade and big and not short
+    if big and short and budget.allow_cascade:
+        why.append(
+            f"no low-resolution stage: {minutes:g} minutes is less than "
+            f"{budget.min_cascade_minutes:g}, and two networks would each get half of it"
+        )
     if cascade:
         low = coarsen_until(spacing, median_mm, budget.max_patch_voxels * 1.2)
         stages.append(_stage("lowres", low, median_mm, budget, 0))

@@ -300,7 +300,7 @@ def _load_or_make_plan(cases, out_dir: Path, config: AutoTrainConfig) -> dict:
         return plan
     fp = fingerprint(cases, config.label_values, config.seed)
     names_by_value = {int(k): v for k, v in config.label_names.items()}
-    plan = make_plan(fp, config.budget or Budget.cpu(), names_by_value)
+    plan = make_plan(fp, config.budget or Budget.cpu(), names_by_value, config.minutes)
     plan["cases"] = names
     plan["fingerprint"] = {k: v for k, v in fp.items() if k not in ("spacings_zyx", "shapes_zyx")}
     if is_rank0():

@@ -74,6 +74,18 @@ def test_large_volume_is_coarsened_and_gets_a_low_resolution_stage():
     assert np.all(np.asarray(low["spacing_zyx"]) > np.asarray(full["spacing_zyx"]))
 
 
+def test_no_cascade_on_a_short_cpu_budget():
+    cases = [sphere_case(0, shape=(48, 40, 36))]
+    budget = Budget.cpu(max_patch_voxels=2048, base_width=4, max_pools=3)
+    plan = make_plan(fingerprint(cases), budget, minutes=30)
+    assert [s["name"] for s in plan["stages"]] == ["fullres"]
+    assert "no low-resolution stage: 30 minutes is less than 120" in plan["why"][-2]
+    assert [s["name"] for s in make_plan(fingerprint(cases), budget, minutes=120)["stages"]] == [
+        "lowres",
+        "fullres",
+    ]
+
+
 def test_no_cascade_when_not_allowed():
     cases = [sphere_case(0, shape=(48, 40, 36))]
     budget = Budget.cpu(max_patch_voxels=2048, base_width=4, max_pools=3, allow_cascade=False)
