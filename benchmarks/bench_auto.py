@@ -36,11 +36,10 @@ CT_TRAIN = SHARED / "seg" / "ct_abdomen_small"
 CT_TEST = SHARED / "seg" / "ct_abdomen_dicom"
 
 BRAIN = {
-    17: "L hippocampus", 53: "R hippocampus", 18: "L amygdala", 54: "R amygdala",
-    11: "L caudate", 50: "R caudate", 12: "L putamen", 51: "R putamen",
-    13: "L pallidum", 52: "R pallidum", 10: "L thalamus", 49: "R thalamus",
+    17: "L-hippo", 53: "R-hippo", 18: "L-amyg", 54: "R-amyg", 11: "L-caud", 50: "R-caud",
+    12: "L-put", 51: "R-put", 13: "L-pall", 52: "R-pall", 10: "L-thal", 49: "R-thal",
 }  # fmt: skip
-CT = {1: "spleen", 2: "kidney R", 3: "kidney L", 5: "liver", 52: "aorta"}
+CT = {1: "spleen", 2: "kidneyR", 3: "kidneyL", 5: "liver", 52: "aorta"}
 
 
 def peak_rss_mb() -> float:
@@ -94,7 +93,7 @@ def child_large(model: str) -> int:
     for z0 in range(0, shape[0], 50):
         sl = slice(z0, z0 + 50)
         body = (y - 256) ** 2 + (x - 256) ** 2 < 200**2
-        image[sl][:, body] = 40
+        image[sl][:, body[0]] = 40
     image[300:700, 150:300, 150:320] = 60
     base = peak_rss_mb()
     t = time.monotonic()
@@ -190,16 +189,15 @@ def score(name: str, model: Path, pairs: list, labels: dict) -> dict:
     )
     res = result_of(stdout)
     print(f"\n== {name}: zero-click Dice (model {model.name})")
-    header = "case".ljust(22) + "".join(n.split()[-1][:5].rjust(7) for n in labels.values())
-    print(header.replace("", "", 0) + "   mean   seconds")
+    print("case".ljust(22) + "".join(n[:7].rjust(8) for n in labels.values()) + "    mean  seconds")
     means = []
     for c in res["cases"]:
         ds = [c["dice"][str(v)] for v in labels]
         vals = [d for d in ds if d is not None]
         mean = sum(vals) / len(vals) if vals else float("nan")
         means.append(mean)
-        cells = "".join(("    n/a" if d is None else f"{d:7.3f}") for d in ds)
-        print(f"{c['name'][:22].ljust(22)}{cells} {mean:6.3f} {c['seconds']:8.1f}")
+        cells = "".join(("     n/a" if d is None else f"{d:8.3f}") for d in ds)
+        print(f"{c['name'][:22].ljust(22)}{cells} {mean:7.3f} {c['seconds']:8.1f}")
     print(f"peak RSS of the scoring process: {res['peak_rss_mb']:.0f} MB")
     return res
 

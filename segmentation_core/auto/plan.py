@@ -5,12 +5,14 @@ machine the training runs on:
 
 - **Target spacing**: the median spacing per axis; an axis more than 3x coarser than the others
   gets its 10th-percentile spacing instead (so thick-slice outliers do not blur the rest).
-- **CPU budget** (`Budget.cpu()`): on 2-4 cores a 3-D convolution step costs seconds (STACK-NOTES:
-  ~1.7 s for a 0.35 M-parameter net at 48^3, batch 2), so an hour is only ~1-3 thousand steps.
-  The plan therefore uses small patches (at most 64^3 voxels) and a narrow net (widths from 8),
-  and coarsens the target spacing until the median volume is at most 8 patches: each patch then
-  sees a good share of the anatomy, which is what a short schedule can learn from. On a GPU
-  (`Budget.gpu()`) patches of 128^3 and widths from 32 fit, and the median spacing is kept.
+- **CPU budget** (`Budget.cpu()`): on 2 cores a 3-D training step costs seconds (STACK-NOTES:
+  ~1.7 s for a 0.35 M-parameter net at 48^3, batch 2, on an idle machine; measured here 4-5 s
+  at 48^3 and 13 s at 64^3 with the CPU shared), so an hour is only ~1-2 thousand steps. The plan
+  therefore uses small patches (at most 48^3 voxels) and a narrow net (widths from 8), and
+  coarsens the target spacing until the median volume is at most 16 patches (a 1 mm 256^3 brain
+  becomes ~2.1 mm 120^3): each patch then sees a good share of the anatomy, which is what a
+  short schedule can learn from. On a GPU (`Budget.gpu()`) patches of 128^3 and widths from 32
+  fit, and the median spacing is kept.
 - **Patch**: the median shape at target spacing, shrunk (largest axis first) to the budget's
   voxel count, each axis a multiple of its pooling product.
 - **Depth**: an axis is pooled (kernel 2) at a level while its feature map stays >= 4 voxels
@@ -41,11 +43,11 @@ class Budget:
     """What the machine affords: patch voxels, width of the first level, pooling levels."""
 
     device: str = "cpu"
-    max_patch_voxels: int = 64**3
+    max_patch_voxels: int = 48**3
     base_width: int = 8
     max_width: int = 128
     max_pools: int = 4
-    coarsen_to_patches: float = 8.0  # inf: keep the median spacing
+    coarsen_to_patches: float = 16.0  # inf: keep the median spacing
     batch: int = 2
     allow_cascade: bool = True
     # a cascade trains two networks in the same time: below this budget one network learns more

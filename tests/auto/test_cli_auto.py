@@ -64,7 +64,7 @@ def trained(tmp_path_factory):
 def test_train_auto_prints_and_writes_the_plan(trained):
     root, out = trained
     assert "2 cases: case0, case1" in out
-    # 16^3 patches: the 24x40x36 volume is coarsened to at most 8 patches, and as it is still
+    # 16^3 patches: the 24x40x36 volume is coarsened to at most 16 patches, and as it is still
     # more than 4 patches, a low-resolution stage feeds the full-resolution one
     assert "\nstage lowres: spacing [" in out and "\nstage fullres: spacing [" in out
     assert f"plan written to {root / 'model' / 'plan.json'}" in out

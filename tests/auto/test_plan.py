@@ -24,11 +24,27 @@ def test_one_much_coarser_axis_takes_its_10th_percentile():
 
 def test_patch_fits_the_budget_and_is_divisible_by_its_pooling():
     patch, kernels = fit_patch((30, 101, 122), Budget.cpu())
-    assert np.prod(patch) <= 64**3
+    assert np.prod(patch) <= 48**3
     factor = np.prod(np.asarray(kernels), axis=0)
     assert all(p % f == 0 for p, f in zip(patch, factor))
-    assert patch == [32, 80, 96]
-    assert kernels == [[2, 2, 2], [2, 2, 2], [2, 2, 2], [1, 2, 2]]
+    assert patch == [32, 48, 64]
+    # 4 x 6 x 4 after three poolings: only x can be pooled once more and keep >= 4 voxels
+    assert kernels == [[2, 2, 2], [2, 2, 2], [2, 2, 2], [1, 1, 2]]
+
+
+def test_a_1mm_brain_is_coarsened_for_the_cpu():
+    fp = {
+        "spacings_zyx": [[1.0, 1.0, 1.0]] * 3,
+        "shapes_zyx": [[256, 256, 256]] * 3,
+        "label_values": [17, 53],
+        "modality": "MR",
+        "foreground_intensity": {"p00_5": 0, "p99_5": 1, "mean": 0, "std": 1},
+    }
+    (stage,) = make_plan(fp, Budget.cpu(), minutes=20)["stages"]
+    assert stage["spacing_zyx"] == [2.14359] * 3  # 1.1^8: the first at most 16 patches
+    assert stage["median_shape_zyx"] == [119, 119, 119]
+    assert stage["patch_zyx"] == [48, 48, 48]
+    assert stage["widths"] == [8, 16, 32, 64]
 
 
 def test_mr_plan_from_two_cases():
@@ -67,8 +83,8 @@ def test_large_volume_is_coarsened_and_gets_a_low_resolution_stage():
     plan = make_plan(fingerprint(cases), budget)
     low, full = plan["stages"]
     assert (low["name"], full["name"]) == ("lowres", "fullres")
-    # the full-resolution volume is at most 8 patches, the low one about one patch
-    assert np.prod(full["median_shape_zyx"]) <= 8 * 2048
+    # the full-resolution volume is at most 16 patches, the low one about one patch
+    assert np.prod(full["median_shape_zyx"]) <= 16 * 2048
     assert np.prod(low["median_shape_zyx"]) <= 1.2 * 2048
     assert full["extra_channels"] == 3 and low["extra_channels"] == 0
     assert np.all(np.asarray(low["spacing_zyx"]) > np.asarray(full["spacing_zyx"]))
