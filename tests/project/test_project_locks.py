@@ -73,3 +73,13 @@ def test_liveness_on_windows_never_sends_a_signal(monkeypatch):
     monkeypatch.setattr(locks, "_pid_alive_windows", lambda pid: asked.append(pid) or True)
     assert locks.pid_alive(4242)
     assert asked == [4242]
+
+
+def test_the_heartbeat_keeps_an_old_lock_alive(tmp_path):
+    path = tmp_path / "lock"
+    lock = FileLock(path, stale_after_s=60)
+    _foreign(path, age_s=61)
+    assert lock.owner() is None  # stale
+    lock.touch()  # its holder (on the other host) is still there
+    assert lock.owner().user == "eve"
+    assert not lock.acquire("ann")
