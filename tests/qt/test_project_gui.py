@@ -358,9 +358,14 @@ def test_activate_switches_the_active_model_and_the_ai_models_folder(
     assert len(pwin.ai.tool.clicks) == 1  # taken, not refused behind queued work
     qtbot.waitUntil(lambda: pwin.ai.tool.has_preview() and not pwin.ai.busy(), timeout=30000)
     assert opened_with[-1] == project.store.models_dir / v2 / "model"
+    # back to the shipped model while a preview is on screen: that segmentation keeps v2 ...
     qtbot.mouseClick(panel.base_button, QtCore.Qt.LeftButton)
-    assert pwin.ai.service.model_dir == default_model_dir()
     assert Project.open(project_dir).active_version() is None
+    assert pwin.project.model_label.text() == "Project Study: model base (shipped)"
+    assert pwin.ai.tool.has_preview()
+    assert pwin.ai.service.model_dir == project.store.models_dir / v2 / "model"
+    qtbot.keyClick(ax.canvas, QtCore.Qt.Key_Escape)  # ... until it is rejected
+    assert pwin.ai.service.model_dir == default_model_dir()
     # another instance activates v1: the panel (re-read while shown) and the AI tool follow
     Project.open(project_dir).activate(v1, user="bob")
     panel.timer.setInterval(50)
@@ -413,3 +418,28 @@ def test_a_case_whose_image_is_gone_is_refused_in_one_line_and_not_locked(
     assert len(pwin.errors) == 1 and pwin.errors[0].startswith(str(image))
     assert "\n" not in pwin.errors[0]
     assert Project.open(project_dir).lock_holder("case1") is None
+
+
+def test_switching_cases_asks_about_unsaved_labels_and_save_keeps_a_draft(
+    pwin, qtbot, monkeypatch, project_dir
+):
+    from viewer.io.labels.load_save import load_labels
+
+    open_through_menu(pwin, qtbot, monkeypatch, project_dir)
+    open_case_by_row(pwin, qtbot, "case0")
+    pwin.editing.tools_panel.options_for("brush").size.setValue(1.0)
+    paint(pwin, qtbot, (6, 15, 15))
+    painted = pwin.document.labels.array.copy()
+    answers = [QtWidgets.QMessageBox.Cancel, QtWidgets.QMessageBox.Save]
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question", lambda *a, **k: answers.pop(0))
+    open_case_by_row(pwin, qtbot, "case1")  # Cancel: case0 stays open, and locked
+    project = Project.open(project_dir)
+    assert pwin.project.session.case_id == "case0" and project.lock_holder("case0") == "alice"
+    assert project.lock_holder("case1") is None
+    open_case_by_row(pwin, qtbot, "case1")  # Save: into the project as case0's draft
+    assert pwin.project.session.case_id == "case1" and answers == []
+    assert project.case("case0").state == "in_progress"
+    np.testing.assert_array_equal(
+        load_labels(project.label_path("case0", "draft")).labelmap.array, painted
+    )
+    assert project.lock_holder("case0") is None and project.lock_holder("case1") == "alice"

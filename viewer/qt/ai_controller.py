@@ -31,6 +31,7 @@ _KEYS = {
     QtCore.Qt.Key_Backspace: "undo_click",
 }
 PANEL_TITLE = "AI segmentation"
+_KEEP = object()  # no model change pending
 # the tool is built by the controller (it needs the service): the spec has no factory
 AI_TOOL = ToolSpec(
     "ai",
@@ -59,6 +60,7 @@ class AIController(QtCore.QObject):
         self.sig_result.connect(self._on_result)  # queued: the emitter is another thread
         self.tool = AITool(window.document, self.editing.state, self.service)
         self._ready_for: str | None = None  # the engine the service last said was ready
+        self._next_model_dir = _KEEP  # a model folder waiting for the current work to end
         self._used = False  # the AI tool was selected at least once
         self.overlay = AIOverlay(window.slice_views, self.tool)
         self.panel = AIPanel(self)
@@ -131,14 +133,21 @@ class AIController(QtCore.QObject):
         self._tool_changed()
 
     def set_model_dir(self, model_dir) -> None:
-        """Answer the next clicks with the model in `model_dir` (None: the shipped one), e.g. a
-        project's active version; clicks in progress are dropped (they belong to the old one)."""
-        if getattr(self.service, "model_dir", None) == model_dir:
+        """Answer with the model in `model_dir` (None: the shipped one) from the next
+        segmentation on, e.g. a project's newly active version. A segmentation in progress
+        (clicks, a preview) keeps its model until it is accepted or rejected."""
+        self._next_model_dir = model_dir
+        self._switch_model_when_idle()
+
+    def _switch_model_when_idle(self) -> None:
+        target = self._next_model_dir
+        if target is _KEEP or self.tool.clicks or self.tool.has_preview():
             return
-        if self.tool.clicks or self.tool.has_preview():
-            self.tool.reject()
+        self._next_model_dir = _KEEP
+        if getattr(self.service, "model_dir", None) == target:
+            return
         self._ready_for = None
-        self.service.set_model_dir(model_dir)
+        self.service.set_model_dir(target)
         if self.tool.active:
             self._warm()  # the new model loads now, not at the next click
         self._tool_changed()
@@ -182,6 +191,7 @@ class AIController(QtCore.QObject):
         self._tool_changed()
 
     def _tool_changed(self) -> None:
+        self._switch_model_when_idle()
         self.overlay.visible = self.tool.active
         self.overlay.refresh()
         self.panel.refresh()
