@@ -210,7 +210,7 @@ def test_submit_starts_a_retrain_by_itself_when_the_project_asks(
     project.update_settings(retrain_minutes=3.0, retrain_threads=1)
     open_project(pwin, monkeypatch, folder)
     panel = pwin.project.panel
-    assert panel.auto_retrain.text() == "off"
+    assert panel.auto_retrain.text() == "by hand only"  # off by default
     panel.auto_retrain.setValue(1)  # retrain after every finished case
     assert Project.open(folder).settings()["auto_retrain_after"] == 1
     pwin.project.open_case("case0")

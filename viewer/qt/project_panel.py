@@ -14,7 +14,7 @@ from viewer.qt.training_view import TrainingView, mean_dice
 PANEL_TITLE = "Project"
 REFRESH_MS = 5000  # re-read case states and locks while the panel is visible
 CASE_COLUMNS = ("Case", "State", "Editor", "Dice", "Time")
-VERSION_COLUMNS = ("Version", "Created", "Candidate", "Active then", "")
+VERSION_COLUMNS = ("Version", "Created", "Score", "Before", "")
 STATE_TEXT = {"new": "new", "in_progress": "in progress", "finished": "finished"}
 
 
@@ -40,12 +40,8 @@ class ProjectPanel(QtWidgets.QWidget):
             "Submit", "Save the label as final and mark the case finished (Ctrl+Return)"
         )
         self.submit_button.clicked.connect(lambda: controller.submit())
-        self.retrain_button = _button(
-            "Retrain now", "Fine-tune the active model on the finished cases"
-        )
-        self.retrain_button.clicked.connect(lambda: controller.retrain_now())
-        for b in (self.next_button, self.submit_button, self.retrain_button):
-            row.addWidget(b)
+        row.addWidget(self.next_button)
+        row.addWidget(self.submit_button)
         lay.addLayout(row)
         self.next_after_submit = QtWidgets.QCheckBox("Open the next case after Submit")
         self.next_after_submit.setChecked(controller.open_next_after_submit)
@@ -53,21 +49,12 @@ class ProjectPanel(QtWidgets.QWidget):
             lambda on: setattr(controller, "open_next_after_submit", on)
         )
         lay.addWidget(self.next_after_submit)
-        auto = QtWidgets.QHBoxLayout()
-        auto.addWidget(QtWidgets.QLabel("Retrain after"))
-        self.auto_retrain = QtWidgets.QSpinBox()
-        self.auto_retrain.setRange(0, 1000)
-        self.auto_retrain.setSpecialValueText("off")
-        self.auto_retrain.setSuffix(" finished cases")
-        self.auto_retrain.setToolTip(
-            "Start a retrain by itself after this many newly finished cases"
-        )
-        self.auto_retrain.valueChanged.connect(self._auto_retrain_changed)
-        auto.addWidget(self.auto_retrain, 1)
-        lay.addLayout(auto)
-        lay.addWidget(QtWidgets.QLabel("Model versions"))
+        lay.addWidget(QtWidgets.QLabel("<b>Model versions</b>"))
         self.versions = _table(VERSION_COLUMNS)
-        self.versions.setToolTip("Mean Dice@1/3/5 on the validation cases, measured by the retrain")
+        self.versions.setToolTip(
+            "Mean Dice@1/3/5 on the validation cases: the version's, and the model's that was "
+            "active when it was measured"
+        )
         lay.addWidget(self.versions, 1)
         vrow = QtWidgets.QHBoxLayout()
         self.activate_button = _button("Activate", "Use the selected version (a rollback too)")
@@ -77,6 +64,23 @@ class ProjectPanel(QtWidgets.QWidget):
         vrow.addWidget(self.activate_button)
         vrow.addWidget(self.base_button)
         lay.addLayout(vrow)
+        rrow = QtWidgets.QHBoxLayout()
+        self.retrain_button = _button(
+            "Retrain now", "Fine-tune the active model on the finished cases"
+        )
+        self.retrain_button.clicked.connect(lambda: controller.retrain_now())
+        rrow.addWidget(self.retrain_button)
+        self.auto_retrain = QtWidgets.QSpinBox()
+        self.auto_retrain.setRange(0, 1000)
+        self.auto_retrain.setPrefix("then after ")
+        self.auto_retrain.setSpecialValueText("by hand only")
+        self.auto_retrain.setSuffix(" cases")
+        self.auto_retrain.setToolTip(
+            "Start a retrain by itself after this many newly finished cases (0: by hand only)"
+        )
+        self.auto_retrain.valueChanged.connect(self._auto_retrain_changed)
+        rrow.addWidget(self.auto_retrain, 1)
+        lay.addLayout(rrow)
         self._case_rows: list = []
         self._version_rows: list = []
         self.training = TrainingView()
@@ -212,7 +216,7 @@ def version_texts(v) -> tuple[str, ...]:
     before = mean_dice(v.metrics.get("active_before") or v.metrics.get("active"))
     return (
         v.version_id,
-        v.created[:16].replace("T", " "),
+        v.created[5:16].replace("T", " "),  # month-day hour:minute: fits the dock
         "" if cand is None else f"{cand:.3f}",
         "" if before is None else f"{before:.3f}",
         "active" if v.active else "",
@@ -245,7 +249,9 @@ def _table(columns) -> QtWidgets.QTableWidget:
     t.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
     t.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectRows)
     t.setSelectionMode(QtWidgets.QAbstractItemView.SingleSelection)
-    t.horizontalHeader().setStretchLastSection(True)
+    header = t.horizontalHeader()
+    header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeToContents)
+    header.setStretchLastSection(True)
     t.setMinimumHeight(90)
     return t
 
