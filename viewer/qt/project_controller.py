@@ -391,28 +391,29 @@ class ProjectController(QtCore.QObject):
         if due:
             self.retrain_now()
 
-    def follow_project(self) -> None:
-        """Another instance may have activated a version: the AI tool follows the project."""
-        if self.project is not None:
-            self._refresh_model()
-
     def _refresh_model(self) -> None:
         """The AI tool answers with the project's active model; the status bar names it."""
         project = self.project
-        ai = self.window.ai
         if project is None:
             self.model_label.setText("")
-            if ai is not None:
-                ai.set_model_dir(None)
+            if self.window.ai is not None:
+                self.window.ai.set_model_dir(None)
             return
         try:
             model_dir, active = project.active_model_dir(), project.active_version()
         except RadLabelError as e:  # project.json damaged meanwhile: say so, keep the model
             self.model_label.setText(f"Project {project.name}: {e.message}")
             return
-        if ai is not None:
-            ai.set_model_dir(Path(model_dir))
-        self.model_label.setText(f"Project {project.name}: model {active or 'base (shipped)'}")
+        self.show_model(model_dir, active)
+
+    def show_model(self, model_dir, active: str | None) -> None:
+        """Use `model_dir` (the project's active version `active`, None: the shipped base) for
+        the AI tool, and name it in the status bar."""
+        if self.project is None:
+            return
+        if self.window.ai is not None:
+            self.window.ai.set_model_dir(Path(model_dir))
+        self.model_label.setText(f"Project {self.project.name}: model {active or 'base (shipped)'}")
 
     # --- window events ------------------------------------------------------------------------------
     def eventFilter(self, obj, ev) -> bool:  # noqa: N802
@@ -432,6 +433,7 @@ class ProjectController(QtCore.QObject):
         return False
 
     def _on_window_closed(self) -> None:
+        self.panel.stop_reading()
         if self.monitor is not None and self.monitor.running and self._close_choice == Q.No:
             self.monitor.cancel()
         if self.monitor is not None:

@@ -6,10 +6,15 @@ case list is re-read every few seconds while shown (other users take and give ba
 
 from __future__ import annotations
 
+import logging
+
 from PyQt5 import QtCore, QtWidgets
 
 from viewer.errors import RadLabelError
+from viewer.qt.background_job import BackgroundJob
 from viewer.qt.training_view import TrainingView, mean_dice
+
+log = logging.getLogger(__name__)
 
 PANEL_TITLE = "Project"
 REFRESH_MS = 5000  # re-read case states and locks while the panel is visible
@@ -82,6 +87,7 @@ class ProjectPanel(QtWidgets.QWidget):
         rrow.addWidget(self.auto_retrain, 1)
         lay.addLayout(rrow)
         self._case_rows: list = []
+        self.reader: BackgroundJob | None = None  # the periodic re-read in flight
         self._version_rows: list = []
         self.training = TrainingView()
         lay.addWidget(self.training, 2)
@@ -115,9 +121,12 @@ class ProjectPanel(QtWidgets.QWidget):
         rows = []
         if project is not None:
             try:
-                rows = [(c, project.lock_holder(c.case_id)) for c in project.cases()]
+                rows = read_cases(project)
             except RadLabelError as e:
                 self.header.setText(f"{project.name}: {e.message}")
+        self._show_cases(rows)
+
+    def _show_cases(self, rows: list) -> None:
         current = self.controller.session.case_id if self.controller.session else None
         table = [(case_texts(c, holder), c.case_id == current) for c, holder in rows]
         if table != self._case_rows:  # unchanged: keep the selection and scroll position
@@ -133,6 +142,9 @@ class ProjectPanel(QtWidgets.QWidget):
                 versions = project.versions()
             except RadLabelError as e:
                 self.header.setText(f"{project.name}: {e.message}")
+        self._show_versions(versions)
+
+    def _show_versions(self, versions: list) -> None:
         table = [(version_texts(v), v.active) for v in versions]
         if table != self._version_rows:
             self._version_rows = table
@@ -151,11 +163,35 @@ class ProjectPanel(QtWidgets.QWidget):
         self.base_button.setEnabled(has)
 
     def _refresh_if_shown(self) -> None:
-        # other instances take cases, submit, retrain and activate: follow them while shown
-        if self.controller.project is not None and self.isVisible():
-            self.controller.follow_project()
-            self.refresh_cases()
-            self.refresh_versions()
+        """Other instances take cases, submit, retrain and activate: follow them while shown.
+        The files are read off the UI thread (a network drive may be slow to answer)."""
+        project = self.controller.project
+        if project is None or not self.isVisible() or self.reader is not None:
+            return
+        job = BackgroundJob(lambda _progress, _cancel: read_state(project), self)
+        job.succeeded.connect(lambda state: self._show_state(project, state))
+        job.failed.connect(lambda message: log.warning("re-reading the project: %s", message))
+        job.finished.connect(self._reader_done)
+        self.reader = job
+        job.start()
+
+    def _reader_done(self) -> None:
+        if self.reader is not None:
+            self.reader.deleteLater()
+        self.reader = None
+
+    def _show_state(self, project, state: dict) -> None:
+        if project is not self.controller.project:
+            return  # closed or replaced while it was read
+        self._show_cases(state["cases"])
+        self._show_versions(state["versions"])
+        self.controller.show_model(state["model_dir"], state["active"])
+
+    def stop_reading(self) -> None:
+        """Wait for a read in flight (the window closes: its thread must not outlive it)."""
+        self.timer.stop()
+        if self.reader is not None:
+            self.reader.wait(10000)
 
     # --- actions ------------------------------------------------------------------------------------
     def row_of_case(self, case_id: str) -> int:
@@ -199,6 +235,21 @@ class ProjectPanel(QtWidgets.QWidget):
         self.training.attach(monitor)
         monitor.ended.connect(lambda *_: self._buttons())
         self._buttons()
+
+
+def read_cases(project) -> list:
+    """(CaseRecord, lock holder or None) of every case."""
+    return [(c, project.lock_holder(c.case_id)) for c in project.cases()]
+
+
+def read_state(project) -> dict:
+    """What the panel shows, read from the project's files (any thread)."""
+    return {
+        "cases": read_cases(project),
+        "versions": project.versions(),
+        "model_dir": project.active_model_dir(),
+        "active": project.active_version(),
+    }
 
 
 def case_texts(c, holder: str | None) -> tuple[str, ...]:
