@@ -16,11 +16,15 @@ from PyQt5 import QtCore, QtWidgets
 
 from viewer.errors import RadLabelError
 from viewer.model.document import Document
+from viewer.project import Project
+from viewer.project.store import default_user
 from viewer.qt.project_case import case_document
-from viewer.qt.project_panel import PANEL_TITLE
+from viewer.qt.project_menu import ProjectMenu
+from viewer.qt.project_panel import PANEL_TITLE, ProjectPanel
 from viewer.qt.read_only import set_read_only
 from viewer.qt.settings import add_recent_project
-from viewer.qt.training_view import RetrainMonitor
+from viewer.qt.training_view import RetrainMonitor, result_text
+from viewer.qt.unsaved_guard import confirm_unsaved
 
 log = logging.getLogger(__name__)
 LOCK_HEARTBEAT_MS = 5 * 60 * 1000  # the case lock is stale after hours: a touch now and then
@@ -61,8 +65,6 @@ class ProjectController(QtCore.QObject):
 
     def __init__(self, window, user: str | None = None) -> None:
         super().__init__(window)
-        from viewer.project.store import default_user
-
         self.window = window
         self.user = user or default_user()
         self.project = None
@@ -86,9 +88,6 @@ class ProjectController(QtCore.QObject):
             window.ai.accepted.connect(self.save_original)
         self.model_label = QtWidgets.QLabel("")
         window.statusBar().addPermanentWidget(self.model_label)
-        from viewer.qt.project_menu import ProjectMenu
-        from viewer.qt.project_panel import ProjectPanel
-
         self.menu = ProjectMenu(self)
         self.panel = ProjectPanel(self)
         self.dock = window.add_panel(self.panel, PANEL_TITLE)
@@ -97,8 +96,6 @@ class ProjectController(QtCore.QObject):
     # --- projects ----------------------------------------------------------------------------
     def new_project(self, folder, name: str, labels) -> bool:
         """Create a project in `folder` and open it."""
-        from viewer.project import Project
-
         if not self.close_project():
             return False
         try:
@@ -111,8 +108,6 @@ class ProjectController(QtCore.QObject):
 
     def open_project(self, folder) -> bool:
         """Open the project in `folder` (closing the one open, after its questions)."""
-        from viewer.project import Project
-
         try:
             project = Project.open(Path(folder))
         except RadLabelError as e:
@@ -139,8 +134,6 @@ class ProjectController(QtCore.QObject):
         if self.project is None:
             return True
         if self.session is not None:
-            from viewer.qt.unsaved_guard import confirm_unsaved
-
             if not confirm_unsaved(self.window, "closing the project"):
                 return False
             self.window.set_document(None)  # ends the case session (its lock is released)
@@ -331,7 +324,7 @@ class ProjectController(QtCore.QObject):
 
     def retrain_now(self) -> bool:
         """Start a retrain of the active model on the finished cases, in its own process."""
-        from viewer.project.retrain import RetrainJob
+        from viewer.project.retrain import RetrainJob  # the training side: loaded when used
 
         if self.project is None:
             return False
@@ -356,7 +349,7 @@ class ProjectController(QtCore.QObject):
     def _attach_running_retrain(self) -> None:
         """A retrain of this project still running (started before it was closed, or by this
         user's earlier session) is shown again."""
-        from viewer.project.retrain import RetrainJob
+        from viewer.project.retrain import RetrainJob  # the training side: loaded when used
 
         try:
             job = RetrainJob.attach(self.project.folder)
@@ -373,8 +366,6 @@ class ProjectController(QtCore.QObject):
         self.window.show_dock(PANEL_TITLE)
 
     def _retrain_finished(self, event: dict) -> None:
-        from viewer.qt.training_view import result_text
-
         self.window.statusBar().showMessage(result_text(event), 30000)
         self._refresh_model()
         self.versions_changed.emit()
