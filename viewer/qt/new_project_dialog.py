@@ -11,6 +11,8 @@ from pathlib import Path
 from PyQt5 import QtWidgets
 
 from viewer.errors import RadLabelError
+from viewer.project import LabelDef
+from viewer.project.records import parse_labels
 
 FROM_DOCUMENT = "The open image's segments"
 FROM_JSON = "A label-set JSON file"
@@ -112,8 +114,6 @@ class NewProjectDialog(QtWidgets.QDialog):
 
 def labels_from_document(document) -> list:
     """The label set of the open document's segments (value, name, colour)."""
-    from viewer.project import LabelDef
-
     if document is None:
         raise RadLabelError("No image is open: choose a JSON file.")
     return [LabelDef(int(s.id), str(s.name), tuple(s.colour)) for s in document.segments]
@@ -121,8 +121,6 @@ def labels_from_document(document) -> list:
 
 def labels_from_json(path: str) -> list:
     """The label set in a JSON file; RadLabelError naming the file when it is not one."""
-    from viewer.project.records import parse_labels
-
     if not path:
         raise RadLabelError("Choose the label-set JSON file.")
     p = Path(path)
