@@ -176,6 +176,12 @@ def test_open_case_takes_its_lock_and_another_users_case_is_read_only(
     assert pwin.active_tool is None
     pwin.editing.segments_panel.add_segment("sneaky")
     assert len(pwin.document.segments) == 2 and not pwin.history.can_undo()
+    # neither Ctrl+S nor Ctrl+Return writes into bob's case
+    qtbot.keyClick(pwin, QtCore.Qt.Key_S, QtCore.Qt.ControlModifier)
+    qtbot.keyClick(pwin, QtCore.Qt.Key_Return, QtCore.Qt.ControlModifier)
+    record = project.case("case1")
+    assert record.state == "new" and not record.has_draft and not record.has_final
+    assert pwin.statusBar().currentMessage() == pwin.read_only
 
     other.release_lock("case1", "bob")
     open_case_by_row(pwin, qtbot, "case1")  # asked again: now it is free
