@@ -55,6 +55,9 @@ def create_main_window(path: str | None = None, label: str | None = None):
     from viewer.qt.project_controller import install_project
 
     install_project(window)  # File > New/Open project..., the Project menu and panel
+    from viewer.qt.auto_segment import install_auto_segment
+
+    install_auto_segment(window)  # Segment > Auto-segment (Ctrl+Shift+A) with the automatic model
     from viewer.qt.welcome import install_welcome
 
     install_welcome(window, show_now=not path)  # first start: what to open, the three gestures

@@ -36,6 +36,7 @@ from viewer.tools.base import Tool
 
 if TYPE_CHECKING:
     from viewer.qt.ai_controller import AIController
+    from viewer.qt.auto_segment import AutoSegmentController
     from viewer.qt.measure_controller import MeasureController
     from viewer.qt.pacs_actions import PacsActions
     from viewer.qt.panels.editing import EditingController
@@ -74,6 +75,7 @@ class MainWindow(QtWidgets.QMainWindow):
         # non-empty: why the labels cannot be changed now (a project case another user holds);
         # `execute` then refuses every command and shows this line instead
         self.read_only = ""
+        self._auto_segment: AutoSegmentController | None = None
         self.goto_dialog = None  # View > Go to..., made when first opened
         self.export_dialog = None  # the last File > Export dialog (deleted when closed)
         self.slice_views = {v: SliceView(v, self.state) for v in SLICE_VIEWS}
@@ -146,6 +148,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def set_project(self, project: ProjectController) -> None:
         self._project = _install_once("project", self._project, project)
+
+    @property
+    def auto_segment(self) -> AutoSegmentController | None:
+        """Segment > Auto-segment with the automatic model (`install_auto_segment`), or None."""
+        return self._auto_segment
+
+    def set_auto_segment(self, auto: AutoSegmentController) -> None:
+        self._auto_segment = _install_once("auto_segment", self._auto_segment, auto)
 
     # --- extension API -------------------------------------------------------------------------
     def add_panel(

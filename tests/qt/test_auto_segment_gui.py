@@ -1,0 +1,207 @@
+"""Segment > Auto-segment through the main window, with the real tiny automatic model
+(`auto_model_factory`) run by the real `predict_volume` in its worker process: the result is
+one undo step (Ctrl+Z restores the exact labels and segments), locked segments keep every voxel
+and their value, Cancel leaves the document as it was, the geometry is kept, the status bar
+names the model version, and without a model the action is disabled and says why."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+
+import numpy as np
+import pytest
+from auto_model_factory import LABELS, SPACING_ZYX, VERSION, tiny_image, train_tiny_auto_model
+from PyQt5 import QtCore, QtWidgets
+
+from viewer.model import Geometry, Volume
+from viewer.model.document import Document
+
+TIMEOUT_MS = 120_000
+DIRECTION = np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return train_tiny_auto_model(tmp_path_factory.mktemp("auto") / "model")
+
+
+@pytest.fixture(scope="module")
+def study(model_dir):
+    """The image the tests segment and the model's answer, from predict_volume in this process."""
+    from segmentation_core.auto import predict_volume
+    from viewer.services.auto_segment import default_threads
+
+    image, _ = tiny_image(11)
+    answer = predict_volume(model_dir, image, SPACING_ZYX, threads=default_threads())
+    assert sorted(np.unique(answer).tolist()) == [0, 1, 2]
+    return image, answer
+
+
+def _document(image: np.ndarray, labels: np.ndarray, names: dict, locked=()) -> Document:
+    spacing_xyz = tuple(reversed(SPACING_ZYX))
+    geo = Geometry(image.shape, spacing_xyz, (12.5, -40.0, 7.25), DIRECTION)
+    doc = Document(Volume(image.copy(), geo, "MR", name="tiny"))
+    doc.replace_labels(labels.copy())
+    for sid, name in names.items():
+        doc.segments.get(sid).name = name
+        doc.segments.get(sid).locked = sid in locked
+    doc.dirty = False
+    return doc
+
+
+def _table(doc) -> list:
+    return [(s.id, s.name, s.colour, s.visible, s.locked) for s in doc.segments]
+
+
+@pytest.fixture
+def auto(window):
+    from viewer.qt.auto_segment import install_auto_segment
+    from viewer.qt.panels import install_editing
+
+    install_editing(window, autosave=False)
+    return install_auto_segment(window)
+
+
+def _press_auto_segment(qtbot, window) -> None:
+    qtbot.keyClick(window, QtCore.Qt.Key_A, QtCore.Qt.ControlModifier | QtCore.Qt.ShiftModifier)
+
+
+def test_auto_segment_is_one_undo_step_and_keeps_the_geometry(
+    qtbot, window, auto, model_dir, study
+):
+    image, answer = study
+    old = np.zeros(image.shape, np.uint16)
+    old[:, :3, :3] = 5  # a segment the model does not know
+    doc = _document(image, old, {5: "Lesion"})
+    window.set_document(doc)
+    geometry = doc.volume.geometry
+    table_before = _table(doc)
+    assert auto.set_model_dir(model_dir)
+    assert auto.action.isEnabled()
+    assert VERSION in auto.action.toolTip()
+
+    with qtbot.waitSignal(auto.finished, timeout=TIMEOUT_MS) as done:
+        _press_auto_segment(qtbot, window)
+        # the key returned at once: the model works in the background, the labels wait
+        assert auto.running() and not auto.action.isEnabled()
+        assert np.array_equal(doc.labels.array, old)
+    report = done.args[0]
+    expected = np.where(answer > 0, answer, old).astype(np.uint16)
+    assert np.array_equal(doc.labels.array, expected)
+    assert [(s.id, s.name) for s in doc.segments] == [(5, "Lesion"), (1, "Liver"), (2, "Spleen")]
+    assert report.voxels == {n: int(np.count_nonzero(answer == v)) for v, n in LABELS.items()}
+    assert window.history.undo_names() == [f"Auto-segment ({VERSION})"]
+    assert (
+        window.statusBar()
+        .currentMessage()
+        .startswith(f"Auto-segmented with model {VERSION}: Liver ")
+    )
+    assert doc.volume.geometry is geometry and doc.labels.geometry == geometry
+    assert mp.active_children() == []
+
+    window.activateWindow()  # the progress dialog had the focus
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)  # one undo: all of it
+    assert np.array_equal(doc.labels.array, old)
+    assert _table(doc) == table_before
+    assert not window.history.can_undo()
+    assert doc.labels.geometry == geometry
+
+
+def test_locked_segments_keep_their_voxels_and_values(qtbot, window, auto, model_dir, study):
+    image, answer = study
+    old = np.zeros(image.shape, np.uint16)
+    old[2:14, 2:10, 2:10] = 3  # "Liver", locked: the model's Liver is left out
+    old[2:14, 12:22, 12:22] = 1  # "Bone", locked, on value 1 (the model's Liver value)
+    old[0:2, :, :] = 2  # "Spleen", unlocked: the model's answer replaces it
+    doc = _document(image, old, {1: "Bone", 2: "Spleen", 3: "Liver"}, locked=(1, 3))
+    window.set_document(doc)
+    locked = np.isin(old, [1, 3])
+    # the test can fail: the model claims locked voxels for both of its structures
+    assert np.count_nonzero(locked & (answer == 1)) and np.count_nonzero(locked & (answer == 2))
+    assert auto.set_model_dir(model_dir)
+
+    button = window.toolbar.widgetForAction(auto.action)
+    with qtbot.waitSignal(auto.finished, timeout=TIMEOUT_MS) as done:
+        qtbot.mouseClick(button, QtCore.Qt.LeftButton)
+    expected = old.copy()
+    expected[(old == 2) & (answer != 2)] = 0
+    expected[(answer == 2) & ~locked] = 2
+    assert np.array_equal(doc.labels.array, expected)
+    assert np.array_equal(doc.labels.array[locked], old[locked])
+    assert [(s.id, s.name, s.locked) for s in doc.segments] == [
+        (1, "Bone", True), (2, "Spleen", False), (3, "Liver", True),
+    ]  # fmt: skip
+    assert done.args[0].locked == ["Liver"]
+    assert "locked, left as they were: 'Liver'" in window.statusBar().currentMessage()
+
+
+def test_cancel_leaves_the_document_unchanged(qtbot, window, auto, model_dir, study):
+    image, _ = study
+    old = np.zeros(image.shape, np.uint16)
+    old[4:8, 4:8, 4:8] = 1
+    doc = _document(image, old, {1: "Liver"})
+    window.set_document(doc)
+    table_before = _table(doc)
+    assert auto.set_model_dir(model_dir)
+    with qtbot.waitSignal(auto.finished, timeout=TIMEOUT_MS) as done:
+        auto.action.trigger()  # Segment > Auto-segment
+        dialog = auto.progress
+        qtbot.waitExposed(dialog)
+        cancel = next(b for b in dialog.findChildren(QtWidgets.QPushButton) if b.text() == "Cancel")
+        qtbot.mouseClick(cancel, QtCore.Qt.LeftButton)
+    assert done.args[0] is None
+    assert np.array_equal(doc.labels.array, old)
+    assert _table(doc) == table_before
+    assert not window.history.can_undo() and not doc.dirty
+    assert window.statusBar().currentMessage().startswith("Auto-segment cancelled")
+    assert auto.action.isEnabled() and auto.progress is None
+    assert mp.active_children() == []
+
+
+def test_without_a_model_the_action_is_disabled_and_says_why(qtbot, window, auto, tmp_path):
+    assert not auto.action.isEnabled()
+    assert auto.action.toolTip() == "Auto-segment (Ctrl+Shift+A): Open an image first."
+    image, label = tiny_image(3)
+    window.set_document(_document(image, label, {}))
+    assert not auto.action.isEnabled()
+    assert "No automatic model: choose one with Segment > Choose automatic model..." in (
+        auto.action.toolTip()
+    )
+    assert not auto.set_model_dir(tmp_path)  # not a model folder: one line, nothing kept
+    assert window.errors == [
+        f"{tmp_path}: not an automatic segmentation model (no auto_model.json)"
+    ]
+    assert not auto.action.isEnabled()
+    before = window.document.labels.array.copy()
+    _press_auto_segment(qtbot, window)  # the disabled shortcut does nothing
+    assert not auto.running() and np.array_equal(window.document.labels.array, before)
+    menu_titles = [a.text() for a in window.menuBar().actions()]
+    assert "&Segment" in menu_titles
+    assert [a.text() for a in auto.menu.actions()][:2] == [
+        "Auto-segment", "Choose automatic model...",
+    ]  # fmt: skip
+
+
+def test_the_shortcut_is_listed_and_clashes_with_no_other_key(qtbot, window):
+    from viewer.qt.ai_controller import install_ai
+    from viewer.qt.auto_segment import install_auto_segment
+    from viewer.qt.measure_controller import install_measurements
+    from viewer.qt.pacs_actions import install_pacs
+    from viewer.qt.panels import install_editing
+
+    install_editing(window, autosave=False)
+    install_ai(window, engine="classic")
+    install_measurements(window)
+    install_pacs(window)
+    install_auto_segment(window)
+    keys: dict[str, list[str]] = {}
+    for action in window.findChildren(QtWidgets.QAction):
+        for key in action.shortcuts():
+            keys.setdefault(key.toString(), []).append(action.text())
+    assert keys["Ctrl+Shift+A"] == ["Auto-segment"]
+    assert {k: v for k, v in keys.items() if len(v) > 1} == {}
+    qtbot.keyClick(window, QtCore.Qt.Key_F1)
+    dialog = window.help_menu.dialogs["shortcuts"]
+    qtbot.keyClicks(dialog.filter_box, "auto")
+    assert dialog.visible_rows() == [("Auto-segment", "Ctrl+Shift+A")]
