@@ -136,6 +136,55 @@ def test_locked_segments_keep_their_voxels_and_values(qtbot, window, auto, model
     assert "locked, left as they were: 'Liver'" in window.statusBar().currentMessage()
 
 
+def _lock_in_panel(qtbot, window, segment_id: int) -> None:
+    """Tick the segment's Lock box in the Segments panel, as a user does."""
+    panel = window.editing.segments_panel
+    row = [s.id for s in window.document.segments].index(segment_id)
+    panel.table.item(row, 3).setCheckState(QtCore.Qt.Checked)
+    assert window.document.segments.get(segment_id).locked
+
+
+@pytest.mark.parametrize("when", ["while the model runs", "after the merge was computed"])
+def test_a_lock_set_during_the_run_is_honoured(
+    qtbot, window, auto, model_dir, study, monkeypatch, when
+):
+    """The merge is computed off the UI thread; a lock ticked before it lands is honoured,
+    also when it comes after the merge was computed (the merge is then redone at landing)."""
+    import threading
+
+    import viewer.qt.auto_segment as module
+
+    image, answer = study
+    old = np.zeros(image.shape, np.uint16)
+    old[2:14, 2:22, 2:22] = 2  # "Spleen", unlocked when the run starts
+    doc = _document(image, old, {2: "Spleen"})
+    window.set_document(doc)
+    assert np.count_nonzero((old == 2) & (answer != 2))  # the model would change it
+    assert auto.set_model_dir(model_dir)
+    computed, release = threading.Event(), threading.Event()
+    real = module.auto_result_command
+
+    def merge_then_wait(*args, **kwargs):
+        out = real(*args, **kwargs)
+        if threading.current_thread() is not threading.main_thread():
+            computed.set()
+            assert release.wait(60)
+        return out
+
+    monkeypatch.setattr(module, "auto_result_command", merge_then_wait)
+    with qtbot.waitSignal(auto.finished, timeout=TIMEOUT_MS) as done:
+        _press_auto_segment(qtbot, window)
+        if when == "after the merge was computed":
+            qtbot.waitUntil(computed.is_set, timeout=TIMEOUT_MS)
+        _lock_in_panel(qtbot, window, 2)
+        release.set()
+    expected = old.copy()
+    expected[(answer == 1) & (old != 2)] = 1
+    assert np.array_equal(doc.labels.array, expected)
+    assert done.args[0].locked == ["Spleen"]
+    assert window.history.undo_names() == ["Lock Spleen", f"Auto-segment ({VERSION})"]
+
+
 def test_cancel_leaves_the_document_unchanged(qtbot, window, auto, model_dir, study):
     image, _ = study
     old = np.zeros(image.shape, np.uint16)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from viewer.model.segments import SegmentTable
 
 Colour = tuple[int, int, int]
+SLAB_VOXELS = 4_000_000  # voxels per slab of the merge
 
 
 @dataclass
@@ -123,6 +124,20 @@ def _next_free(taken: set[int]) -> int:
     return i
 
 
+def _counts(array: np.ndarray, step: int) -> np.ndarray:
+    """Voxels per value (bincount), slab by slab: one bincount of a whole CT converts it to
+    64-bit indices at once (2 GB, seconds of page faults)."""
+    total = np.zeros(1, np.int64)
+    for z in range(0, array.shape[0], step):
+        c = np.bincount(array[z : z + step].ravel())
+        if c.size > total.size:
+            c[: total.size] += total
+            total = c
+        else:
+            total[: c.size] += c
+    return total
+
+
 def auto_result_command(
     doc: Document,
     result: np.ndarray,
@@ -139,7 +154,9 @@ def auto_result_command(
     if result.size and (result.min() < 0 or result.max() > 65535):
         raise ValueError("the result holds values outside 0..65535")
     names = {int(v): str(n) for v, n in model_labels.items()}
-    present = [int(v) for v in np.unique(result) if v]
+    step = max(1, SLAB_VOXELS // max(1, labels[0].size))
+    found = _counts(result, step)
+    present = [int(v) for v in np.flatnonzero(found) if v]
     for v in present:  # a value the label table forgot still gets a segment
         names.setdefault(v, f"Label {v}")
     plan = plan_labels(doc.segments, names, colours)
@@ -149,15 +166,30 @@ def auto_result_command(
     for value, sid in plan.targets.items():
         if value < lut.size:
             lut[value] = sid
-    mapped = lut[result]  # 0: background, a structure left out, or nothing
     present_ids = {plan.targets[v] for v in present if v in plan.targets}
-    target_ids = np.array(sorted(present_ids), labels.dtype)
-    new = np.where(mapped > 0, mapped, np.where(np.isin(labels, target_ids), 0, labels))
+    # per old label value: True = background unless the model claims it (a found structure's
+    # segment), and True = never changes (locked)
+    cleared = np.zeros(65536, bool)
+    cleared[sorted(present_ids)] = True
     locked = doc.segments.locked_ids()
-    if locked:
-        keep = np.isin(labels, np.array(locked, labels.dtype))
-        new[keep] = labels[keep]  # a locked voxel never changes
-    new = new.astype(labels.dtype, copy=False)
+    frozen = np.zeros(65536, bool)
+    frozen[locked] = True
+    new = np.empty_like(labels)
+    for z in range(0, labels.shape[0], step):  # slabs: the temporaries stay small
+        old = labels[z : z + step]
+        mapped = lut[result[z : z + step]]  # 0: background, a structure left out, or nothing
+        # arithmetic instead of np.where (3x faster): old where the model says nothing and
+        # the voxel's segment is not one the model found, else the model's segment
+        keep = mapped == 0
+        if present_ids:
+            keep &= ~cleared[old]
+        slab = np.multiply(old, keep, dtype=labels.dtype)
+        slab += mapped
+        if locked:  # a locked voxel never changes
+            fixed = frozen[old]
+            slab *= ~fixed
+            slab += old * fixed
+        new[z : z + step] = slab
 
     cmds: list[Command] = []
     for sid, name, colour in plan.new:
@@ -172,7 +204,7 @@ def auto_result_command(
     if edit is not None:
         cmds.append(edit)
         report.changed = edit.count
-    counts = np.bincount(new.ravel(), minlength=1) if new.size else np.zeros(1, np.int64)
+    counts = _counts(new, step)
     for value in sorted(plan.targets):
         sid = plan.targets[value]
         if value in present:

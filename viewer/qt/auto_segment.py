@@ -15,8 +15,10 @@ becomes the original (what the user's correction is measured against).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 from viewer.commands.auto_result import AutoReport, auto_result_command
@@ -60,6 +62,39 @@ def read_model(folder: Path) -> ModelChoice:
         return ModelChoice(None, None, str(e) if hasattr(e, "reason") else f"{folder}: {e}")
 
 
+class ChangeWatch:
+    """Counts the changes of a document's labels and segments (from any thread's view: the
+    count only grows), so a merge computed off the UI thread can tell whether it still fits."""
+
+    def __init__(self, doc) -> None:
+        self.doc = doc
+        self.count = 0
+        for event in self._events():
+            event.connect(self._bump)
+
+    def _events(self):
+        d = self.doc
+        return (d.labels_changing, d.labels_changed, d.segments_changed)
+
+    def _bump(self, *_args) -> None:
+        self.count += 1
+
+    def close(self) -> None:
+        for event in self._events():
+            event.disconnect(self._bump)
+
+
+@dataclass
+class Landing:
+    """What the background job hands back: the model's labels, the merge computed from the
+    document as it was when `seen` changes had happened, and its report."""
+
+    result: np.ndarray
+    command: object
+    report: AutoReport
+    seen: int
+
+
 class AutoSegmentController(QtCore.QObject):
     """Owns Segment > Auto-segment of one window. `finished(report or None)` after each run
     (None: cancelled, failed or dropped because another study was opened)."""
@@ -73,6 +108,7 @@ class AutoSegmentController(QtCore.QObject):
         self.progress: QtWidgets.QProgressDialog | None = None
         self._run_doc = None  # the document the running job segments
         self._run_model: ModelChoice | None = None
+        self._watch: ChangeWatch | None = None
         self._cache: tuple[str, float, ModelChoice] | None = None  # folder, card mtime, choice
         self.menu = segment_menu(window)
         self.action = QtWidgets.QAction("Auto-segment", window)
@@ -207,14 +243,24 @@ class AutoSegmentController(QtCore.QObject):
         spacing_zyx = tuple(float(s) for s in reversed(doc.volume.geometry.spacing))
         folder = choice.folder
 
+        labels, version = choice.card["labels"], choice.version
+        watch = self._watch = ChangeWatch(doc)
+
         def work(progress, cancelled):
-            return run_auto_segment(
+            result = run_auto_segment(
                 folder,
                 image,
                 spacing_zyx,
                 progress=lambda f: progress(f, ""),
                 should_stop=cancelled,
             )
+            if result is None or cancelled():
+                return None
+            # the merge reads a whole CT (seconds): here, not on the UI thread; valid unless
+            # the labels or segments changed meanwhile (then it is redone at landing)
+            seen = watch.count
+            command, report = auto_result_command(doc, result, labels, version)
+            return Landing(result, command, report, seen)
 
         self._run_doc, self._run_model = doc, choice
         self.job = BackgroundJob(work, self)
@@ -263,13 +309,17 @@ class AutoSegmentController(QtCore.QObject):
             self.progress = None
         doc, choice = self._run_doc, self._run_model
         self._run_doc = self._run_model = None
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
         self.refresh()
         return cancelled, doc, choice
 
-    def _on_done(self, result) -> None:
+    def _on_done(self, landing) -> None:
+        watch = self._watch
         cancelled, doc, choice = self._finish_job()
         status = self.window.statusBar()
-        if cancelled or result is None:
+        if cancelled or landing is None:
             status.showMessage("Auto-segment cancelled: the labels are as they were.", 8000)
             self.finished.emit(None)
             return
@@ -281,13 +331,12 @@ class AutoSegmentController(QtCore.QObject):
             status.showMessage(str(self.window.read_only), 8000)
             self.finished.emit(None)
             return
-        card = choice.card
-        try:
-            command, report = auto_result_command(doc, result, card["labels"], choice.version)
-        except ValueError as e:
-            self.window.show_error("Auto-segment failed", f"{choice.folder}: {e}")
-            self.finished.emit(None)
-            return
+        command, report = landing.command, landing.report
+        if watch is None or watch.count != landing.seen:  # edited while the merge ran
+            log.info("labels changed during the auto-segment merge: merging again")
+            command, report = auto_result_command(
+                doc, landing.result, choice.card["labels"], choice.version
+            )
         if command is not None:
             self.window.execute(command)
         self._keep_as_original()
