@@ -295,6 +295,8 @@ class AutoSegmentController(QtCore.QObject):
             and not self.job.cancel_event.is_set()
         ):
             self.progress.setValue(int(round(1000 * min(1.0, max(0.0, fraction)))))
+            if fraction >= 1.0:  # the merge into the labels follows (seconds for a big CT)
+                self.progress.setLabelText("Putting the result into the labels...")
 
     def _finish_job(self) -> tuple[bool, object, ModelChoice | None]:
         cancelled = self.job is None or self.job.cancel_event.is_set()
