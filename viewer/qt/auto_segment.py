@@ -131,7 +131,7 @@ class AutoSegmentController(QtCore.QObject):
 
     # --- which model ---------------------------------------------------------------------------
     def _project_controller(self):
-        return getattr(self.window, "project", None)
+        return self.window.project  # None until `install_project` (it may come later)
 
     def _project(self):
         controller = self._project_controller()
@@ -215,8 +215,8 @@ class AutoSegmentController(QtCore.QObject):
             why = "Open an image first."
         elif choice.card is None:
             why = choice.reason
-        elif getattr(self.window, "read_only", ""):
-            why = str(self.window.read_only)
+        elif self.window.read_only:  # a project case another user holds
+            why = self.window.read_only
         self.action.setEnabled(not why)
         tip = (
             why or f"Auto-segment the study with the automatic model {choice.version} ({SHORTCUT})"
@@ -329,8 +329,8 @@ class AutoSegmentController(QtCore.QObject):
             status.showMessage("Auto-segment result dropped: another study was opened.", 8000)
             self.finished.emit(None)
             return
-        if getattr(self.window, "read_only", ""):
-            status.showMessage(str(self.window.read_only), 8000)
+        if self.window.read_only:
+            status.showMessage(self.window.read_only, 8000)
             self.finished.emit(None)
             return
         command, report = landing.command, landing.report
@@ -348,9 +348,8 @@ class AutoSegmentController(QtCore.QObject):
     def _keep_as_original(self) -> None:
         """In a project case without an `original` label, the automatic result is it."""
         controller = self._project_controller()
-        save = getattr(controller, "save_original", None)
-        if save is not None:
-            save()
+        if controller is not None:
+            controller.save_original()
 
     def _on_failed(self, message: str) -> None:
         cancelled, _doc, _choice = self._finish_job()
