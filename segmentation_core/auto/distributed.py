@@ -14,8 +14,10 @@
   layer back for saving and export.
 - `save_checkpoint_rank0(...)`/`on_rank0(fn)`: only rank 0 writes (the ranks hold the same
   weights after every all-reduced step; several writers to one file would race).
+- `any_rank(*flags)`: a stop decision (time budget, cancel) agreed by all ranks, so that every
+  rank takes the same number of steps.
 
-Paddle is imported only inside `wrap_data_parallel`/`barrier`, so the sampler and the rank
+Paddle is imported only inside `wrap_data_parallel`/`barrier`/`any_rank`, so the sampler and the rank
 queries cost nothing in processes that never train.
 """
 
@@ -116,6 +118,21 @@ def barrier() -> None:
         import paddle.distributed as dist
 
         dist.barrier()
+
+
+def any_rank(*flags: bool) -> tuple[bool, ...]:
+    """Each flag true on every rank when it is true on any (an all-reduce of the maximum; alone,
+    the flags themselves). Decisions that change how many steps a rank takes (out of time,
+    asked to stop) must be agreed like this: a rank that stops alone leaves the others
+    waiting forever in the next gradient all-reduce."""
+    if world_size() <= 1:
+        return tuple(bool(f) for f in flags)
+    import paddle
+    import paddle.distributed as dist
+
+    t = paddle.to_tensor(np.array([int(bool(f)) for f in flags], np.int32))
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return tuple(bool(v) for v in t.numpy().tolist())
 
 
 def on_rank0(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:

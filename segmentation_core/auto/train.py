@@ -247,10 +247,17 @@ class StageTrainer:
         last_ckpt = time.monotonic()
         n_classes = int(self.plan["n_classes"])
         val = None
-        while not self.finished():
-            if self.should_stop is not None and self.should_stop():
+        while True:
+            # agreed by every rank: each step's gradient all-reduce waits for all of them, so
+            # one rank out of time (its own clock) or cancelled must stop the others too
+            stop, done = distributed.any_rank(
+                self.should_stop is not None and self.should_stop(), self.finished()
+            )
+            if stop:
                 self.save()
                 return True
+            if done:
+                break
             t0 = time.monotonic()
             self.opt.set_lr(poly_lr(self.config.lr, self.frac()))
             x, y = self.sampler.batch(int(self.plan["batch"]))

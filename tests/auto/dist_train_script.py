@@ -55,7 +55,9 @@ def main(out: Path) -> None:
         for name, v in weights(net).items():
             record[f"step{step}/{name}"] = v
     np.savez(out / f"rank{r}.npz", **record)
-    (out / f"rank{r}.json").write_text(json.dumps({"rank": r, "world": ws, "shards": shards}))
+    agreed = [dist.any_rank(r == 1, False, True), dist.any_rank(False)]
+    info = {"rank": r, "world": ws, "shards": shards, "agreed": agreed}
+    (out / f"rank{r}.json").write_text(json.dumps(info))
     dist.save_checkpoint_rank0(out / "checkpoint.safetensors", weights(net), {"writer": r})
     dist.barrier()
 

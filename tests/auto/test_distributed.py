@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +76,12 @@ def test_rank_and_world_size_from_the_launcher_environment(monkeypatch):
         dist.world_size()
 
 
+def test_alone_the_flags_are_agreed_as_they_are(monkeypatch):
+    monkeypatch.delenv(dist.WORLD_ENV, raising=False)
+    assert dist.any_rank(True, False, 1, 0) == (True, False, True, False)
+    assert dist.any_rank() == ()
+
+
 def test_one_process_is_not_wrapped(monkeypatch):
     monkeypatch.delenv(dist.WORLD_ENV, raising=False)
     net = object()
@@ -104,6 +111,31 @@ def test_only_rank0_writes_the_checkpoint(monkeypatch, tmp_path):
     ]
 
 
+def _launch(tmp_path: Path, script_args: list[str], timeout: float = 240) -> None:
+    """`python -m paddle.distributed.launch --nproc_per_node 2 ...` (CPU: gloo); fails with
+    the workers' logs when it fails, and kills the whole process group when it hangs (a rank
+    waiting in an all-reduce for one that stopped)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests")]))
+    env["OMP_NUM_THREADS"] = "1"
+    for key in (dist.RANK_ENV, dist.WORLD_ENV):
+        env.pop(key, None)
+    log_dir = tmp_path / "log"
+    cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2"]
+    cmd += ["--log_dir", str(log_dir), *script_args]
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        output = f"timed out after {timeout} s (a rank waits for another)"
+    logs = "".join(p.read_text(errors="replace") for p in sorted(log_dir.glob("workerlog.*")))
+    assert proc.returncode == 0, output[-2000:] + logs[-4000:]
+
+
 def _script_module():
     spec = importlib.util.spec_from_file_location("dist_train_script", SCRIPT)
     module = importlib.util.module_from_spec(spec)
@@ -119,17 +151,12 @@ def test_two_cpu_processes_train_in_step(tmp_path):
 
     out = tmp_path / "out"
     out.mkdir()
-    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
-    for key in (dist.RANK_ENV, dist.WORLD_ENV):
-        env.pop(key, None)
-    cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2"]
-    cmd += ["--log_dir", str(tmp_path / "log"), str(SCRIPT), str(out)]
-    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
-    logs = "".join(p.read_text(errors="replace") for p in sorted((tmp_path / "log").glob("*")))
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:] + logs[-3000:]
+    _launch(tmp_path, [str(SCRIPT), str(out)])
 
     meta = [json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [(m["rank"], m["world"]) for m in meta] == [(0, 2), (1, 2)]
+    # a flag raised on rank 1 only is seen by both ranks; none raised: none seen
+    assert [m["agreed"] for m in meta] == [[[True, False, True], [False]]] * 2
     r0, r1 = (dict(np.load(out / f"rank{r}.npz")) for r in (0, 1))
     assert r0.keys() == r1.keys()
     for key in r0:
@@ -163,3 +190,47 @@ def test_two_cpu_processes_train_in_step(tmp_path):
         "checkpoint.safetensors", "checkpoint.safetensors.json",
         "rank0.json", "rank0.npz", "rank1.json", "rank1.npz",
     ]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_train_auto_under_the_launcher_stops_every_rank_together(tmp_path):
+    """The real training entry under two processes: rank 1 alone is asked to stop after two
+    steps; both ranks stop there (a rank that went on would wait in its next gradient
+    all-reduce forever), and rank 0 wrote the model card, marked cancelled."""
+    out = tmp_path / "out"
+    out.mkdir()
+    _launch(tmp_path, [str(Path(__file__).with_name("dist_train_auto_script.py")), str(out)])
+    records = [json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [(r["rank"], r["steps"], r["cancelled"]) for r in records] == [
+        (0, [1, 2], True), (1, [1, 2], True),
+    ]  # fmt: skip
+    card = read_json(out / "model" / "auto_model.json")
+    assert card["version"] == "dist" and card["training"]["cancelled"] is True
+
+
+@pytest.mark.slow
+def test_train_auto_command_runs_unchanged_under_the_launcher(tmp_path):
+    """`python -m paddle.distributed.launch --nproc_per_node 2 main.py train-auto ...` with a
+    time budget trains, exports and writes a model the viewer can run."""
+    from auto_model_factory import SPACING_ZYX, tiny_image
+
+    from segmentation_core.auto import predict_volume, read_auto_model
+    from viewer.io import save_volume
+    from viewer.model import Geometry
+
+    for s in range(4):
+        image, label = tiny_image(s)
+        folder = tmp_path / "cases" / f"case{s}"
+        folder.mkdir(parents=True)
+        geo = Geometry(image.shape, tuple(reversed(SPACING_ZYX)))
+        save_volume(image, geo, folder / "image.nii.gz")
+        save_volume(label, geo, folder / "label.nii.gz")
+    model = tmp_path / "model"
+    args = [str(REPO / "main.py"), "train-auto", "--data", str(tmp_path / "cases")]
+    args += ["--out", str(model), "--fold", "all", "--minutes", "0.1", "--threads", "1"]
+    _launch(tmp_path, args)
+    card = read_auto_model(model)
+    assert card["folds"] == ["all"]
+    assert card["labels"] == {1: "label 1", 2: "label 2"}  # NIfTI labels carry no names
+    image, _ = tiny_image(9)
+    assert predict_volume(model, image, SPACING_ZYX).shape == image.shape
