@@ -254,3 +254,63 @@ def test_the_shortcut_is_listed_and_clashes_with_no_other_key(qtbot, window):
     dialog = window.help_menu.dialogs["shortcuts"]
     qtbot.keyClicks(dialog.filter_box, "auto")
     assert dialog.visible_rows() == [("Auto-segment", "Ctrl+Shift+A")]
+
+
+def test_in_a_project_case_the_active_auto_model_runs_and_its_result_is_the_original(
+    qtbot, window, model_dir, study, tmp_path, monkeypatch
+):
+    """With a project open: the project's active automatic model (published by the project's
+    own code) is the one that runs, and in a case without an original label the automatic
+    result is saved as the case's `original`."""
+    import shutil
+
+    from project_gui_helpers import double_click_row
+
+    from viewer.io import save_volume
+    from viewer.project import LabelDef, Project
+    from viewer.project.auto_versions import publish_auto_model, work_dir
+    from viewer.project.labels_io import read_label_file
+    from viewer.qt.ai_controller import install_ai
+    from viewer.qt.auto_segment import install_auto_segment
+    from viewer.qt.panels import install_editing
+    from viewer.qt.project_controller import install_project
+
+    image, answer = study
+    grid = Geometry(image.shape, tuple(reversed(SPACING_ZYX)), (12.5, -40.0, 7.25), DIRECTION)
+    save_volume(image, grid, tmp_path / "case.nii.gz")
+    labels = [LabelDef(1, "Liver", (255, 48, 48)), LabelDef(2, "Spleen", (40, 200, 255))]
+    project = Project.create(tmp_path / "proj", "Abdomen", labels)
+    case_id = project.add_case(tmp_path / "case.nii.gz").case_id
+    shutil.copytree(model_dir, work_dir(project))  # where train-auto --project trains
+    record = publish_auto_model(project, work_dir(project))
+    assert record["activated"] and project.active_auto_model_dir().name == record["version"]
+
+    install_editing(window, autosave=False)
+    install_ai(window, engine="classic")
+    install_project(window, user="alice")
+    auto = install_auto_segment(window)
+    try:
+        monkeypatch.setattr(
+            QtWidgets.QFileDialog, "getExistingDirectory", lambda *a, **k: str(project.folder)
+        )
+        window.project.menu.open_action.trigger()
+        panel = window.project.panel
+        double_click_row(qtbot, panel.cases, panel.row_of_case(case_id))
+        assert window.project.session.case_id == case_id
+        assert auto.action.isEnabled() and not auto.choose_action.isEnabled()
+        assert record["version"] in auto.action.toolTip()
+        with qtbot.waitSignal(auto.finished, timeout=TIMEOUT_MS):
+            _press_auto_segment(qtbot, window)
+        doc = window.document
+        assert np.array_equal(doc.labels.array, answer)  # Liver and Spleen kept their values
+        assert [(s.id, s.name) for s in doc.segments] == [(1, "Liver"), (2, "Spleen")]
+        assert (
+            window.statusBar()
+            .currentMessage()
+            .startswith(f"Auto-segmented with model {record['version']}: ")
+        )
+        original = Project.open(project.folder).label_path(case_id, "original")
+        assert original is not None
+        assert np.array_equal(read_label_file(original, grid, {0, 1, 2}), answer)
+    finally:
+        window.ai.service.shutdown()
