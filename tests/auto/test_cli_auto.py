@@ -131,3 +131,23 @@ def test_bad_input_is_one_line(tmp_path, trained, args, expected):
     assert r.returncode == 2, text
     assert len(text.splitlines()) == 1, text
     assert expected.format(**fmt) in text
+
+
+def test_train_auto_reads_what_export_nnunet_writes(trained, tmp_path):
+    root, _ = trained
+    r = main(
+        "export", "--format", "nnunet", "--out", str(tmp_path / "raw"), "--dataset-id", "7",
+        "--name", "Spheres", "--cases-dir", str(root / "cases"),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    (dataset,) = (tmp_path / "raw").iterdir()
+    r = main(
+        "train-auto", "--dataset", str(dataset), "--fold", "all", "--steps", "2", "--minutes",
+        "0", "--max-patch", "16", "--threads", "1", "--out", str(tmp_path / "m"),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "2 cases: case_000, case_001" in r.stdout
+    plan = json.loads((tmp_path / "m" / "plan.json").read_text())
+    # the export renumbers labels by name: core 5 -> 1, shell 9 -> 2
+    assert plan["label_names"] == {"1": "core", "2": "shell"}
+    assert plan["label_values"] == [1, 2]
