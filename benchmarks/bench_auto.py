@@ -211,6 +211,7 @@ def main() -> int:
     ap.add_argument("--folds", default="all", help="'all' or 'cv' (5 folds)")
     ap.add_argument("--skip-training", action="store_true", help="score the models in --work")
     ap.add_argument("--only", default="brain,ct,large")
+    ap.add_argument("--brain-max-patch", type=int, default=0, help="train-auto --max-patch")
     args = ap.parse_args()
     if not SHARED.is_dir():
         print("../shared/data is absent: nothing to benchmark")
@@ -225,7 +226,10 @@ def main() -> int:
         train_dirs = [str(brains[i]) for i in range(1, 16)]
         model = work / "brain_model"
         if not args.skip_training:
-            train("brain", train_dirs, BRAIN, args.brain_minutes, model, fold)
+            extra = fold + (
+                ["--max-patch", str(args.brain_max_patch)] if args.brain_max_patch else []
+            )
+            train("brain", train_dirs, BRAIN, args.brain_minutes, model, extra)
         curve(model)
         pairs = [["real T1 (FreeSurfer)", str(T1 / "image.nii.gz"), str(T1 / "label.nii.gz")]]
         pairs += [
