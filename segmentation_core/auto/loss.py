@@ -1,7 +1,8 @@
 """Dice + cross-entropy on softmax logits, with deep-supervision weights (nnU-Net's loss).
 
 Soft Dice is computed over the whole batch per foreground class (batch Dice: small structures
-absent from one patch do not make the loss jump) and averaged; the cross-entropy is plain.
+absent from one patch do not make the loss jump) and averaged over the classes present in the
+batch; the cross-entropy is plain.
 Deep supervision: the outputs at coarser decoder levels get halving weights (normalised to
 sum 1), against the target subsampled by nearest neighbour.
 """
@@ -22,7 +23,13 @@ def dice_ce(logits, target, n_classes: int, smooth: float = 1e-5):
     inter = (probs * onehot).sum(axis=dims)
     denom = probs.sum(axis=dims) + onehot.sum(axis=dims)
     dice = (2 * inter + smooth) / (denom + smooth)
-    return ce.mean() + (1.0 - dice[1:].mean())
+    # only the foreground classes present in the batch: with small CPU patches most of a dozen
+    # structures are absent from any one batch, and nnU-Net's Dice would then push their
+    # probability to zero everywhere (the net collapsed to background); cross-entropy still
+    # penalises false positives of absent classes
+    present = (onehot.sum(axis=dims)[1:] > 0).astype("float32")
+    fg_dice = ((1.0 - dice[1:]) * present).sum() / paddle.clip(present.sum(), min=1.0)
+    return ce.mean() + fg_dice
 
 
 def downsample_targets(target: np.ndarray, shapes) -> list[np.ndarray]:
