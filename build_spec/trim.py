@@ -7,6 +7,15 @@ module, importing paddle, and calling the scikit-image functions the product cal
 `sys.modules`. Nothing here is a library the product loads: libmklml_intel.so, for instance,
 stays (without it the AI click fails: "libmklml_intel.so: cannot open shared object file").
 `paddle.distributed` also stays: `import paddle` imports it (333 modules).
+
+The 800 MB target of issue 19 is out of reach by leaving files out (measured 2026-12-01 on the
+1,432 MB bundle): 1,370 MB of its 1,396 MB of shared objects are loaded while
+scripts/check_bundle.sh runs, and five of them alone are 850 MB (_SimpleITK 272, libpaddle 267,
+libmklml_intel 130, libphi_core 118, libdnnl 64; `strip --strip-unneeded` gains 0.2 MB on
+_SimpleITK). They compress well (gzip -6: 209 MB, zstd -19: 138 MB), so an executable packer
+such as UPX could bring the folder under 800 MB, at the price of holding each packed library
+wholly in private memory in every process (258 MB of the 850 MB were resident after an image read and a Predictor run); Debian 12
+(bookworm) has no upx-ucl package and PyPI no UPX, so this was not tried.
 """
 
 from __future__ import annotations
