@@ -14,8 +14,9 @@ scripts/check_bundle.sh runs, and five of them alone are 850 MB (_SimpleITK 272,
 libmklml_intel 130, libphi_core 118, libdnnl 64; `strip --strip-unneeded` gains 0.2 MB on
 _SimpleITK). They compress well (gzip -6: 209 MB, zstd -19: 138 MB), so an executable packer
 such as UPX could bring the folder under 800 MB, at the price of holding each packed library
-wholly in private memory in every process (258 MB of the 850 MB were resident after an image read and a Predictor run); Debian 12
-(bookworm) has no upx-ucl package and PyPI no UPX, so this was not tried.
+wholly in private memory in every process (258 MB of the 850 MB were resident after an image
+read and a Predictor run); Debian 12 (bookworm) has no upx-ucl package and PyPI no UPX, so this
+was not tried.
 """
 
 from __future__ import annotations
