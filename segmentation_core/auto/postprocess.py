@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
+from segmentation_core.masks import dice
+
 CHUNK = 16
 
 
@@ -39,13 +41,12 @@ def keep_largest_components(probs_u8: np.ndarray, classes: Sequence[int]) -> Non
         probs_u8[c][drop] = 0
 
 
-def dice(pred: np.ndarray, ref: np.ndarray, c: int) -> float | None:
-    """Dice of class `c`; None when the class is in neither map."""
+def class_dice(pred: np.ndarray, ref: np.ndarray, c: int) -> float | None:
+    """Dice of class `c` (`segmentation_core.masks.dice`); None when the class is in neither map."""
     a, b = pred == c, ref == c
-    denom = int(a.sum()) + int(b.sum())
-    if denom == 0:
+    if not a.any() and not b.any():
         return None
-    return 2.0 * int((a & b).sum()) / denom
+    return dice(a, b)
 
 
 def decide_largest_component(

@@ -39,7 +39,7 @@ from segmentation_core.auto.model_folder import (
 )
 from segmentation_core.auto.patches import PatchSampler, StageCase
 from segmentation_core.auto.plan import Budget, make_plan
-from segmentation_core.auto.postprocess import decide_largest_component, dice
+from segmentation_core.auto.postprocess import class_dice, decide_largest_component
 from segmentation_core.auto.preprocess import (
     label_to_classes,
     normalise,
@@ -347,8 +347,8 @@ def validate_fold(plan, out_dir: Path, fold, val_cases: Sequence[AutoCase], thre
         a = to_image_grid(probs, case.image.shape)
         keep_largest_components(probs, list(range(1, n)))
         b = to_image_grid(probs, case.image.shape)
-        without.append({c: dice(a, ref, c) for c in range(1, n)})
-        with_lcc.append({c: dice(b, ref, c) for c in range(1, n)})
+        without.append({c: class_dice(a, ref, c) for c in range(1, n)})
+        with_lcc.append({c: class_dice(b, ref, c) for c in range(1, n)})
     return {
         "cases": [c.name for c in val_cases],
         "without": [{str(k): v for k, v in d.items()} for d in without],

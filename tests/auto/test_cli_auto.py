@@ -11,8 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from tests.auto.synthetic import sphere_case
+from auto_synthetic import sphere_case
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from auto_synthetic import TINY, sphere_case
 
 from segmentation_core.auto.cases import AutoCase
 from segmentation_core.auto.fingerprint import fingerprint
 from segmentation_core.auto.plan import Budget, describe, fit_patch, make_plan, target_spacing
-from tests.auto.synthetic import TINY, sphere_case
 
 
 def test_target_spacing_is_the_median_per_axis():

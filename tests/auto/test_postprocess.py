@@ -6,8 +6,8 @@ import numpy as np
 
 from segmentation_core.auto.postprocess import (
     argmax_u8,
+    class_dice,
     decide_largest_component,
-    dice,
     keep_largest_components,
 )
 
@@ -33,8 +33,8 @@ def test_the_filter_is_chosen_per_class_only_where_it_helps():
     assert decide_largest_component(without, with_lcc, [1, 2]) == [1]  # 2: equal, not better
 
 
-def test_dice():
+def test_class_dice():
     a = np.array([0, 1, 1, 2])
     b = np.array([0, 1, 2, 2])
-    assert dice(a, b, 1) == 2 * 1 / 3
-    assert dice(a, b, 3) is None
+    assert class_dice(a, b, 1) == 2 * 1 / 3
+    assert class_dice(a, b, 3) is None

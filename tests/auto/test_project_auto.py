@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from auto_synthetic import sphere_case
 
-from tests.auto.synthetic import sphere_case
 from viewer.project.auto_versions import gate
 
 REPO = Path(__file__).resolve().parents[2]

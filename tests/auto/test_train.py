@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from auto_synthetic import TINY, sphere_case
 
 from segmentation_core.auto import predict_volume, read_auto_model
 from segmentation_core.auto.train import AutoTrainConfig, train_auto
 from segmentation_core.auto.train_state import STATE, WEIGHTS
 from segmentation_core.checkpoint_io import load_tensors, read_json
-from tests.auto.synthetic import TINY, sphere_case
 
 
 def config(**kw) -> AutoTrainConfig:
