@@ -95,6 +95,25 @@ def synth_case(sid: int, cache: Path):
     )
 
 
+def finished_label_file(sid: int, cache: Path) -> tuple[Path, Path]:
+    """(image, label with the 12 structures only) files of subject `sid`, for a project."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    _, label, _, d = synth_case(sid, cache)
+    path = d / "label_structures.nii.gz"
+    if not path.is_file():
+        src = sitk.ReadImage(str(d / "label.nii.gz"))
+        arr = sitk.GetArrayFromImage(src)
+        im = sitk.GetImageFromArray(
+            np.where(np.isin(arr, list(STRUCTURES)), arr, 0).astype(np.uint8)
+        )
+        im.CopyInformation(src)
+        sitk.WriteImage(im, str(d / ".label_structures.nii.gz"))
+        os.replace(d / ".label_structures.nii.gz", path)
+    return d / "image.nii.gz", path
+
+
 def finished_case(sid: int, cache: Path):
     """Subject `sid` as a project's finished case: only the 12 structures are labelled."""
     import numpy as np
@@ -163,6 +182,12 @@ def main() -> int:
     ap.add_argument("--no-forgetting", action="store_true", help="skip the forgetting columns")
     ap.add_argument("--no-real", action="store_true", help="skip the real T1 (recipe tuning)")
     ap.add_argument("--base", default="", help="start model (default: the shipped base)")
+    ap.add_argument("--skip-k0", action="store_true", help="do not measure the start model")
+    ap.add_argument(
+        "--direct",
+        action="store_true",
+        help="call finetune() directly (with --set) instead of the product's project retrain",
+    )
     args = ap.parse_args()
     if not LABELMAPS.is_dir() or not REAL_T1.is_dir():
         print(f"skipped: {LABELMAPS} or {REAL_T1} is absent")
@@ -207,34 +232,79 @@ def main() -> int:
         print(f"k={k}: measured in {time.monotonic() - t0:.0f} s", flush=True)
         print(json.dumps({"k": k, "metrics": m, "forgetting": f}), flush=True)
 
-    measure(0, active, None, None)
-    done = 0
+    if not args.skip_k0:
+        measure(0, active, None, None)
+    project = None
+    if not args.direct:
+        import shutil
+
+        from viewer.project.records import LabelDef
+        from viewer.project.workspace import Project
+
+        shutil.rmtree(out / "project", ignore_errors=True)
+        labels = [
+            LabelDef(v, n, (40 + 15 * i, 200 - 10 * i, 90))
+            for i, (v, n) in enumerate(STRUCTURES.items())
+        ]
+        project = Project.create(out / "project", "bench_learning", labels)
+        if args.set:
+            raise SystemExit(
+                "--set needs --direct (the product retrain uses FinetuneConfig's defaults)"
+            )
+    added = 0
     for k in rounds:
-        cases = [finished_case(s, cache) for s in TRAIN_SUBJECTS[:k]]
         t0 = time.monotonic()
-        res = finetune(
-            cases,
-            active,
-            out / f"round_{k}",
-            cfg,
-            progress=lambda i: print(
-                f"  step {i['step']:4d} loss {i['loss']:.3f} lr {i['lr']:.1e} "
-                f"{i['elapsed_s']:.0f}/{i['budget_s']:.0f} s",
-                flush=True,
-            ),
-        )
+        if project is not None:
+            for sid in TRAIN_SUBJECTS[added:k]:
+                image, label = finished_label_file(sid, cache)
+                project.add_case(image, label, final=True, patient_id=f"subject{sid:02d}")
+            added = k
+            res = run_product_round(out / "project", args)
+            active = Project.open(out / "project").active_model_dir()
+            steps, secs = res["steps"], res["seconds"]
+        else:
+            cases = [finished_case(s, cache) for s in TRAIN_SUBJECTS[:k]]
+            r = finetune(cases, active, out / f"round_{k}", cfg, progress=_print_progress)
+            active, steps, secs = r.model_dir, r.steps, r.seconds
         wall = time.monotonic() - t0
         print(
-            f"round k={k}: {res.steps} steps in {res.seconds:.0f} s "
-            f"({res.steps / max(res.seconds, 1e-9):.2f} steps/s; {wall:.0f} s with loading/export)",
+            f"round k={k}: {steps} steps in {secs:.0f} s ({steps / max(secs, 1e-9):.2f} steps/s;"
+            f" {wall:.0f} s with loading, gate and publishing); active: {active}",
             flush=True,
         )
-        active = res.model_dir
-        done = k
-        measure(k, active, res.seconds, res.steps)
-    del done
+        measure(k, active, secs, steps)
     print_table(rows, list(tests), list(forget))
     return 0
+
+
+def _print_progress(i: dict) -> None:
+    if i.get("type", "progress") == "progress":
+        print(
+            f"  step {i['step']:4d} loss {i['loss']:.3f} lr {i['lr']:.1e} "
+            f"{i['elapsed_s']:.0f}/{i['budget_s']:.0f} s",
+            flush=True,
+        )
+    else:
+        print(f"  {i}", flush=True)
+
+
+def run_product_round(folder: Path, args) -> dict:
+    """One retrain through the product (`viewer.project.retrain.retrain_blocking`): fine-tune
+    the active model, gate the candidate on the project's validation (or training) cases,
+    publish; the candidate becomes active only if better."""
+    from viewer.project.retrain import retrain_blocking
+
+    done = retrain_blocking(
+        folder, minutes=args.minutes, threads=args.threads, progress=_print_progress
+    )
+    if done.get("type") != "done":
+        raise SystemExit(f"retrain ended with {done}")
+    print(
+        f"  gate: candidate {done['candidate']} active {done['active']} "
+        f"activated={done['activated']}",
+        flush=True,
+    )
+    return done
 
 
 def print_table(rows, test_names, forget_names) -> None:
