@@ -40,14 +40,16 @@ class FinetuneConfig:
     threads: int = 2
     seed: int = 0
     max_steps: int = 0  # 0 = until the budget ends
-    lr: float = 5e-4
+    # chosen on generated held-out subjects (benchmarks/bench_learning.py, MODEL_CARD.md): on
+    # this CPU a round is ~100 steps, and a high peak rate learns most from so few
+    lr: float = 2e-3
     warmup_steps: int = 10
     min_lr_fraction: float = 0.05
     weight_decay: float = 1e-4
     patch: int = 48
     batch: int = 2
     trainable: str = "all"  # "all", "decoder" (decoder + head) or "norms" (norms + head)
-    max_sim_rounds: int = 3
+    max_sim_rounds: int = 1  # 3 was worse per minute (each round is one more forward pass)
     synthetic_fraction: float = 0.05  # generated blobs: "segment what I click" beyond anatomy
     replay_share: float = 0.15  # patches drawn from replay_cases (when given)
     balanced: bool = True  # sample the project's structures per label value
