@@ -47,12 +47,14 @@ def test_better_candidate_is_activated_with_its_record(tmp_path):
     assert v1.settings["minutes"] == 1 and v1.hardware["threads"] == 1
     assert (v1.path / "model.pdiparams").read_text() == "good"
     kinds = [e["type"] for e in seen]
-    assert kinds == ["phase", "phase", "progress", "progress", "progress", "phase", "phase", "done"]
+    phase, prog = "phase", "progress"
+    assert kinds == [phase, phase, prog, prog, prog, phase, phase, phase, "done"]
     assert [e["name"] for e in seen if e["type"] == "phase"] == [
         "loading",
         "training",
         "evaluating",
         "publishing",
+        "ranking",
     ]
     run = RunFolder.find(project.store, done["run_id"])
     assert [e["type"] for e in run.read_events()[0]] == kinds  # what a GUI re-attaching reads

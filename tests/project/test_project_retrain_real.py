@@ -58,6 +58,7 @@ def test_retrain_job_trains_measures_and_publishes_a_usable_version(tmp_path):
         "training",
         "evaluating",
         "publishing",
+        "ranking",
     ]
     # the trainer reports every 10 steps
     assert [e["step"] for e in events if e["type"] == "progress"] == [10]

@@ -449,3 +449,32 @@ def test_switching_cases_asks_about_unsaved_labels_and_save_keeps_a_draft(
         load_labels(project.label_path("case0", "draft")).labelmap.array, painted
     )
     assert project.lock_holder("case0") is None and project.lock_holder("case1") == "alice"
+
+
+def test_next_case_opens_the_open_case_the_model_is_least_sure_about(
+    pwin, qtbot, monkeypatch, tmp_path
+):
+    """No new case left: Next case goes to the case in progress whose draft the active model
+    finds worst from one click (measured off the UI by viewer.project.uncertainty)."""
+    pytest.importorskip("paddle")
+    from project_gui_helpers import CUBE, GRID, SHAPE
+
+    from viewer.model.labelmap import LabelMap
+    from viewer.project.uncertainty import cached, refresh
+
+    folder = tmp_path / "proj"
+    project = Project.create(folder, "Study", LABELS)
+    seen, hidden = np.zeros(SHAPE, np.uint16), np.zeros(SHAPE, np.uint16)
+    seen[CUBE] = 1  # the bright cube of the image: the model finds it
+    hidden[3:9, 0:9, 22:32] = 1  # plain background in the image: nothing to find
+    for image, draft in zip(make_cases(tmp_path / "images", 2), (seen, hidden)):
+        record = project.add_case(image)
+        project.save_label(record.case_id, "draft", LabelMap(GRID, draft), user="bob")
+    refresh(project, threads=1)
+    model_dir = project.active_model_dir()
+    assert cached(project, "case1", model_dir) > cached(project, "case0", model_dir)
+    assert project.next_case().case_id == "case0"  # least recently touched, without the model
+    open_through_menu(pwin, qtbot, monkeypatch, folder)
+    pwin.activateWindow()
+    qtbot.keyClick(pwin, QtCore.Qt.Key_N, QtCore.Qt.ControlModifier | QtCore.Qt.ShiftModifier)
+    assert pwin.project.session.case_id == "case1"

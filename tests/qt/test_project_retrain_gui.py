@@ -125,7 +125,7 @@ def test_retrain_from_the_panel_shows_progress_publishes_and_keeps_the_ui_respon
         f"longest event-loop gap {probe.max_gap * 1000:.0f} ms"
     )
     assert probe.max_gap < MAX_GAP_S, f"the UI froze for {probe.max_gap:.2f} s"
-    assert phases == ["loading", "training", "evaluating", "publishing"]
+    assert phases == ["loading", "training", "evaluating", "publishing", "ranking"]
     progress = [e for e in monitor.history if e.get("type") == "progress"]
     assert [e["step"] for e in progress] == [10] and result["steps"] == 10
     assert view.progress.value() == 1000

@@ -5,6 +5,8 @@
   project status DIR [--json]
   project retrain DIR [--minutes N] [--threads N] [--steps N] [--resume RUN_ID]
   project activate DIR VERSION            (any version: a rollback too; 'base' = shipped model)
+  project rank DIR [--threads N]          (how unsure the active model is about each case in
+                                           progress: the order of 'Next case')
 
 LABELS.json: {"1": "liver", "2": {"name": "spleen", "color": [r, g, b]}} or a list of
 {value, name, color}; ITK-SNAP and Slicer colour tables work too. Without it the project has one
@@ -63,6 +65,10 @@ def add_parser(subparsers) -> None:
     v.add_argument("dir")
     v.add_argument("version_id", metavar="VERSION")
 
+    k = actions.add_parser("rank", help="measure how unsure the active model is per open case")
+    k.add_argument("dir")
+    k.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+
     w = actions.add_parser(WORKER, help=argparse.SUPPRESS)
     w.add_argument("dir")
     w.add_argument("run_id")
@@ -76,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         "status": _status,
         "retrain": _retrain,
         "activate": _activate,
+        "rank": _rank,
         WORKER: _worker,
     }[args.project_action]
     return action(args)
@@ -198,6 +205,26 @@ def _activate(args) -> int:
     project = Project.open(args.dir)
     project.activate(None if args.version_id == "base" else args.version_id)
     print(f"active model: {project.active_model_dir()}")
+    return 0
+
+
+def _rank(args) -> int:
+    from viewer.project import Project
+    from viewer.project.uncertainty import cached, refresh
+
+    project = Project.open(args.dir)
+    model_dir = project.active_model_dir()
+    refresh(project, model_dir, threads=args.threads)
+    rows = [
+        (cached(project, c.case_id, model_dir), c.case_id)
+        for c in project.cases()
+        if c.state == "in_progress"
+    ]
+    for value, cid in sorted(rows, key=lambda r: (-1.0 if r[0] is None else -r[0], r[1])):
+        shown = (
+            "not measured (no label of the project's set yet)" if value is None else f"{value:.3f}"
+        )
+        print(f"{cid}: uncertainty {shown}")
     return 0
 
 

@@ -235,6 +235,8 @@ def execute_run(
         result.model_dir, record, activate=activate, only_if_active=active_version, user=user
     )
     activated = project.version(version).activated
+    emit({"type": "phase", "name": "ranking"})
+    _rank_open_cases(project, threads, stop)
     done = {
         "type": "done",
         "version": version,
@@ -250,6 +252,17 @@ def execute_run(
             "retrain_done", user, run=run.run_id, version=version, activated=activated
         )
     return emit(done)
+
+
+def _rank_open_cases(project: Project, threads: int, stop: Callable[[], bool]) -> None:
+    """Measure the cases in progress with the model now active, for *Next case*
+    (`viewer.project.uncertainty`); a failure there never fails the retrain."""
+    from viewer.project.uncertainty import refresh
+
+    try:
+        refresh(project, threads=threads, should_stop=stop)
+    except RadLabelError as e:
+        log.warning("open cases not ranked: %s", e.message)
 
 
 class _Heartbeat:

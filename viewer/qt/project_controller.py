@@ -18,6 +18,7 @@ from viewer.errors import RadLabelError
 from viewer.model.document import Document
 from viewer.project import Project
 from viewer.project.store import default_user
+from viewer.project.uncertainty import from_cache
 from viewer.qt.project_case import case_document
 from viewer.qt.project_menu import ProjectMenu
 from viewer.qt.project_panel import PANEL_TITLE, ProjectPanel
@@ -199,7 +200,7 @@ class ProjectController(QtCore.QObject):
             return False
         try:
             # as nobody in particular: the case this window holds is not offered again
-            record = self.project.next_case()
+            record = self.project.next_case(uncertainty=from_cache(self.project))
         except RadLabelError as e:
             self.window.show_error("Cannot choose the next case", e.message)
             return False
