@@ -77,8 +77,10 @@ class PatchSampler:
         spatial_p: float = 0.3,
         augment: bool = True,
         pick=None,
+        synth=None,
+        synth_share: float = 0.0,
     ) -> None:
-        if not cases:
+        if not cases and synth is None:
             raise ValueError("no training cases")
         self.cases = cases
         self.patch = np.asarray(patch_zyx, int)
@@ -90,6 +92,17 @@ class PatchSampler:
         self.augment = augment
         # which case the next patch comes from (default: uniformly at random)
         self.pick = pick or (lambda: int(self.rng.integers(len(self.cases))))
+        # generated images (`synth_source.GeneratedStageCases`): this share of the patches,
+        # all of them when there are no cases
+        self.synth = synth
+        self.synth_share = synth_share if cases else 1.0
+
+    def next_case(self) -> StageCase:
+        if self.synth is not None and (
+            self.synth_share >= 1.0 or self.rng.random() < self.synth_share
+        ):
+            return self.synth()
+        return self.cases[self.pick()]
 
     def centre(self, case: StageCase, force_fg: bool) -> np.ndarray:
         if force_fg and case.locations:
@@ -138,7 +151,7 @@ class PatchSampler:
     def batch(self, n: int):
         xs, ys = [], []
         for i in range(n):
-            case = self.cases[self.pick()]
+            case = self.next_case()
             # nnU-Net's rule: the last third of a batch is foreground-centred (batch 1: at random)
             if n > 1:
                 force = i >= round(n * (1 - self.fg_fraction))

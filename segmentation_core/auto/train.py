@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from segmentation_core.auto import distributed
+from segmentation_core.auto import distributed, synth_source
 from segmentation_core.auto import folds as folds_mod
 from segmentation_core.auto.cases import AutoCase
 from segmentation_core.auto.fingerprint import fingerprint
@@ -134,7 +134,10 @@ class StageTrainer:
         label: str,
         progress: ProgressFn | None,
         should_stop: Callable[[], bool] | None,
+        synth=None,
     ) -> None:
+        """`synth`: (SynthSpec, share) to draw that share of the patches from fresh generated
+        images (`synth_source`), or None."""
         import paddle
 
         from segmentation_core.auto.unet import build_network
@@ -153,6 +156,11 @@ class StageTrainer:
         self.rng = np.random.default_rng(config.seed + 1000 * distributed.rank())
         self.pick = ShardedCases(len(train_cases), config.seed)
         n_classes = int(plan["n_classes"])
+        self.generated = None
+        if synth is not None:
+            self.generated = synth_source.GeneratedStageCases(
+                synth[0], lambda c: prepare_stage_case(c, plan, stage), self.rng
+            )
         self.sampler = PatchSampler(
             train_cases,
             stage["patch_zyx"],
@@ -161,10 +169,12 @@ class StageTrainer:
             self.rng,
             float(plan.get("foreground_oversampling", 1 / 3)),
             pick=self.pick,
+            synth=self.generated,
+            synth_share=synth[1] if synth is not None else 0.0,
         )
         # fixed, foreground-centred, un-augmented validation patches for the pseudo-Dice
         val_rng = np.random.default_rng(12345)
-        pool = val_cases or train_cases
+        pool = val_cases or train_cases or [self.generated() for _ in range(2)]
         vs = PatchSampler(
             pool,
             stage["patch_zyx"],
@@ -295,9 +305,19 @@ class StageTrainer:
         return False
 
 
-def _load_or_make_plan(cases, out_dir: Path, config: AutoTrainConfig) -> dict:
+def _load_or_make_plan(cases, out_dir: Path, config: AutoTrainConfig, synth=None) -> dict:
+    """The plan in `out_dir`, or a new one from the fingerprint of `cases` plus, with
+    generated images (`synth`: a SynthSpec), a few of those (no cascade: a generated image has
+    no low-resolution prediction to feed the second stage)."""
     path = out_dir / PLAN
     names = sorted(c.name for c in cases)
+    budget = config.budget or Budget.cpu()
+    fp_cases = list(cases)
+    if synth is not None:
+        names += [f"synth:{n}" for n in synth_source.map_names(synth)]
+        picked = synth_source.map_names(synth)[: synth_source.FINGERPRINT_IMAGES]
+        fp_cases += synth_source.fixed_cases(synth, picked, config.seed)
+        budget = replace(budget, allow_cascade=False)
     if path.is_file():
         plan = read_json(path)
         if plan.get("cases") != names:
@@ -305,9 +325,10 @@ def _load_or_make_plan(cases, out_dir: Path, config: AutoTrainConfig) -> dict:
                 "this folder holds a run on other cases: give a new --out folder", out_dir
             )
         return plan
-    fp = fingerprint(cases, config.label_values, config.seed)
+    fp = fingerprint(fp_cases, config.label_values, config.seed)
+    del fp_cases
     names_by_value = {int(k): v for k, v in config.label_names.items()}
-    plan = make_plan(fp, config.budget or Budget.cpu(), names_by_value, config.minutes)
+    plan = make_plan(fp, budget, names_by_value, config.minutes)
     plan["cases"] = names
     plan["fingerprint"] = {k: v for k, v in fp.items() if k not in ("spacings_zyx", "shapes_zyx")}
     if is_rank0():
@@ -381,8 +402,14 @@ def train_auto(
     *,
     progress: ProgressFn | None = None,
     should_stop: Callable[[], bool] | None = None,
+    synth=None,
+    synth_share: float = 1.0,
 ) -> dict:
-    """Train (or resume) the automatic model in `out_dir`; returns the model card written."""
+    """Train (or resume) the automatic model in `out_dir`; returns the model card written.
+
+    `synth` (a SynthSpec): draw `synth_share` of the training patches from images generated
+    afresh from its label maps. Without `cases`, every patch is generated, the folds are over
+    the maps (subjects), and a fold validates on one fixed generated image per held-out map."""
     import paddle
 
     config = config or AutoTrainConfig()
@@ -392,14 +419,26 @@ def train_auto(
     out_dir.mkdir(parents=True, exist_ok=True)
     paddle.base.core.set_num_threads(max(1, int(config.threads)))
     cases = list(cases)
-    plan = _load_or_make_plan(cases, out_dir, config)
+    if not cases and synth is None:
+        raise ValueError("no training cases")
+    if synth is not None:
+        if config.label_values is None:  # the real cases' values, else all the maps give
+            present = {int(v) for c in cases for v in np.unique(c.label) if v != 0}
+            values = sorted(present) if cases else synth_source.default_values(synth)
+            config = replace(config, label_values=values)
+        if config.label_values is not None:
+            synth_source.check_values(synth, config.label_values)
+    plan = _load_or_make_plan(cases, out_dir, config, synth)
     if progress is not None:
         progress({"phase": "planned", "plan": plan})
+    generated_only = synth is not None and not cases
+    # cross-validation units: the patients, or the label maps (subjects) when all is generated
+    units = synth_source.map_names(synth) if generated_only else [c.patient for c in cases]
     if config.fold == "all":
-        assignment = [0] * len(cases)
+        assignment = [0] * len(units)
         n = 1
     else:
-        assignment = folds_mod.assign_folds([c.patient for c in cases], config.n_folds, config.seed)
+        assignment = folds_mod.assign_folds(units, config.n_folds, config.seed)
         n = folds_mod.n_folds(assignment)
     todo = fold_list(config, n)
     stages = plan["stages"]
@@ -408,9 +447,17 @@ def train_auto(
     t_start = time.monotonic()
     for fold in todo:
         if fold == "all":
-            tr, va = list(range(len(cases))), []
+            tr, va = list(range(len(units))), []
         else:
             tr, va = folds_mod.split(assignment, fold)
+        fold_synth = None
+        if generated_only:
+            fold_synth = (synth_source.subset(synth, [units[i] for i in tr]), 1.0)
+            train_cases = []
+            val_cases = synth_source.fixed_cases(synth, [units[i] for i in va], config.seed)
+        else:
+            fold_synth = None if synth is None else (synth, synth_share)
+            train_cases, val_cases = [cases[i] for i in tr], [cases[i] for i in va]
         prev_by_case: dict[str, np.ndarray] = {}
         for si, stage in enumerate(stages):
             share = (LOWRES_SHARE if si == 0 else 1 - LOWRES_SHARE) if len(stages) > 1 else 1.0
@@ -418,23 +465,19 @@ def train_auto(
             label = f"{fold_name(fold)}/{stage['name']}"
             if progress is not None:
                 progress({"phase": "preparing", "model": label})
-            prepared = {
-                i: prepare_stage_case(cases[i], plan, stage, prev_by_case.get(cases[i].name))
-                for i in tr + va
-            }
             trainer = StageTrainer(
                 plan,
                 stage,
-                [prepared[i] for i in tr],
-                [prepared[i] for i in va],
+                [prepare_stage_case(c, plan, stage, prev_by_case.get(c.name)) for c in train_cases],
+                [prepare_stage_case(c, plan, stage, prev_by_case.get(c.name)) for c in val_cases],
                 folder,
                 config,
                 fold_budget * share,
                 label,
                 progress,
                 should_stop,
+                fold_synth,
             )
-            del prepared
             cancelled = trainer.run()
             if is_rank0():
                 from segmentation_core.auto.export import export_network
@@ -445,17 +488,17 @@ def train_auto(
                 break
             if si < len(stages) - 1:  # the cascade's input for the next stage
                 prev_by_case = {
-                    cases[i].name: _lowres_prediction(
-                        plan, stage, folder / "model", cases[i], stages[si + 1], config.threads
+                    c.name: _lowres_prediction(
+                        plan, stage, folder / "model", c, stages[si + 1], config.threads
                     )
-                    for i in tr + va
+                    for c in train_cases + val_cases
                 }
         if cancelled:
             break
-        if va and is_rank0():
+        if val_cases and is_rank0():
             if progress is not None:
                 progress({"phase": "validating", "model": fold_name(fold)})
-            result = validate_fold(plan, out_dir, fold, [cases[i] for i in va], config.threads)
+            result = validate_fold(plan, out_dir, fold, val_cases, config.threads)
             write_json(out_dir / fold_name(fold) / "validation.json", result)
     return _write_card(out_dir, plan, config, n, cancelled, time.monotonic() - t_start)
 

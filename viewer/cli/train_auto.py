@@ -2,6 +2,11 @@
 
     python main.py train-auto (--project DIR | --dataset NNUNET_RAW_DATASET_DIR | --data CASES...)
         [--fold K|all] [--folds 5] [--minutes N] [--out DIR] [--threads N] [--labels 1,2,...]
+        [--synth-labelmaps MAPS... [--synth-share F] [--synth-subjects 1-15]]
+
+--synth-labelmaps draws a share of the training patches (all of them without a case source)
+from images generated afresh from the label maps (SynthSeg-style): only --labels values (by
+default every value the maps keep) are learnt, the others become background.
 
 Without --fold every cross-validation fold is trained (folds per patient) and inference
 ensembles them; `--fold all` trains one model on every case. Running the same command on the
@@ -16,12 +21,13 @@ import json
 import time
 from pathlib import Path
 
+from viewer.cli.train_synth import add_synth_arguments, load_synth_spec
 from viewer.errors import RadLabelError
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("train-auto", help="train the automatic segmentation model")
-    src = p.add_mutually_exclusive_group(required=True)
+    src = p.add_mutually_exclusive_group()
     src.add_argument("--project", help="a project folder (its finished training cases)")
     src.add_argument("--dataset", help="an nnU-Net raw dataset folder (export --format nnunet)")
     src.add_argument(
@@ -42,7 +48,44 @@ def add_parser(sub) -> None:
     p.add_argument("--max-patch", type=int, default=0, help="largest patch edge (default: plan)")
     p.add_argument("--gpu", action="store_true", help="plan for a GPU (bigger patches, wider net)")
     p.add_argument("--seed", type=int, default=0)
+    add_synth_arguments(p)
+    p.add_argument(
+        "--synth-subjects",
+        default="",
+        metavar="A-B",
+        help="use only these label maps, by position among those found (e.g. 1-15 or 1,3,5-7)",
+    )
     p.set_defaults(func=run)
+
+
+def parse_subjects(text: str, n: int) -> list[int]:
+    """0-based indices of the 1-based positions in `text` ("1-15", "1,3,5-7") among `n`."""
+    picked: set[int] = set()
+    try:
+        for part in (t.strip() for t in text.split(",")):
+            a, _, b = part.partition("-")
+            lo, hi = int(a), int(b or a)
+            if not 1 <= lo <= hi <= n:
+                raise ValueError
+            picked.update(range(lo - 1, hi))
+    except ValueError:
+        raise RadLabelError(
+            f"bad --synth-subjects '{text}' (positions 1..{n} among the label maps, e.g. 1-{n})"
+        ) from None
+    return sorted(picked)
+
+
+def load_synth(args):
+    """The SynthSpec of --synth-labelmaps (restricted to --synth-subjects), or None."""
+    if not args.synth_labelmaps:
+        return None
+    from viewer.io.label_map_files import find_label_maps
+
+    paths = find_label_maps(args.synth_labelmaps)
+    if args.synth_subjects:
+        paths = [paths[i] for i in parse_subjects(args.synth_subjects, len(paths))]
+    share = args.synth_share if (args.data or args.dataset or args.project) else 1.0  # all
+    return load_synth_spec([str(p) for p in paths], share)
 
 
 def parse_values(text: str) -> list[int] | None:
@@ -97,10 +140,20 @@ def _run(args: argparse.Namespace) -> int:
     if args.fold not in ("cv", "all") and not args.fold.isdigit():
         raise RadLabelError(f"bad --fold '{args.fold}' (a fold number or 'all')")
     values = parse_values(args.labels)
-    cases, names = load_cases(args, project)
+    has_cases = bool(args.project or args.dataset or args.data)
+    if not has_cases and not args.synth_labelmaps:
+        raise RadLabelError("give --project, --dataset, --data or --synth-labelmaps")
+    synth = load_synth(args)
+    cases, names = load_cases(args, project) if has_cases else ([], {})
     if project is not None and values is None:
         values = sorted(project.label_values()) or None
     print(f"{len(cases)} cases: {', '.join(c.name for c in cases)}", flush=True)
+    if synth is not None:
+        print(
+            f"generated images from {len(synth.maps)} label maps "
+            f"({', '.join(m.name for m in synth.maps)}), {synth.share:.0%} of the patches",
+            flush=True,
+        )
     kw = {"max_patch_voxels": args.max_patch**3} if args.max_patch else {}
     budget = Budget.gpu(**kw) if args.gpu else Budget.cpu(**kw)
     config = AutoTrainConfig(
@@ -128,7 +181,14 @@ def _run(args: argparse.Namespace) -> int:
             printer(info)
 
     start = time.monotonic()
-    card = train_auto(cases, Path(args.out), config, progress=progress)
+    card = train_auto(
+        cases,
+        Path(args.out),
+        config,
+        progress=progress,
+        synth=synth,
+        synth_share=synth.share if synth is not None else 1.0,
+    )
     model = str(args.out)
     gate = None
     if project is not None and card["inference_folds"] and not card["training"]["cancelled"]:
