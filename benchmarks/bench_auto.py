@@ -13,7 +13,10 @@ per structure, inference seconds and peak RSS per volume.
 Run (the CPU is shared: nice it): `nice -n 5 .venv/bin/python benchmarks/bench_auto.py
 [--brain-minutes 15] [--ct-minutes 4] [--work out/bench_auto] [--brain-images DIR]`.
 --brain-images takes case folders named training_seg_NN_* (image + label); without it the
-images are generated here (one per subject, seed 0).
+images are generated here (one per subject, seed 0). --brain-synth trains instead on images
+generated afresh throughout the run from subjects 1-15 (`train-auto --synth-labelmaps`, SynthSeg's
+remedy: one fixed image per subject teaches those 15 contrasts, not the anatomy); it is scored
+the same way, its model in WORK/brain_synth_model.
 """
 
 from __future__ import annotations
@@ -156,9 +159,11 @@ def brain_images(work: Path, given: str | None) -> dict[int, Path]:
 
 
 def train(name: str, data: list[str], labels: dict, minutes: float, out: Path, extra=()):
+    """`data`: case folders, or the train-auto source options themselves (starting '--')."""
     values = ",".join(str(v) for v in labels)
+    source = data if data and data[0].startswith("--") else ["--data", *data]
     stdout, seconds, peak = run_child(
-        "--child-cli", "train-auto", "--data", *data, "--labels", values, "--minutes",
+        "--child-cli", "train-auto", *source, "--labels", values, "--minutes",
         str(minutes), "--out", str(out), "--threads", "2", *extra,
     )  # fmt: skip
     lines = stdout.splitlines()
@@ -212,6 +217,11 @@ def main() -> int:
     ap.add_argument("--skip-training", action="store_true", help="score the models in --work")
     ap.add_argument("--only", default="brain,ct,large")
     ap.add_argument("--brain-max-patch", type=int, default=0, help="train-auto --max-patch")
+    ap.add_argument(
+        "--brain-synth",
+        action="store_true",
+        help="train the brain model on fresh generated images (--synth-labelmaps, subjects 1-15)",
+    )
     args = ap.parse_args()
     if not SHARED.is_dir():
         print("../shared/data is absent: nothing to benchmark")
@@ -225,6 +235,9 @@ def main() -> int:
         brains = brain_images(work, args.brain_images)
         train_dirs = [str(brains[i]) for i in range(1, 16)]
         model = work / "brain_model"
+        if args.brain_synth:
+            train_dirs = ["--synth-labelmaps", str(LABELMAPS), "--synth-subjects", "1-15"]
+            model = work / "brain_synth_model"
         if not args.skip_training:
             extra = fold + (
                 ["--max-patch", str(args.brain_max_patch)] if args.brain_max_patch else []
