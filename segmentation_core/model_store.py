@@ -74,14 +74,20 @@ def export_inference_model(net, out_dir: Path, meta: dict) -> Path:
         }
         with open(tmp / META_FILE, "w", encoding="utf-8") as f:
             json.dump(full_meta, f, indent=2)
-        backup = None
-        if out_dir.exists():
-            backup = out_dir.with_name(out_dir.name + ".old")
-            shutil.rmtree(backup, ignore_errors=True)
-            os.replace(out_dir, backup)
-        os.replace(tmp, out_dir)
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
+        swap_into_place(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
+
+
+def swap_into_place(tmp: Path, out_dir: Path) -> None:
+    """Replace the model folder `out_dir` by the finished `tmp` beside it: the old one is moved
+    aside first and removed only once the new one is in place."""
+    backup = None
+    if out_dir.exists():
+        backup = out_dir.with_name(out_dir.name + ".old")
+        shutil.rmtree(backup, ignore_errors=True)
+        os.replace(out_dir, backup)
+    os.replace(tmp, out_dir)
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)

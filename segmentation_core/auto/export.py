@@ -7,12 +7,11 @@ written to a temporary sibling, then renamed into place.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from segmentation_core.model_store import MODEL_PREFIX
+from segmentation_core.model_store import MODEL_PREFIX, swap_into_place
 
 
 def export_network(net, in_channels: int, out_dir: Path) -> Path:
@@ -30,14 +29,7 @@ def export_network(net, in_channels: int, out_dir: Path) -> Path:
         paddle.jit.save(static, str(tmp / MODEL_PREFIX))
         if not (tmp / f"{MODEL_PREFIX}.pdiparams").is_file():
             raise OSError(f"{out_dir}: the exported parameters were not written")
-        backup = None
-        if out_dir.exists():
-            backup = out_dir.with_name(out_dir.name + ".old")
-            shutil.rmtree(backup, ignore_errors=True)
-            os.replace(out_dir, backup)
-        os.replace(tmp, out_dir)
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
+        swap_into_place(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if was_training:

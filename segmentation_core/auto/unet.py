@@ -12,21 +12,7 @@ from __future__ import annotations
 import paddle
 from paddle import nn
 
-
-class ConvBlock(nn.Layer):
-    def __init__(self, cin: int, cout: int) -> None:
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv3D(cin, cout, 3, padding=1),
-            nn.InstanceNorm3D(cout),
-            nn.LeakyReLU(0.01),
-            nn.Conv3D(cout, cout, 3, padding=1),
-            nn.InstanceNorm3D(cout),
-            nn.LeakyReLU(0.01),
-        )
-
-    def forward(self, x):
-        return self.body(x)
+from segmentation_core.network import ConvBlock  # the interactive net's block: the same recipe
 
 
 class AutoUNet3D(nn.Layer):

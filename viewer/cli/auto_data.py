@@ -16,28 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from viewer.errors import LoadError
-
-IMAGE_NAMES = ("image.nii.gz", "image.nii", "image.nrrd", "image.mha", "image.mhd")
-LABEL_NAMES = ("label.nii.gz", "label.nii", "label.nrrd", "label.mha", "label.mhd")
+from viewer.io.training_cases import find_cases
 
 
 def find_case_folders(paths) -> list[tuple[str, Path, Path]]:
-    """(name, image, label) for each case folder at or directly under `paths`."""
-    cases = []
-    for root in paths:
-        root_p = Path(root)
-        if not root_p.is_dir():
-            raise LoadError("no such folder", root_p)
-        for d in [root_p] + sorted(p for p in root_p.iterdir() if p.is_dir()):
-            image = next((d / n for n in IMAGE_NAMES if (d / n).is_file()), None)
-            if image is None and (d / "dicom").is_dir():
-                image = d / "dicom"
-            label = next((d / n for n in LABEL_NAMES if (d / n).is_file()), None)
-            if image is not None and label is not None:
-                cases.append((d.name, image, label))
-    if not cases:
-        raise LoadError("no image + label case folders found", ", ".join(map(str, paths)))
-    return cases
+    """(name, image, label) for each case folder at or directly under `paths` (the same folders
+    `train-base` reads: `viewer.io.training_cases.find_cases`)."""
+    return find_cases(paths)
 
 
 def load_auto_case(
