@@ -143,17 +143,18 @@ def brain_images(work: Path, given: str | None) -> dict[int, Path]:
     import numpy as np
 
     from segmentation_core.synth import generate
-    from viewer.io import load_volume, save_volume
+    from viewer.io import save_volume
+    from viewer.io.label_map_files import load_label_map
 
     out = {}
     for i in range(1, 21):
         d = work / "brain_images" / f"training_seg_{i:02d}"
         if not (d / "label.nii.gz").is_file():
             d.mkdir(parents=True, exist_ok=True)
-            vol = load_volume(LABELMAPS / f"training_seg_{i:02d}.nii.gz")
-            img, lab = generate(vol.array, vol.geometry.spacing_zyx, np.random.default_rng(i))
-            save_volume(img, vol.geometry, d / "image.nii.gz")
-            save_volume(lab.astype(np.uint16), vol.geometry, d / "label.nii.gz")
+            label_map, grid = load_label_map(LABELMAPS / f"training_seg_{i:02d}.nii.gz")
+            img, lab = generate(label_map, grid.spacing_zyx, np.random.default_rng(i))
+            save_volume(img, grid, d / "image.nii.gz")
+            save_volume(lab.astype(np.uint16), grid, d / "label.nii.gz")
         out[i] = d
     return out
 
