@@ -48,25 +48,33 @@ def check_model_dir(model_dir: Path) -> tuple[Path, Path]:
     return graph, params
 
 
+def predictor_config(model_dir: Path, device: str = "auto", threads: int | None = None):
+    """The Predictor's config for a checked model folder, and the device it runs on: the GPU
+    when asked or available, else the CPU with oneDNN and `threads` math threads."""
+    from paddle import inference
+
+    graph, params = check_model_dir(model_dir)
+    config = inference.Config(str(graph), str(params))
+    use_gpu = device == "gpu" or (device == "auto" and gpu_available())
+    if use_gpu:
+        config.enable_use_gpu(256, 0)
+    else:
+        config.disable_gpu()
+        config.enable_onednn()
+        config.set_cpu_math_library_num_threads(threads or default_threads())
+    config.disable_glog_info()
+    return config, "gpu" if use_gpu else "cpu"
+
+
 class PaddlePredictor:
     """One loaded model; `__call__` maps a (1, C, D, H, W) input to (D, H, W) logits."""
 
     def __init__(self, model_dir: Path, device: str = "auto", threads: int | None = None) -> None:
         from paddle import inference
 
-        graph, params = check_model_dir(model_dir)
-        config = inference.Config(str(graph), str(params))
-        use_gpu = device == "gpu" or (device == "auto" and gpu_available())
         if device == "gpu" and not gpu_available():
             raise EngineError("device='gpu' was asked for but Paddle sees no GPU")
-        if use_gpu:
-            config.enable_use_gpu(256, 0)
-        else:
-            config.disable_gpu()
-            config.enable_onednn()
-            config.set_cpu_math_library_num_threads(threads or default_threads())
-        config.disable_glog_info()
-        self.device = "gpu" if use_gpu else "cpu"
+        config, self.device = predictor_config(model_dir, device, threads)
         self._predictor = inference.create_predictor(config)
         self._in = self._predictor.get_input_handle(self._predictor.get_input_names()[0])
         self._out_name = self._predictor.get_output_names()[0]

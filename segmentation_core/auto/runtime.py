@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segmentation_core.paddle_runtime import check_model_dir, default_threads, gpu_available
+from segmentation_core.paddle_runtime import predictor_config
 
 
 class StagePredictor:
@@ -20,15 +20,7 @@ class StagePredictor:
     def __init__(self, model_dir: Path, threads: int | None = None, device: str = "auto") -> None:
         from paddle import inference
 
-        graph, params = check_model_dir(model_dir)
-        config = inference.Config(str(graph), str(params))
-        if device == "gpu" or (device == "auto" and gpu_available()):
-            config.enable_use_gpu(256, 0)
-        else:
-            config.disable_gpu()
-            config.enable_onednn()
-            config.set_cpu_math_library_num_threads(threads or default_threads())
-        config.disable_glog_info()
+        config, self.device = predictor_config(model_dir, device, threads)
         self._predictor = inference.create_predictor(config)
         self._in = self._predictor.get_input_handle(self._predictor.get_input_names()[0])
         self._out = self._predictor.get_output_names()[0]
