@@ -293,6 +293,24 @@ def _busy(project: Project) -> ProjectBusy:
     return ProjectBusy(f"a retrain is running (started by {who})", lock.path)
 
 
+def _open_run(project, resume, minutes, threads, max_steps, seed, user, options) -> RunFolder:
+    """The run to execute: the interrupted one named by `resume` (its cancel request cleared),
+    else a new one with these settings."""
+    if resume:
+        run = RunFolder.find(project.store, resume)
+        run.clear_cancel()
+        return run
+    return prepare_run(
+        project,
+        minutes=minutes,
+        threads=threads,
+        max_steps=max_steps,
+        seed=seed,
+        user=user,
+        options=options,
+    )
+
+
 def retrain_blocking(
     project_folder,
     *,
@@ -314,19 +332,7 @@ def retrain_blocking(
     if not lock.acquire(user or default_user()):
         raise _busy(project)
     try:
-        if resume:
-            run = RunFolder.find(project.store, resume)
-            run.clear_cancel()
-        else:
-            run = prepare_run(
-                project,
-                minutes=minutes,
-                threads=threads,
-                max_steps=max_steps,
-                seed=seed,
-                user=user,
-                options=options,
-            )
+        run = _open_run(project, resume, minutes, threads, max_steps, seed, user, options)
         with _Heartbeat(project):
             return execute_run(
                 project,
@@ -448,22 +454,13 @@ class RetrainJob:
             raise _busy(project)
         try:
             if resume:
-                run = RunFolder.find(project.store, resume)
-                last = run.last_event()
+                earlier = RunFolder.find(project.store, resume)
+                last = earlier.last_event()
                 if last is not None and last.get("type") == "done":
-                    raise RadLabelError(f"run {resume} has finished already", run.folder)
-                run.clear_cancel()
+                    raise RadLabelError(f"run {resume} has finished already", earlier.folder)
+            run = _open_run(project, resume, minutes, threads, max_steps, seed, user, options)
+            if resume:
                 run.emit({"type": "resumed"})
-            else:
-                run = prepare_run(
-                    project,
-                    minutes=minutes,
-                    threads=threads,
-                    max_steps=max_steps,
-                    seed=seed,
-                    user=user,
-                    options=options,
-                )
             logfile = open(run.folder / "worker.log", "ab")  # noqa: SIM115 (the child keeps it)
             try:
                 proc = subprocess.Popen(
