@@ -104,6 +104,83 @@ def _input_batch(samples, clicks, prev):
     )
 
 
+# --- the recipe's numpy parts, shared with the PyTorch twin (training/twin/train.py) ----------
+def round_probs(max_sim_rounds: int) -> np.ndarray:
+    """Probabilities of 0..max_sim_rounds simulated rounds: 0.4 for none, the rest even."""
+    k = max_sim_rounds + 1
+    p = np.array([0.4] + [0.6 / (k - 1)] * (k - 1)) if k > 1 else np.array([1.0])
+    return p / p.sum()
+
+
+def simulate_clicks(
+    samples: list[PatchSample],
+    predict: Callable[[np.ndarray], np.ndarray],
+    rng: np.random.Generator,
+    max_sim_rounds: int,
+):
+    """Clicks and previous masks after 0..max_sim_rounds simulated interactions; `predict`
+    maps an input batch to boolean masks (the network in eval mode, no gradient)."""
+    n = len(samples)
+    clicks = [[(s.first_click, True)] for s in samples]
+    prev = [np.zeros(s.image.shape, np.float32) for s in samples]
+    rounds = int(rng.choice(max_sim_rounds + 1, p=round_probs(max_sim_rounds)))
+    for _ in range(rounds):
+        pred = predict(_input_batch(samples, clicks, prev))
+        for i in range(n):
+            mask = _as_used(prev[i], pred[i], clicks[i])
+            nc = next_click(mask, samples[i].target, CLICK_UNITS, valid=samples[i].valid)
+            prev[i] = mask.astype(np.float32)
+            if nc is not None:
+                clicks[i].append(nc)
+    return clicks, prev
+
+
+def fixed_val_set(val_cases: list[TrainingCase], patch: int) -> list[PatchSample]:
+    """The validation patches: up to 8 targets per case spread over sizes, drawn with a fixed
+    seed so every run (and the twin) validates on the same patches."""
+    rng = np.random.default_rng(12345)
+    out = []
+    for c in val_cases:
+        # spread over sizes: the largest organs alone would hide over-segmentation of small
+        # structures, which the harness punishes hardest
+        by_size = sorted(c.targets, key=lambda t: -t.volume_ml)
+        picks = np.unique(np.linspace(0, len(by_size) - 1, min(8, len(by_size))).astype(int))
+        for t in (by_size[i] for i in picks):
+            for _ in range(5):
+                s = make_patch_sample(c, t, patch, rng)
+                if s is not None:
+                    out.append(s)
+                    break
+    return out
+
+
+def validation_dice(
+    val_set: list[PatchSample], predict: Callable[[np.ndarray], np.ndarray]
+) -> float | None:
+    """Mean Dice of one-click predictions on the validation patches (None without any)."""
+    if not val_set:
+        return None
+    dices = []
+    for i in range(0, len(val_set), 4):
+        chunk = val_set[i : i + 4]
+        clicks = [[(s.first_click, True)] for s in chunk]
+        prev = [np.zeros(s.image.shape, np.float32) for s in chunk]
+        pred = predict(_input_batch(chunk, clicks, prev))
+        dices += [dice(pred[j] & s.valid, s.target) for j, s in enumerate(chunk)]
+    return float(np.mean(dices))
+
+
+def scheduled_lr(cfg: TrainConfig, step: int, elapsed: float, budget: float) -> float:
+    """Cosine decay to `min_lr_fraction` over the budget (time, or steps when max_steps is
+    set), after a linear warm-up over the first `warmup_steps` steps."""
+    frac = min(1.0, elapsed / budget) if not cfg.max_steps else step / cfg.max_steps
+    floor = cfg.min_lr_fraction
+    lr = cfg.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * frac)))
+    if step < cfg.warmup_steps:
+        lr *= (step + 1) / cfg.warmup_steps
+    return lr
+
+
 def widen_state_dict(old: dict, new: dict) -> dict:
     """`old` weights shaped for `new`: a layer that gained input channels keeps its old weights
     for the first ones and gets zeros for the added ones, so the widened network computes
@@ -358,20 +435,7 @@ class Trainer:
             self._prefetch = None
 
     def _fixed_val_set(self, val_cases: list[TrainingCase]) -> list[PatchSample]:
-        rng = np.random.default_rng(12345)
-        out = []
-        for c in val_cases:
-            # spread over sizes: the largest organs alone would hide over-segmentation of small
-            # structures, which the harness punishes hardest
-            by_size = sorted(c.targets, key=lambda t: -t.volume_ml)
-            picks = np.unique(np.linspace(0, len(by_size) - 1, min(8, len(by_size))).astype(int))
-            for t in (by_size[i] for i in picks):
-                for _ in range(5):
-                    s = make_patch_sample(c, t, self.cfg.patch, rng)
-                    if s is not None:
-                        out.append(s)
-                        break
-        return out
+        return fixed_val_set(val_cases, self.cfg.patch)
 
     # --- network calls ------------------------------------------------------------------------
     def _predict(self, x: np.ndarray) -> np.ndarray:
@@ -384,24 +448,7 @@ class Trainer:
 
     def _simulate(self, samples: list[PatchSample]):
         """Clicks and previous masks after 0..max_sim_rounds simulated interactions."""
-        n = len(samples)
-        clicks = [[(s.first_click, True)] for s in samples]
-        prev = [np.zeros(s.image.shape, np.float32) for s in samples]
-        rounds = int(self.rng.choice(self.cfg.max_sim_rounds + 1, p=self._round_probs()))
-        for _ in range(rounds):
-            pred = self._predict(_input_batch(samples, clicks, prev))
-            for i in range(n):
-                mask = _as_used(prev[i], pred[i], clicks[i])
-                nc = next_click(mask, samples[i].target, CLICK_UNITS, valid=samples[i].valid)
-                prev[i] = mask.astype(np.float32)
-                if nc is not None:
-                    clicks[i].append(nc)
-        return clicks, prev
-
-    def _round_probs(self) -> np.ndarray:
-        k = self.cfg.max_sim_rounds + 1
-        p = np.array([0.4] + [0.6 / (k - 1)] * (k - 1)) if k > 1 else np.array([1.0])
-        return p / p.sum()
+        return simulate_clicks(samples, self._predict, self.rng, self.cfg.max_sim_rounds)
 
     def _loss(self, logits, target, valid):
         F = self.paddle.nn.functional
@@ -414,28 +461,11 @@ class Trainer:
         return bce + dice.mean()
 
     def validate(self) -> float | None:
-        if not self.val_set:
-            return None
-        dices = []
-        for i in range(0, len(self.val_set), 4):
-            chunk = self.val_set[i : i + 4]
-            clicks = [[(s.first_click, True)] for s in chunk]
-            prev = [np.zeros(s.image.shape, np.float32) for s in chunk]
-            pred = self._predict(_input_batch(chunk, clicks, prev))
-            dices += [dice(pred[j] & s.valid, s.target) for j, s in enumerate(chunk)]
-        return float(np.mean(dices))
+        return validation_dice(self.val_set, self._predict)
 
     # --- the loop -------------------------------------------------------------------------------
     def _learning_rate(self, elapsed: float, budget: float) -> float:
-        """Cosine decay to `min_lr_fraction` over the budget (time, or steps when max_steps is
-        set), after a linear warm-up over the first `warmup_steps` steps."""
-        cfg = self.cfg
-        frac = min(1.0, elapsed / budget) if not cfg.max_steps else self.state.step / cfg.max_steps
-        floor = cfg.min_lr_fraction
-        lr = cfg.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * frac)))
-        if self.state.step < cfg.warmup_steps:
-            lr *= (self.state.step + 1) / cfg.warmup_steps
-        return lr
+        return scheduled_lr(self.cfg, self.state.step, elapsed, budget)
 
     def _train_step(self) -> float:
         """One optimiser step on a fresh batch with simulated clicks; returns its loss."""
