@@ -4,7 +4,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench venv check-system clean bundle
+.PHONY: run test lint format bench venv check-system clean bundle twin-venv twin-check twin-pack
 
 $(STAMP): pyproject.toml
 	@PY=$(PY) bash scripts/check_system.sh
@@ -44,6 +44,24 @@ bundle: $(STAMP)
 	$(VPY) -m PyInstaller --noconfirm --log-level WARN build_spec/radlabel.spec
 	$(VPY) scripts/bundle_report.py dist/radlabel --archive dist/radlabel.tar.gz --limit-mb 800
 	bash scripts/check_bundle.sh dist/radlabel/radlabel
+
+# the PyTorch twin (docs/gpu_training.md): its own git-ignored venv, never the product's
+TWIN_VENV := .venv-twin
+TWIN_PY := $(TWIN_VENV)/bin/python
+TWIN_STAMP := $(TWIN_VENV)/.installed
+
+$(TWIN_STAMP):
+	@$(TWIN_PY) -m pip --version >/dev/null 2>&1 || $(PY) -m venv $(TWIN_VENV)
+	$(TWIN_PY) -m pip install -q torch numpy scipy scikit-image safetensors
+	@touch $(TWIN_STAMP)
+
+twin-venv: $(TWIN_STAMP)
+
+# the twin and the Paddle network give the same logits for the same weights, both ways
+twin-check: $(STAMP) $(TWIN_STAMP)
+	$(VPY) scripts/check_torch_twin.py paddle --dir out/twin_check
+	$(TWIN_PY) scripts/check_torch_twin.py torch --dir out/twin_check
+	$(VPY) scripts/check_torch_twin.py import --dir out/twin_check
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

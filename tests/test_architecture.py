@@ -57,3 +57,44 @@ def test_the_cycle_check_finds_a_cycle(graph):
     finally:
         graph.remove_import(importer="viewer.io.atomic_save", imported="viewer.io.labels.load_save")
     assert "viewer.io.atomic_save <-> viewer.io.labels.load_save" in found
+
+
+TWIN = "segmentation_core.training.twin"
+
+
+def _in_twin(module: str) -> bool:
+    return module == TWIN or module.startswith(TWIN + ".")
+
+
+def twin_leaks(graph: grimp.ImportGraph) -> list[str]:
+    """Modules outside the PyTorch twin that import torch, or that import the twin at any
+    depth (the product must run and be tested without torch: docs/gpu_training.md)."""
+    torch_users = graph.find_modules_that_directly_import("torch")
+    users = set()
+    for m in sorted(m for m in graph.modules if _in_twin(m)):
+        users |= graph.find_downstream_modules(m)  # those that import m, at any depth
+    return sorted(f"{m} -> torch" for m in torch_users if not _in_twin(m)) + sorted(
+        f"{m} -> {TWIN}" for m in users if not _in_twin(m)
+    )
+
+
+def test_only_the_twin_imports_torch_and_nothing_imports_the_twin(graph):
+    assert graph.find_modules_that_directly_import("torch") == {
+        f"{TWIN}.data",
+        f"{TWIN}.network",
+        f"{TWIN}.train",
+    }
+    assert twin_leaks(graph) == []
+
+
+@pytest.mark.parametrize(
+    ("importer", "imported"),
+    [("viewer.cli.import_twin", f"{TWIN}.network"), ("segmentation_core.api", "torch")],
+)
+def test_the_twin_check_finds_a_leak(graph, importer, imported):
+    graph.add_import(importer=importer, imported=imported, line_number=1, line_contents="")
+    try:
+        found = twin_leaks(graph)
+    finally:
+        graph.remove_import(importer=importer, imported=imported)
+    assert found == [f"{importer} -> {'torch' if imported == 'torch' else TWIN}"]

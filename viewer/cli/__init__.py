@@ -10,6 +10,7 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("screenshot", "viewer.cli.screenshot"),
     ("evaluate", "viewer.cli.evaluate"),
     ("train-base", "viewer.cli.train_base"),
+    ("import-twin", "viewer.cli.import_twin"),
     ("train-auto", "viewer.cli.train_auto"),
     ("predict-auto", "viewer.cli.predict_auto"),
     ("export", "viewer.cli.export"),
