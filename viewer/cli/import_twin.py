@@ -40,6 +40,7 @@ def _training_record(weights: Path) -> dict:
         raise LoadError(e.reason, e.path) from None
     # the card keeps the summary; the full curve stays in the log
     record.pop("history", None)
+    record.pop("losses", None)
     return record
 
 

@@ -81,7 +81,10 @@ def numpy_state(net: TwinUNet3D) -> dict:
 def twin_forward(
     state: dict, x, widths: Sequence[int] = DEFAULT_WIDTHS, device: str = "cpu"
 ) -> object:
-    """Logits (numpy, float32) of the twin with twin-named weights `state` for input `x`."""
+    """Logits (numpy, float32) of the twin with twin-named weights `state` for input `x`.
+    On a GPU in full float32: TF32 convolutions (cuDNN's default) would differ by ~1e-3."""
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
     net = TwinUNet3D(widths).to(device)
     load_numpy_state(net, state)
     net.eval()

@@ -128,6 +128,8 @@ class TwinTrainer:
         self.out = Path(args.out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.device = _device(args.device)
+        # fixed patch shapes: let cuDNN pick its fastest convolutions once
+        torch.backends.cudnn.benchmark = self.device.type == "cuda"
         if args.threads:
             torch.set_num_threads(args.threads)
         torch.manual_seed(args.seed)
@@ -140,14 +142,6 @@ class TwinTrainer:
         self.net = TwinUNet3D(widths)
         if init is not None:
             load_numpy_state(self.net, init)
-        self.net.to(self.device)
-        self.opt = torch.optim.AdamW(
-            self.net.parameters(),
-            lr=args.lr,
-            betas=(0.9, 0.999),
-            eps=1e-8,
-            weight_decay=args.weight_decay,
-        )
         self.cfg = TrainConfig(
             patch=args.patch,
             batch=args.batch,
@@ -178,9 +172,20 @@ class TwinTrainer:
             args.batch,
             args.workers,
         )
+        # the workers start (fork) here, before this process touches CUDA
+        self.batches = iter(self.loader)
+        self.net.to(self.device)
+        self.opt = torch.optim.AdamW(  # the same update as optim.InPlaceAdamW
+            self.net.parameters(),
+            lr=args.lr,
+            betas=(0.9, 0.999),
+            eps=1e-8,
+            weight_decay=args.weight_decay,
+        )
         self.val_set = fixed_val_set(self.pack.val, args.patch)
         self.step = 0
         self.history: list = []  # [step, mean loss of the last 50, val Dice@1 or None, seconds]
+        self.losses: list[float] = []
         self.timing = {"data_s": 0.0, "simulate_s": 0.0, "step_s": 0.0}
         self.amp = bool(args.amp and self.device.type == "cuda")
 
@@ -251,6 +256,7 @@ class TwinTrainer:
                 },
             },
             "history": self.history,
+            "losses": [round(v, 4) for v in self.losses],  # every step's
         }
 
     def save(self, name: str, elapsed: float, final: bool = False) -> None:
@@ -260,8 +266,7 @@ class TwinTrainer:
     def run(self) -> dict:
         cfg = self.cfg
         budget = cfg.minutes * 60.0
-        batches = iter(self.loader)
-        losses: list[float] = []
+        losses = self.losses
         start = last_ck = time.monotonic()
         self.net.train()
         while True:
@@ -272,7 +277,7 @@ class TwinTrainer:
             for group in self.opt.param_groups:
                 group["lr"] = lr
             t0 = time.monotonic()
-            samples = next(batches)
+            samples = next(self.batches)
             self.timing["data_s"] += time.monotonic() - t0
             losses.append(self.train_step(samples))
             val = None
@@ -284,7 +289,8 @@ class TwinTrainer:
                 self.history.append([self.step, mean, val, round(now, 1)])
                 vtxt = f" val Dice@1 {val:.3f}" if val is not None else ""
                 print(
-                    f"step {self.step:6d} loss {mean:.4f}{vtxt} lr {lr:.2e} "
+                    f"step {self.step:6d} loss {mean:.4f} (last 10: {np.mean(losses[-10:]):.4f})"
+                    f"{vtxt} lr {lr:.2e} "
                     f"{self.step / now:.2f} steps/s, waited for data "
                     f"{self.timing['data_s'] / now:.0%} ({now:.0f} s)",
                     flush=True,
@@ -314,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     record = trainer.run()
     record.pop("history")
+    record.pop("losses")
     print(json.dumps(record), flush=True)
     return 0
 
