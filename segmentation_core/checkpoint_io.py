@@ -75,15 +75,27 @@ def check_checkpoint_file(path: str | os.PathLike) -> Path:
     return p
 
 
+def _safetensors() -> tuple[Callable, Callable, tuple[type[Exception], ...]]:
+    """(load_file, save_file, the errors a bad file raises): the `safetensors` library, or
+    where it is not installed (the GPU machine of docs/gpu_training.md) the numpy reader and
+    writer of the same format."""
+    try:
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file, save_file
+    except ImportError:
+        from segmentation_core.safetensors_numpy import load_file, save_file
+
+        return load_file, save_file, (OSError, ValueError)
+    return load_file, save_file, (SafetensorError, OSError, ValueError)
+
+
 def load_tensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """The named arrays in a safetensors file (checked first with `check_checkpoint_file`)."""
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
+    load_file, _, errors = _safetensors()
     p = check_checkpoint_file(path)
     try:
         return load_file(str(p))
-    except (SafetensorError, OSError, ValueError) as e:
+    except errors as e:
         raise CheckpointError(f"not a readable safetensors checkpoint ({e})", p) from None
 
 
@@ -106,8 +118,7 @@ def _replace_atomically(p: Path, write: Callable[[str], None]) -> Path:
 def save_tensors(path: str | os.PathLike, tensors: dict[str, np.ndarray]) -> Path:
     """Write `tensors` to `path` atomically: a temporary file in the same folder, fsynced, read
     back and compared, then renamed over the target (a full disk leaves the old file)."""
-    from safetensors.numpy import load_file, save_file
-
+    load_file, save_file, _ = _safetensors()
     p = Path(path)
     arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
 

@@ -129,7 +129,12 @@ def infer_widths(state: dict[str, np.ndarray]) -> tuple[tuple[int, ...], int]:
     """(widths, in_channels) of a twin or Paddle state dict, read from its encoder convs."""
     widths, i = [], 0
     while f"down.{i}.body.0.weight" in state:
-        widths.append(int(np.shape(state[f"down.{i}.body.0.weight"])[0]))
+        shape = np.shape(state[f"down.{i}.body.0.weight"])
+        if len(shape) != 5:
+            raise CheckpointError(
+                f"down.{i}.body.0.weight: shape {tuple(shape)} is not a 3D conv's"
+            )
+        widths.append(int(shape[0]))
         i += 1
     if not widths:
         raise CheckpointError("no encoder weights (down.0.body.0.weight) in these weights")

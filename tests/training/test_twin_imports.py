@@ -1,6 +1,8 @@
-"""The numpy half of training runs where there is no Paddle and no SimpleITK (the GPU machine
-of docs/gpu_training.md): the modules the twin trainer uses import in a fresh interpreter in
-which importing either library fails."""
+"""The numpy half of training runs where only numpy, scipy and scikit-image are installed (the
+GPU machine of docs/gpu_training.md has those and torch; no Paddle, SimpleITK or safetensors):
+the modules the twin trainer uses import in a fresh interpreter in which importing any other
+dependency of the project fails, and checkpoints are written and read there (the numpy
+safetensors fallback)."""
 
 from __future__ import annotations
 
@@ -31,17 +33,45 @@ NUMPY_PIPELINE = (
     "segmentation_core.training.twin_weights",
 )
 
-BLOCKER = """
-import importlib.abc, sys
+# every dependency of the project (pyproject.toml) but numpy, scipy and scikit-image
+BLOCKED = (
+    "paddle",
+    "SimpleITK",
+    "torch",
+    "safetensors",
+    "pydicom",
+    "pylibjpeg",
+    "highdicom",
+    "nibabel",
+    "nrrd",
+    "platformdirs",
+    "PyQt5",
+    "pyqtgraph",
+    "vtk",
+    "vtkmodules",
+    "dicomweb_client",
+    "requests",
+    "keyring",
+)
+
+BLOCKER = f"""
+import importlib, importlib.abc, sys, tempfile
+BLOCKED = {BLOCKED!r}
 class Blocked(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
-        if name.split(".")[0] in ("paddle", "SimpleITK", "torch"):
+        if name.split(".")[0] in BLOCKED:
             raise ImportError("blocked: " + name)
 sys.meta_path.insert(0, Blocked())
-import importlib
 for m in sys.argv[1:]:
     importlib.import_module(m)
-print(sorted(n for n in sys.modules if n.split(".")[0] in ("paddle", "SimpleITK", "torch")))
+print(sorted(n for n in sys.modules if n.split(".")[0] in BLOCKED))
+if "segmentation_core.checkpoint_io" in sys.argv:
+    import numpy as np
+    from segmentation_core.checkpoint_io import load_tensors, save_tensors
+    w = {{"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.ones(4, np.uint8)}}
+    with tempfile.TemporaryDirectory() as d:
+        back = load_tensors(save_tensors(d + "/w.safetensors", w))
+    print(sorted((k, v.dtype.str, v.tolist()) for k, v in back.items()))
 """
 
 
@@ -58,12 +88,19 @@ def _import_blocked(*modules: str) -> subprocess.CompletedProcess:
 def test_the_numpy_pipeline_imports_without_paddle_simpleitk_or_torch():
     r = _import_blocked(*NUMPY_PIPELINE)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert r.stdout.strip() == "[]"
+    assert r.stdout.strip().splitlines() == [
+        "[]",
+        "[('a', '<f4', [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]), ('b', '|u1', [1, 1, 1, 1])]",
+    ]
 
 
 @pytest.mark.parametrize(
     ("module", "blocked"),
-    [("segmentation_core.network", "paddle"), ("viewer.io.loader", "SimpleITK")],
+    [
+        ("segmentation_core.network", "paddle"),
+        ("SimpleITK", "SimpleITK"),
+        ("safetensors.numpy", "safetensors"),
+    ],
 )
 def test_the_blocker_blocks(module, blocked):
     """The check itself: a module that needs a blocked library fails to import."""

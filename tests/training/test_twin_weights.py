@@ -142,6 +142,8 @@ def _bad(tmp_path, kind: str):
         state["head.weight"] = np.zeros((1, 8, 3, 3, 3), np.float32)
     elif kind == "nan":
         state["up.1.bias"][3] = np.nan
+    elif kind == "rank":
+        state["down.1.body.0.weight"] = np.zeros(16, np.float32)
     elif kind == "channels":
         state["down.0.body.0.weight"] = np.zeros((8, 4, 3, 3, 3), np.float32)
     elif kind == "pickle":
@@ -162,6 +164,7 @@ def _bad(tmp_path, kind: str):
         ("shape", "head.weight: shape (1, 8, 3, 3, 3) is not (1, 8, 1, 1, 1)"),
         ("nan", "up.1.bias: holds NaN or infinite values"),
         ("channels", "weights take 4 input channels; this version encodes 6"),
+        ("rank", "down.1.body.0.weight: shape (16,) is not a 3D conv's"),
         ("pickle", "pickle checkpoints are refused"),
         ("garbage", "not a safetensors checkpoint (bad header length)"),
     ],
