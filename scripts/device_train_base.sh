@@ -56,7 +56,7 @@ INIT_ARGS=()
 timeout $((${MINUTES%.*} * 60 + 90)) "$PYTHON" -m segmentation_core.training.twin.train \
     --pack "$PACK" --out "$OUT" --device "$DEVICE" --minutes "$MINUTES" --batch "$BATCH" \
     --lr "$LR" --workers "$WORKERS" --seed "$SEED" --synth-share "$SYNTH_SHARE" \
-    --checkpoint-every-s 120 "${INIT_ARGS[@]}" ${EXTRA:-}
+    --checkpoint-every-s 120 ${INIT_ARGS[@]+"${INIT_ARGS[@]}"} ${EXTRA:-}
 
 "$PYTHON" - "$OUT/train_log.json" <<'EOF'
 import json, sys
