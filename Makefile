@@ -52,7 +52,7 @@ TWIN_STAMP := $(TWIN_VENV)/.installed
 
 $(TWIN_STAMP):
 	@$(TWIN_PY) -m pip --version >/dev/null 2>&1 || $(PY) -m venv $(TWIN_VENV)
-	$(TWIN_PY) -m pip install -q torch numpy scipy scikit-image safetensors
+	$(TWIN_PY) -m pip install -q "torch>=2.1,<3" "numpy>=1.26,<3" "scipy>=1.11,<2" "scikit-image>=0.22,<0.27" "safetensors>=0.4,<1"  # pyproject's `twin` extra
 	@touch $(TWIN_STAMP)
 
 twin-venv: $(TWIN_STAMP)

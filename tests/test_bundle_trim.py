@@ -97,6 +97,8 @@ import numpy as np
 import segmentation_core, viewer
 for pkg in (viewer, segmentation_core):
     for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
+        if m.name.startswith("segmentation_core.training.twin."):
+            continue  # the PyTorch twin: GPU training only, not in the product or bundle
         importlib.import_module(m.name)
 import paddle  # noqa: F401
 from scipy import ndimage
