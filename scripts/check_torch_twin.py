@@ -5,8 +5,11 @@ runs in three steps that exchange safetensors files in one folder (`make twin-ch
 
 1. `paddle` (project venv): the shipped model's weights, written as a twin weights file, an
    encoded input batch (48^3 and an uneven 32x48x64 patch), and the Paddle network's logits.
+   Also one training step's loss and gradients (the trainer's `_loss`) and three steps of the
+   trainer's optimiser (`InPlaceAdamW`, clipping included) on fixed gradients.
 2. `torch` (twin venv): the twin with those weights on that input, compared with Paddle's
-   logits; then a freshly drawn twin (random norm scales too), its weights and logits written.
+   logits, loss, gradients and optimiser steps (`twin.train.dice_bce_loss`, `twin.optim`);
+   then a freshly drawn twin (random norm scales too), its weights and logits written.
 3. `import` (project venv): those twin weights published as a model folder exactly as
    `python main.py import-twin` does, and the eager network and the exported Predictor run on
    the same input, compared with the twin's logits.
@@ -57,7 +60,7 @@ def _compare(name: str, got: np.ndarray, ref: np.ndarray) -> bool:
     span = float(ref.max() - ref.min())
     ok = got.shape == ref.shape and diff <= TOLERANCE * span
     print(
-        f"{name}: max |diff| {diff:.3g} over logits range {span:.3g} "
+        f"{name}: max |diff| {diff:.3g} over a range of {span:.3g} "
         f"({diff / max(span, 1e-12):.2g} of range) {'OK' if ok else 'FAIL'}",
         flush=True,
     )
@@ -80,9 +83,115 @@ def paddle_side(work: Path, model_dir: Path) -> bool:
         outs = {f"y{k[1:]}": net(paddle.to_tensor(x)).numpy() for k, x in xs.items()}
     save_tensors(work / "inputs.safetensors", xs)
     save_tensors(work / "paddle_out.safetensors", outs)
+    _paddle_training(work, net, xs["x0"])
     (work / "widths.json").write_text(json.dumps(list(net.widths)))
     print(f"paddle: {model_dir} ({len(state)} tensors) on {[x.shape for x in xs.values()]}")
     return True
+
+
+LRS = (1e-3, 7e-4, 4e-4)  # the optimiser check's three steps
+WEIGHT_DECAY = 1e-4
+GRAD_SCALES = (1e-2, 1.0, 1e-3)  # the second step's global norm is far above the clip (5)
+
+
+def _batch_targets(x: np.ndarray) -> dict[str, np.ndarray]:
+    """A target and a valid mask for the input batch (the image channel above 0.3; one slab of
+    each patch outside the image)."""
+    y = (x[:, :1] > 0.3).astype(np.float32)
+    v = np.ones_like(y)
+    v[:, :, :6] = 0.0
+    return {"x": x, "y": y, "v": v}
+
+
+def _paddle_training(work: Path, net, x: np.ndarray) -> None:
+    """One training step's loss and gradients, then InPlaceAdamW on fixed gradients."""
+    from types import SimpleNamespace
+
+    import paddle
+
+    from segmentation_core.checkpoint_io import save_tensors
+    from segmentation_core.training.optim import InPlaceAdamW
+    from segmentation_core.training.trainer import Trainer
+    from segmentation_core.training.twin_weights import paddle_to_twin
+
+    batch = _batch_targets(x)
+    net.train()
+    t = {k: paddle.to_tensor(v) for k, v in batch.items()}
+    loss = Trainer._loss(SimpleNamespace(paddle=paddle), net(t["x"]), t["y"], t["v"])
+    loss.backward()
+    names = dict(net.named_parameters())
+    grads = paddle_to_twin({k: p.grad.numpy() for k, p in names.items()}, net.widths)
+    for p in names.values():
+        p.clear_gradient()
+    rng = np.random.default_rng(1)
+    shapes = {k: tuple(p.shape) for k, p in names.items()}
+    fixed = [
+        {k: (rng.normal(size=s) * scale).astype(np.float32) for k, s in shapes.items()}
+        for scale in GRAD_SCALES
+    ]
+    opt = InPlaceAdamW(
+        list(names.values()), learning_rate=LRS[0], weight_decay=WEIGHT_DECAY, clip_norm=5.0
+    )
+    for lr, g in zip(LRS, fixed):
+        opt.set_lr(lr)
+        # d/dp sum(p * g) = g: the optimiser sees exactly these gradients
+        paddle.add_n([(p * paddle.to_tensor(g[k])).sum() for k, p in names.items()]).backward()
+        opt.step()
+        opt.clear_grad()
+    # x is inputs' x0: not stored twice (the folder travels to the GPU machine)
+    save_tensors(work / "train_batch.safetensors", {k: batch[k] for k in ("y", "v")})
+    save_tensors(work / "paddle_grads.safetensors", grads)
+    save_tensors(
+        work / "opt_grads.safetensors",
+        {
+            f"{i}/{k}": v
+            for i, g in enumerate(fixed)
+            for k, v in paddle_to_twin(g, net.widths).items()
+        },
+    )
+    save_tensors(
+        work / "paddle_opt_params.safetensors",
+        paddle_to_twin({k: p.numpy() for k, p in names.items()}, net.widths),
+    )
+    (work / "paddle_loss.json").write_text(json.dumps(float(loss)))
+
+
+def xs_x0(work: Path) -> np.ndarray:
+    from segmentation_core.checkpoint_io import load_tensors
+
+    return load_tensors(work / "inputs.safetensors")["x0"]
+
+
+def _torch_training(work: Path, state: dict, widths, device: str) -> bool:
+    from segmentation_core.checkpoint_io import load_tensors
+    from segmentation_core.training.twin.network import torch_training_check
+
+    batch = {**load_tensors(work / "train_batch.safetensors"), "x": xs_x0(work)}
+    ref_loss = json.loads((work / "paddle_loss.json").read_text())
+    ref_grads = load_tensors(work / "paddle_grads.safetensors")
+    fixed_all = load_tensors(work / "opt_grads.safetensors")
+    fixed = [
+        {k.split("/", 1)[1]: v for k, v in fixed_all.items() if k.startswith(f"{i}/")}
+        for i in range(len(LRS))
+    ]
+    loss, grads, params = torch_training_check(
+        state, batch, fixed, LRS, WEIGHT_DECAY, widths, device
+    )
+    ok = abs(loss - ref_loss) <= TOLERANCE * abs(ref_loss)
+    print(f"training loss: twin {loss:.7f}, Paddle {ref_loss:.7f} {'OK' if ok else 'FAIL'}")
+    g_ref = np.concatenate([ref_grads[k].ravel() for k in sorted(ref_grads)])
+    g_got = np.concatenate([grads[k].ravel() for k in sorted(ref_grads)])
+    ok &= _compare("gradients (all 64 tensors)", g_got, g_ref)
+    ref_params = load_tensors(work / "paddle_opt_params.safetensors")
+    moved = np.concatenate([(ref_params[k] - state[k]).ravel() for k in sorted(state)])
+    diff = max(float(np.abs(params[k] - ref_params[k]).max()) for k in state)
+    span = float(np.abs(moved).max())
+    good = diff <= 1e-3 * span
+    print(
+        f"3 AdamW steps (clipping on the 2nd): max |param diff| {diff:.3g} over a largest "
+        f"update of {span:.3g} ({diff / span:.2g}) {'OK' if good else 'FAIL'}"
+    )
+    return bool(ok and good)
 
 
 def torch_side(work: Path, device: str = "cpu") -> bool:
@@ -99,7 +208,8 @@ def torch_side(work: Path, device: str = "cpu") -> bool:
         ok &= _compare(
             f"twin vs Paddle eager, shipped weights, input {x.shape}", y, ref[f"y{k[1:]}"]
         )
-    if device != "cpu":  # on the GPU machine: the comparison above is the point
+    ok &= _torch_training(work, state, widths, device)
+    if device != "cpu":  # on the GPU machine: the comparisons above are the point
         return ok
     fresh = random_twin_state(7, widths)
     save_tensors(work / "fresh_twin.safetensors", fresh)

@@ -82,6 +82,7 @@ def test_only_the_twin_imports_torch_and_nothing_imports_the_twin(graph):
     assert graph.find_modules_that_directly_import("torch") == {
         f"{TWIN}.data",
         f"{TWIN}.network",
+        f"{TWIN}.optim",
         f"{TWIN}.train",
     }
     assert twin_leaks(graph) == []

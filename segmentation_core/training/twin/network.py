@@ -104,3 +104,39 @@ def random_twin_state(seed: int, widths: Sequence[int] = DEFAULT_WIDTHS) -> dict
                     torch.rand_like(p) + 0.5 if name.endswith("weight") else torch.randn_like(p)
                 )
     return numpy_state(net)
+
+
+def torch_training_check(
+    state: dict,
+    batch: dict,
+    fixed_grads: list[dict],
+    lrs: Sequence[float],
+    weight_decay: float,
+    widths: Sequence[int] = DEFAULT_WIDTHS,
+    device: str = "cpu",
+) -> tuple[float, dict, dict]:
+    """For `make twin-check`: (loss, gradients) of one training step of the twin on `batch`
+    (x, y, v) with the trainer's loss, then the parameters after the trainer's optimiser has
+    taken one step per entry of `fixed_grads` (twin names) at the learning rates `lrs`."""
+    from segmentation_core.training.twin.optim import clipped_step, make_adamw
+    from segmentation_core.training.twin.train import dice_bce_loss
+
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    net = TwinUNet3D(widths).to(device)
+    load_numpy_state(net, state)
+    net.train()
+    t = {k: torch.from_numpy(v).to(device) for k, v in batch.items()}
+    loss = dice_bce_loss(net(t["x"]), t["y"], t["v"])
+    loss.backward()
+    grads = {k: p.grad.detach().cpu().numpy() for k, p in net.named_parameters()}
+    net.zero_grad(set_to_none=True)
+    params = dict(net.named_parameters())
+    opt = make_adamw(params.values(), lrs[0], weight_decay)
+    for lr, g in zip(lrs, fixed_grads):
+        for group in opt.param_groups:
+            group["lr"] = lr
+        for k, p in params.items():
+            p.grad = torch.from_numpy(g[k]).to(device)
+        clipped_step(opt, list(params.values()))
+    return float(loss.detach()), grads, numpy_state(net)

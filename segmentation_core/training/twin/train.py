@@ -5,7 +5,7 @@
 The recipe is the Paddle trainer's (`segmentation_core/training/trainer.py`): the same patches
 (`prefetch.draw_sample`, here in DataLoader workers), the same simulated corrective clicks
 (`trainer.simulate_clicks`), the same encoding, BCE + soft Dice over the valid voxels, AdamW
-(beta 0.9/0.999, eps 1e-8, decoupled decay) with global-norm clipping at 5, a linear warm-up and
+(beta 0.9/0.999, eps 1e-8, decoupled decay) with global-norm clipping at 5 (`twin.optim`), a linear warm-up and
 a cosine decay over the time budget (`trainer.scheduled_lr`), and Dice@1 on the fixed
 validation patches (`trainer.fixed_val_set`). What differs is only the framework, the batch
 size and the device. Every `--checkpoint-every-s` the weights (`checkpoint.safetensors`, twin
@@ -41,6 +41,7 @@ from segmentation_core.training.trainer import (
 )
 from segmentation_core.training.twin.data import PatchStream, patch_loader
 from segmentation_core.training.twin.network import TwinUNet3D, load_numpy_state, numpy_state
+from segmentation_core.training.twin.optim import clipped_step, make_adamw
 from segmentation_core.training.twin_weights import DEFAULT_WIDTHS, infer_widths, twin_to_paddle
 
 CHECKPOINT = "checkpoint.safetensors"
@@ -175,13 +176,7 @@ class TwinTrainer:
         # the workers start (fork) here, before this process touches CUDA
         self.batches = iter(self.loader)
         self.net.to(self.device)
-        self.opt = torch.optim.AdamW(  # the same update as optim.InPlaceAdamW
-            self.net.parameters(),
-            lr=args.lr,
-            betas=(0.9, 0.999),
-            eps=1e-8,
-            weight_decay=args.weight_decay,
-        )
+        self.opt = make_adamw(self.net.parameters(), args.lr, args.weight_decay)
         self.val_set = fixed_val_set(self.pack.val, args.patch)
         self.step = 0
         self.history: list = []  # [step, mean loss of the last 50, val Dice@1 or None, seconds]
@@ -213,8 +208,7 @@ class TwinTrainer:
         loss = dice_bce_loss(logits.float(), y.to(dev), v.to(dev))
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)
-        self.opt.step()
+        clipped_step(self.opt, list(self.net.parameters()))
         value = float(loss.detach())  # waits for the device: the step time is honest
         self.timing["simulate_s"] += t1 - t0
         self.timing["step_s"] += time.monotonic() - t1
