@@ -125,7 +125,9 @@ def test_no_finished_case_is_refused_and_one_retrain_at_a_time(tmp_path):
     (project.folder / "retrain.lock").write_text(
         json.dumps({"user": "bob", "host": "elsewhere", "pid": 1, "time": 0})
     )
-    with pytest.raises(ProjectBusy, match="a retrain is running \\(started by bob on elsewhere\\)"):
+    with pytest.raises(
+        ProjectBusy, match="a training of this project is running \\(started by bob on elsewhere\\)"
+    ):
         retrain_blocking(project.folder, minutes=1, threads=1, trainer=fake_trainer("x"))
 
 

@@ -43,7 +43,7 @@ def _ended(events):
 def test_retrain_job_trains_measures_and_publishes_a_usable_version(tmp_path):
     project = make_trainable_project(tmp_path / "p", 2)
     job = RetrainJob.start(project.folder, minutes=5, threads=1, max_steps=10, options=TINY)
-    with pytest.raises(ProjectBusy, match="a retrain is running"):
+    with pytest.raises(ProjectBusy, match="a training of this project is running"):
         RetrainJob.start(project.folder, minutes=5, threads=1)
     from viewer.cli.project import status_dict
     from viewer.project.store import default_user

@@ -101,7 +101,7 @@ def parse_values(text: str) -> list[int] | None:
 
 
 def load_cases(args, project=None) -> tuple[list, dict[int, str]]:
-    from viewer.cli import auto_data
+    from viewer.io import auto_cases as auto_data
 
     if args.dataset:
         return auto_data.cases_from_nnunet(args.dataset)
@@ -122,18 +122,26 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if not args.project:
+        return _train(args, None)
+    from viewer.project import Project
+    from viewer.project.retrain import training_lock
+
+    if args.out:
+        raise RadLabelError("--out is chosen by the project (auto_models/<version>)")
+    project = Project.open(args.project)
+    with training_lock(project):  # one training of a project at a time, the GUI's included
+        return _train(args, project)
+
+
+def _train(args: argparse.Namespace, project) -> int:
     from segmentation_core.auto.plan import Budget, describe
     from segmentation_core.auto.train import AutoTrainConfig, train_auto
     from viewer.cli.auto_progress import progress_printer
 
-    project = None
-    if args.project:
-        from viewer.project import Project
+    if project is not None:
         from viewer.project.auto_versions import work_dir
 
-        if args.out:
-            raise RadLabelError("--out is chosen by the project (auto_models/<version>)")
-        project = Project.open(args.project)
         args.out = str(work_dir(project))
     elif not args.out:
         raise RadLabelError("give --out DIR, the model folder to write")

@@ -94,7 +94,8 @@ def publish_auto_model(project, source: Path, user: str = "") -> dict:
         card["version"] = version
         write_json(source / CARD, card)
         write_json(source / "gate.json", record)
-        os.replace(source, target)  # same folder: atomic
+        target.parent.mkdir(exist_ok=True)  # a GUI run trains under runs/, not in here
+        os.replace(source, target)  # same file system (the project's folder): atomic
         project.store.append_journal("publish_auto", user, **record)
         if activate:  # the pointer moves last: a crash before leaves the old one active
             data["active_auto_version"] = version

@@ -16,6 +16,11 @@ viewer.io.training_cases) -> fine-tune the model that was active at the start
 (`segmentation_core.training.finetune`) -> measure the candidate and the model active now on the
 validation cases (viewer.project.gating) -> publish `models/<version>/` atomically, activated only
 if better. Every step also goes to the project journal.
+
+The automatic model's training (issue 15) runs through the same machinery: a run whose run.json
+says `"kind": "auto"` (`viewer.project.auto_train_run`) is started with `RetrainJob.launch`,
+holds the same lock (one training of a project at a time, whichever kind), and its worker
+executes `auto_train_run.execute_auto_run` instead.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 15.0
 TERMINAL = ("done", "error", "cancelled")
+RETRAIN_KIND = "retrain"
+AUTO_KIND = "auto"  # run.json "kind" of the automatic model's training
 
 
 # --- one run, in this process ------------------------------------------------------------------
@@ -142,6 +149,10 @@ def execute_run(
     """Train, measure, publish; every event goes to the run's events.jsonl (and `progress`).
     Returns the last event (done or cancelled). The caller holds the retrain lock."""
     s = run.settings()
+    if s.get("kind") == AUTO_KIND:  # the automatic model: its own steps, the same run folder
+        from viewer.project.auto_train_run import execute_auto_run
+
+        return execute_auto_run(project, run, progress=progress, should_stop=should_stop)
     user = s.get("user", "")
     trainer = trainer or _finetune
     evaluator = evaluator or evaluate_model
@@ -290,7 +301,26 @@ def _busy(project: Project) -> ProjectBusy:
     lock = project.store.retrain_lock()
     owner = lock.owner()
     who = owner.describe() if owner else "another program"
-    return ProjectBusy(f"a retrain is running (started by {who})", lock.path)
+    # the lock is shared by the retrain and the automatic model's training: one at a time
+    return ProjectBusy(
+        f"a training of this project is running (started by {who}): one at a time, "
+        "retrain or automatic model",
+        lock.path,
+    )
+
+
+@contextlib.contextmanager
+def training_lock(project: Project, user: str = ""):
+    """Hold the project's training lock (with its heartbeat) for a training in this process,
+    e.g. `train-auto --project`; ProjectBusy when another training of the project runs."""
+    lock = project.store.retrain_lock()
+    if not lock.acquire(user or default_user()):
+        raise _busy(project)
+    try:
+        with _Heartbeat(project):
+            yield
+    finally:
+        lock.release()
 
 
 def _open_run(project, resume, minutes, threads, max_steps, seed, user, options) -> RunFolder:
@@ -328,22 +358,16 @@ def retrain_blocking(
 ) -> dict:
     """A whole retrain in this process (scripts, benchmarks, the worker); the last event."""
     project = Project.open(project_folder)
-    lock = project.store.retrain_lock()
-    if not lock.acquire(user or default_user()):
-        raise _busy(project)
-    try:
+    with training_lock(project, user):
         run = _open_run(project, resume, minutes, threads, max_steps, seed, user, options)
-        with _Heartbeat(project):
-            return execute_run(
-                project,
-                run,
-                progress=progress,
-                should_stop=should_stop,
-                trainer=trainer,
-                evaluator=evaluator,
-            )
-    finally:
-        lock.release()
+        return execute_run(
+            project,
+            run,
+            progress=progress,
+            should_stop=should_stop,
+            trainer=trainer,
+            evaluator=evaluator,
+        )
 
 
 # --- the worker process ------------------------------------------------------------------------
@@ -394,8 +418,9 @@ def run_worker(project_folder, run_id: str) -> int:
         _journal_error(project, run, user, e.message)
         return 1
     except Exception as e:  # still one line for the UI; the traceback to the worker log
-        log.exception("retrain %s failed", run.run_id)
-        message = f"retrain failed: {one_line(str(e)) or type(e).__name__}"
+        log.exception("training run %s failed", run.run_id)
+        what = "automatic training" if run_kind(run) == AUTO_KIND else "retrain"
+        message = f"{what} failed: {one_line(str(e)) or type(e).__name__}"
         run.emit({"type": "error", "message": message})
         _journal_error(project, run, user, message)
         return 1
@@ -404,8 +429,17 @@ def run_worker(project_folder, run_id: str) -> int:
 
 
 def _journal_error(project: Project, run: RunFolder, user: str, message: str) -> None:
+    event = "auto_train_error" if run_kind(run) == AUTO_KIND else "retrain_error"
     with contextlib.suppress(RadLabelError), project.store.locked(user):
-        project.store.append_journal("retrain_error", user, run=run.run_id, message=message)
+        project.store.append_journal(event, user, run=run.run_id, message=message)
+
+
+def run_kind(run: RunFolder) -> str:
+    """ "retrain" (the interactive model) or "auto" (the automatic model)."""
+    try:
+        return str(run.settings().get("kind") or RETRAIN_KIND)
+    except RadLabelError:
+        return RETRAIN_KIND
 
 
 def worker_command(project_folder, run_id: str) -> list[str]:
@@ -423,7 +457,8 @@ def _detached() -> dict:
 
 
 class RetrainJob:
-    """A retrain in its own process. The caller polls (`poll()`), never waits."""
+    """A training run (the retrain, or the automatic model's: `kind`) in its own process. The
+    caller polls (`poll()`), never waits."""
 
     def __init__(self, project_folder, run: RunFolder, proc: subprocess.Popen | None) -> None:
         self.folder = Path(project_folder)
@@ -433,6 +468,7 @@ class RetrainJob:
         self._offset = 0
         self._ended = False
         self._synthesised = False
+        self._kind: str | None = None
 
     @classmethod
     def start(
@@ -448,19 +484,47 @@ class RetrainJob:
         options: dict | None = None,
     ) -> RetrainJob:
         """Start (or, with `resume=run_id`, resume) a retrain; ProjectBusy if one is running."""
+
+        def prepare(project: Project) -> RunFolder:
+            return prepare_run(
+                project,
+                minutes=minutes,
+                threads=threads,
+                max_steps=max_steps,
+                seed=seed,
+                user=user,
+                options=options,
+            )
+
+        return cls.launch(project_folder, prepare, user=user, resume=resume)
+
+    @classmethod
+    def launch(
+        cls,
+        project_folder,
+        prepare: Callable[[Project], RunFolder],
+        *,
+        user: str = "",
+        resume: str | None = None,
+    ) -> RetrainJob:
+        """Take the project's training lock, fix a run (`prepare(project)`, or the interrupted
+        run `resume`) and start its worker. Every kind of training (the interactive retrain,
+        the automatic model: `viewer.project.auto_train_run`) starts here: one lock, one
+        worker, one event file. ProjectBusy when a training of the project runs."""
         project = Project.open(project_folder)
         lock = project.store.retrain_lock()
         if not lock.acquire(user or default_user()):
             raise _busy(project)
         try:
             if resume:
-                earlier = RunFolder.find(project.store, resume)
-                last = earlier.last_event()
+                run = RunFolder.find(project.store, resume)
+                last = run.last_event()
                 if last is not None and last.get("type") == "done":
-                    raise RadLabelError(f"run {resume} has finished already", earlier.folder)
-            run = _open_run(project, resume, minutes, threads, max_steps, seed, user, options)
-            if resume:
+                    raise RadLabelError(f"run {resume} has finished already", run.folder)
+                run.clear_cancel()
                 run.emit({"type": "resumed"})
+            else:
+                run = prepare(project)
             logfile = open(run.folder / "worker.log", "ab")  # noqa: SIM115 (the child keeps it)
             try:
                 proc = subprocess.Popen(
@@ -493,6 +557,13 @@ class RetrainJob:
                     return job
         return None
 
+    @property
+    def kind(self) -> str:
+        """ "retrain" or "auto": which model this run trains (its run.json says)."""
+        if self._kind is None:
+            self._kind = run_kind(self.run)
+        return self._kind
+
     def running(self) -> bool:
         if self._proc is not None:
             return self._proc.poll() is None
@@ -520,8 +591,9 @@ class RetrainJob:
                 self._synthesised = True
                 self._ended = True
                 code = self._proc.returncode if self._proc is not None else None
+                what = "automatic training" if self.kind == AUTO_KIND else "retrain"
                 message = (
-                    f"the retrain process ended unexpectedly (exit code {code}); "
+                    f"the {what} process ended unexpectedly (exit code {code}); "
                     f"see {self.run.folder / 'worker.log'}"
                 )
                 events.append(self.run.emit({"type": "error", "message": message}))

@@ -1,4 +1,5 @@
-"""Loading training cases for `train-auto`: case folders, an nnU-Net raw dataset, a project.
+"""Loading the automatic model's training cases (`train-auto`, the project's automatic training):
+case folders, an nnU-Net raw dataset, a project.
 
 Images and labels are read through `viewer.io` (every format the viewer opens), labels onto the
 image's grid; the modality is the viewer's decision (`effective_modality`), and the patient is
@@ -35,8 +36,9 @@ def load_auto_case(
 ):
     """An `AutoCase` from an image (file or DICOM folder) and a label file."""
     from segmentation_core.auto.cases import AutoCase
-    from viewer.io import load_label_for, load_volume
     from viewer.io.dataset_export_splits import patient_key
+    from viewer.io.labels.open import load_label_for
+    from viewer.io.loader import load_volume
     from viewer.model.modality import effective_modality
 
     vol = load_volume(str(image), series_uid=series_uid)
@@ -109,10 +111,14 @@ def cases_from_nnunet(folder) -> tuple[list, dict[int, str]]:
     return cases, labels
 
 
-def cases_from_project(project) -> tuple[list, dict[int, str]]:
-    """Every finished case of a `viewer.project.Project` (its final labels), with patients
-    from the project and the project's label names; the cross-validation is the validation."""
-    ids = sorted(set(project.training_cases()) | set(project.validation_cases()))
+def cases_from_project(project, case_ids=None) -> tuple[list, dict[int, str]]:
+    """Every finished case of a `viewer.project.Project` (or those of `case_ids`: a run's,
+    fixed at its start), their final labels, with patients from the project and the project's
+    label names; the cross-validation is the validation."""
+    if case_ids is None:
+        ids = sorted(set(project.training_cases()) | set(project.validation_cases()))
+    else:
+        ids = list(case_ids)
     if len(ids) < 2:
         raise LoadError(
             f"the project has {len(ids)} finished case(s): automatic training needs at least 2",
