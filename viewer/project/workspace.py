@@ -62,7 +62,8 @@ from viewer.project.store import (
 DEFAULT_SETTINGS = {
     "auto_retrain_after": 0,  # retrain after this many newly finished cases; 0 = off
     "retrain_minutes": 10.0,
-    "retrain_threads": 2,
+    "retrain_threads": 2,  # the automatic model's training uses as many
+    "auto_train_minutes": 60.0,  # the automatic model's training budget (the GUI's default)
     # case folders (train-base layout) replayed at a small share while fine-tuning, so that the
     # model keeps segmenting structures outside the label set; "" = none
     "replay_dir": "",

@@ -147,7 +147,7 @@ class AutoSegmentController(QtCore.QObject):
                     None,
                     None,
                     "The project has no active automatic model yet: train one with "
-                    "python main.py train-auto --project ...",
+                    "Project > Train automatic model... (Ctrl+Shift+T)",
                 )
         else:
             chosen = str(self.window.settings.value(SETTING_MODEL, "") or "")

@@ -3,6 +3,10 @@ and clicks, read-only when another user holds it), saving into the project (Ctrl
 the first accepted AI result -> `original`, Submit -> `final`), the model the AI tool uses (the
 project's active version) and the retrain that may run. `install_project(window)` adds it with
 its menus (`viewer.qt.project_menu`) and its panel (`viewer.qt.project_panel`).
+
+The retrain of the interactive model and the training of the automatic model (Project > Train
+automatic model...) are both training runs of `viewer.project.retrain` in their own process:
+one at a time per project (one lock), shown in the panel's training view by one monitor.
 """
 
 from __future__ import annotations
@@ -56,7 +60,8 @@ class ProjectController(QtCore.QObject):
 
     project_changed(Project | None), case_changed(case id | None), cases_changed() after
     anything that changes the case list (states, locks, Dice), versions_changed() after a
-    retrain or an activation, retrain_started(RetrainMonitor)."""
+    retrain, an automatic training or an activation, retrain_started(RetrainMonitor) when a
+    training of either kind starts (or is re-attached)."""
 
     project_changed = QtCore.pyqtSignal(object)
     case_changed = QtCore.pyqtSignal(object)
@@ -75,6 +80,11 @@ class ProjectController(QtCore.QObject):
         # a retrain's step limit besides its time budget (0: the budget alone); the project's
         # settings hold the budget and threads
         self.retrain_max_steps = 0
+        # the same for the automatic model's training (steps per fold and stage), and its
+        # options (e.g. {"max_patch": 16}) for small machines and tests
+        self.auto_max_steps = 0
+        self.auto_options: dict = {}
+        self.train_dialog = None  # the last Project > Train automatic model... dialog
         self._close_choice: int | None = None  # the answer about a running retrain at quit
         self._heartbeat = QtCore.QTimer(self)
         self._heartbeat.setInterval(LOCK_HEARTBEAT_MS)
@@ -329,8 +339,7 @@ class ProjectController(QtCore.QObject):
 
         if self.project is None:
             return False
-        if self.monitor is not None and self.monitor.running:
-            self.window.statusBar().showMessage("A retrain is running already.", 8000)
+        if self._training_runs():
             return False
         settings = self.project.settings()
         try:
@@ -343,6 +352,76 @@ class ProjectController(QtCore.QObject):
             )
         except RadLabelError as e:
             self.window.show_error("Cannot retrain", e.message)
+            return False
+        self._watch(job)
+        return True
+
+    def _training_runs(self) -> bool:
+        """True (and the one message, in the status bar) when this window's training runs."""
+        if self.monitor is None or not self.monitor.running:
+            return False
+        what = "the automatic model's training" if self.monitor.kind == "auto" else "a retrain"
+        self.window.statusBar().showMessage(busy_text(what), 10000)
+        return True
+
+    def finished_cases(self) -> int:
+        """How many cases of the open project are finished (0 without a project)."""
+        if self.project is None:
+            return 0
+        try:
+            return sum(c.state == "finished" for c in self.project.cases())
+        except RadLabelError:
+            return 0
+
+    def train_auto_dialog(self):
+        """Project > Train automatic model...: the budget dialog (window-modal, not blocking);
+        its Train starts the training. None (and the one message) when it cannot start."""
+        from viewer.project.auto_train_run import resumable_auto_run
+
+        if self.project is None or self._training_runs():
+            return None
+        from viewer.qt.auto_train_dialog import AutoTrainDialog
+
+        try:
+            settings = self.project.settings()
+            run = resumable_auto_run(self.project)
+            resumable = None if run is None else (run.run_id, run.settings())
+        except RadLabelError as e:
+            self.window.show_error("Cannot train the automatic model", e.message)
+            return None
+        minutes = float(settings.get("auto_train_minutes", 60.0) or 60.0)
+        dialog = AutoTrainDialog(self.window, minutes, resumable=resumable)
+        dialog.accepted.connect(lambda: self.train_auto(**dialog.choice()))
+        self.train_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def train_auto(
+        self, minutes: float, fold: str = "cv", folds: int = 5, resume: str | None = None
+    ) -> bool:
+        """Start (or resume) the automatic model's training on the finished cases, in its own
+        process; the training view shows it."""
+        from viewer.project.auto_train_run import start_auto_training
+
+        if self.project is None or self._training_runs():
+            return False
+        try:
+            settings = self.project.settings()
+            if resume is None and float(settings.get("auto_train_minutes", 0)) != minutes:
+                self.project.update_settings(user=self.user, auto_train_minutes=float(minutes))
+            job = start_auto_training(
+                self.project.folder,
+                minutes=minutes,
+                fold=fold,
+                folds=folds,
+                threads=int(settings.get("retrain_threads", 2)),
+                user=self.user,
+                max_steps=int(self.auto_max_steps),
+                resume=resume,
+                options=dict(self.auto_options),
+            )
+        except RadLabelError as e:
+            self.window.show_error("Cannot train the automatic model", e.message)
             return False
         self._watch(job)
         return True
@@ -367,7 +446,8 @@ class ProjectController(QtCore.QObject):
         self.window.show_dock(PANEL_TITLE)
 
     def _retrain_finished(self, event: dict) -> None:
-        self.window.statusBar().showMessage(result_text(event), 30000)
+        title = self.monitor.title if self.monitor is not None else "Retrain"
+        self.window.statusBar().showMessage(result_text(event, title), 30000)
         self._refresh_model()
         self.versions_changed.emit()
 
@@ -417,7 +497,7 @@ class ProjectController(QtCore.QObject):
             return False
         if obj is self.window and t == QtCore.QEvent.Close:
             if self.monitor is not None and self.monitor.running:
-                answer = ask_retrain_at_quit(self.window)
+                answer = ask_retrain_at_quit(self.window, self.monitor.kind)
                 if answer not in (Q.Yes, Q.No):
                     ev.ignore()
                     return True
@@ -443,13 +523,24 @@ def submitted_text(case_id: str) -> str:
     return f"Case {case_id} is submitted: open it again from the Project panel to change it."
 
 
-def ask_retrain_at_quit(window) -> int:
-    """Yes: the retrain keeps running (its version is published when it ends); No: it is
-    cancelled; Cancel: RadLabel stays open."""
+def busy_text(what: str) -> str:
+    return (
+        f"{what[0].upper()}{what[1:]} of this project is running: one training at a time "
+        "(wait for it, or cancel it in the Project panel)."
+    )
+
+
+def ask_retrain_at_quit(window, kind: str = "retrain") -> int:
+    """Yes: the training keeps running (its version is published when it ends); No: it is
+    cancelled (a cancelled automatic training can be resumed); Cancel: RadLabel stays open."""
+    if kind == "auto":
+        title, what = "An automatic training is running", "The automatic model's training"
+    else:
+        title, what = "A retrain is running", "A retrain of the project's model"
     return Q.question(
         window,
-        "A retrain is running",
-        "A retrain of the project's model is running. Keep it running after RadLabel closes?\n"
+        title,
+        f"{what} is running. Keep it running after RadLabel closes?\n"
         "Yes: it goes on and publishes its version when it ends. No: it is cancelled.",
         Q.Yes | Q.No | Q.Cancel,
         Q.Yes,

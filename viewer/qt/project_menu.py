@@ -1,6 +1,7 @@
 """The project entries of the menus: File > New project..., Open project..., Recent projects,
 Close project, and the Project menu: Next case (Ctrl+Shift+N), Submit case (Ctrl+Return),
-Retrain now, the Project panel. Each entry enables itself when it can act."""
+Retrain now, Train automatic model... (Ctrl+Shift+T), the Project panel. Each entry enables
+itself when it can act."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from viewer.qt.settings import recent_projects
 
 NEXT_CASE_KEYS = ["Ctrl+Shift+N"]
 SUBMIT_KEYS = ["Ctrl+Return", "Ctrl+Enter"]  # Enter alone accepts the AI preview
+TRAIN_AUTO_KEYS = ["Ctrl+Shift+T"]
+TRAIN_AUTO_TIP = "Train the project's automatic segmentation model on its finished cases"
 
 
 class ProjectMenu:
@@ -36,18 +39,23 @@ class ProjectMenu:
         self.next_action = _action(w, "&Next case", NEXT_CASE_KEYS, controller.next_case)
         self.submit_action = _action(w, "&Submit case", SUBMIT_KEYS, controller.submit)
         self.retrain_action = _action(w, "&Retrain now", [], controller.retrain_now)
+        self.train_auto_action = _action(
+            w, "Train &automatic model...", TRAIN_AUTO_KEYS, controller.train_auto_dialog
+        )
         self.panel_action = _action(w, "Project &panel", [], lambda: w.show_dock(PANEL_TITLE))
-        for a in (self.next_action, self.submit_action, None, self.retrain_action, None):
+        actions = (self.next_action, self.submit_action, None, self.retrain_action)
+        for a in (*actions, self.train_auto_action, None):
             if a is None:
                 self.menu.addSeparator()
             else:
                 self.menu.addAction(a)
         self.menu.addAction(self.panel_action)
-        for a in (self.next_action, self.submit_action):
+        for a in (self.next_action, self.submit_action, self.train_auto_action):
             w.addAction(a)  # the keys work with the menu bar hidden too
         controller.project_changed.connect(lambda *_: self.refresh())
         controller.case_changed.connect(lambda *_: self.refresh())
         controller.cases_changed.connect(self.refresh)
+        self.menu.aboutToShow.connect(self.refresh)  # cases other users finished meanwhile
         self.fill_recent()
         self.refresh()
 
@@ -59,6 +67,14 @@ class ProjectMenu:
         self.next_action.setEnabled(has_project)
         self.submit_action.setEnabled(s is not None and not s.read_only)
         self.retrain_action.setEnabled(has_project)
+        # automatic training needs finished cases (two at least: the CLI says so too)
+        finished = c.finished_cases()
+        self.train_auto_action.setEnabled(finished >= 2)
+        tip = f"{TRAIN_AUTO_TIP} ({TRAIN_AUTO_KEYS[0]})"
+        if has_project and finished < 2:
+            tip += f": needs 2 finished cases, the project has {finished}"
+        self.train_auto_action.setToolTip(tip)
+        self.train_auto_action.setStatusTip(tip)
 
     def fill_recent(self) -> None:
         self.recent_menu.clear()

@@ -1,7 +1,8 @@
 """The Project panel: the open project's cases (state, who edits, Dice original<->final, time
 spent; double-click opens one), Next case / Submit / Retrain now, the automatic-retrain
 setting, the model versions (date, candidate score beside the active one's, active mark) with
-Activate, and the training view. It mirrors the ProjectController, which does the work; the
+Activate, Train automatic model... with the automatic model's versions (which is active), and
+the training view (the retrain's or the automatic training's). It mirrors the ProjectController, which does the work; the
 case list is re-read every few seconds while shown (other users take and give back cases)."""
 
 from __future__ import annotations
@@ -86,6 +87,17 @@ class ProjectPanel(QtWidgets.QWidget):
         self.auto_retrain.valueChanged.connect(self._auto_retrain_changed)
         rrow.addWidget(self.auto_retrain, 1)
         lay.addLayout(rrow)
+        arow = QtWidgets.QHBoxLayout()
+        self.train_auto_button = _button(
+            "Train automatic model...",
+            "Train the automatic segmentation model on the finished cases (Ctrl+Shift+T)",
+        )
+        self.train_auto_button.clicked.connect(lambda: controller.train_auto_dialog())
+        arow.addWidget(self.train_auto_button)
+        self.auto_models = QtWidgets.QLabel("")
+        self.auto_models.setWordWrap(True)
+        arow.addWidget(self.auto_models, 1)
+        lay.addLayout(arow)
         self._case_rows: list = []
         self.reader: BackgroundJob | None = None  # the periodic re-read in flight
         self._version_rows: list = []
@@ -137,12 +149,19 @@ class ProjectPanel(QtWidgets.QWidget):
     def refresh_versions(self) -> None:
         project = self.controller.project
         versions = []
+        auto = ([], None)
         if project is not None:
             try:
                 versions = project.versions()
+                auto = read_auto_versions(project)
             except RadLabelError as e:
                 self.header.setText(f"{project.name}: {e.message}")
         self._show_versions(versions)
+        self._show_auto(*auto)
+
+    def _show_auto(self, versions: list[str], active: str | None) -> None:
+        self.auto_models.setText(auto_models_text(versions, active))
+        self.auto_models.setToolTip(", ".join(versions))
 
     def _show_versions(self, versions: list) -> None:
         table = [(version_texts(v), v.active) for v in versions]
@@ -157,7 +176,10 @@ class ProjectPanel(QtWidgets.QWidget):
         s = c.session
         self.next_button.setEnabled(has)
         self.submit_button.setEnabled(s is not None and not s.read_only)
-        self.retrain_button.setEnabled(has and not (c.monitor is not None and c.monitor.running))
+        idle = not (c.monitor is not None and c.monitor.running)
+        self.retrain_button.setEnabled(has and idle)
+        finished = sum(texts[1] == STATE_TEXT["finished"] for texts, _ in self._case_rows)
+        self.train_auto_button.setEnabled(has and idle and finished >= 2)
         self.auto_retrain.setEnabled(has)
         self.activate_button.setEnabled(has and self.selected_version() is not None)
         self.base_button.setEnabled(has)
@@ -185,6 +207,7 @@ class ProjectPanel(QtWidgets.QWidget):
             return  # closed or replaced while it was read
         self._show_cases(state["cases"])
         self._show_versions(state["versions"])
+        self._show_auto(*state["auto"])
         self.controller.show_model(state["model_dir"], state["active"])
 
     def stop_reading(self) -> None:
@@ -249,7 +272,26 @@ def read_state(project) -> dict:
         "versions": project.versions(),
         "model_dir": project.active_model_dir(),
         "active": project.active_version(),
+        "auto": read_auto_versions(project),
     }
+
+
+def read_auto_versions(project) -> tuple[list[str], str | None]:
+    """The automatic model's versions (auto-001, ...) and the active one."""
+    from viewer.project.auto_versions import auto_versions
+
+    active = project.active_auto_model_dir()
+    return auto_versions(project), None if active is None else active.name
+
+
+def auto_models_text(versions: list[str], active: str | None) -> str:
+    """'Automatic model: auto-002 active (2 versions)', or that there is none yet."""
+    if not versions:
+        return "Automatic model: none trained yet"
+    n = f"{len(versions)} version{'s' if len(versions) != 1 else ''}"
+    if active is None:
+        return f"Automatic model: none active ({n})"
+    return f"Automatic model: {active} active ({n})"
 
 
 def case_texts(c, holder: str | None) -> tuple[str, ...]:

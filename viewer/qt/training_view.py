@@ -1,6 +1,9 @@
-"""The training view of the Project panel: a running retrain's phase, progress bar, live loss and
-validation curves (pyqtgraph) and Cancel. `RetrainMonitor` polls the `RetrainJob` (a separate
-process) with a QTimer, so the window never waits for it; the view only mirrors the monitor."""
+"""The training view of the Project panel: a running training's phase, progress bar, live loss and
+validation curves (pyqtgraph) and Cancel -- the interactive model's retrain or the automatic
+model's training (`job.kind`: "retrain" / "auto"; the same run events, the automatic one adds
+its fold/stage, the run's fraction done and the validation Dice per class, shown in the curve's
+tooltip). `RetrainMonitor` polls the `RetrainJob` (a separate process) with a QTimer, so the
+window never waits for it; the view only mirrors the monitor."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from PyQt5 import QtCore, QtWidgets
 log = logging.getLogger(__name__)
 POLL_MS = 250  # how often the job's new events are read: cheap (a file or pipe read)
 TERMINAL = ("done", "cancelled", "error")
+TITLES = {"retrain": "Retrain", "auto": "Automatic training"}
 
 
 class RetrainMonitor(QtCore.QObject):
@@ -35,6 +39,15 @@ class RetrainMonitor(QtCore.QObject):
     def running(self) -> bool:
         return self.result is None
 
+    @property
+    def kind(self) -> str:
+        """ "retrain" (the interactive model) or "auto" (the automatic model)."""
+        return str(getattr(self.job, "kind", "retrain") or "retrain")
+
+    @property
+    def title(self) -> str:
+        return TITLES.get(self.kind, "Training")
+
     def cancel(self) -> None:
         """Ask the job to stop: it checkpoints, still exports, and reports "cancelled"."""
         if self.running:
@@ -47,12 +60,13 @@ class RetrainMonitor(QtCore.QObject):
             if not alive:  # whatever it wrote before it ended
                 events += list(self.job.poll())
         except Exception as e:  # a broken job must not take the window down
-            log.exception("polling the retrain failed")
+            log.exception("polling the training failed")
             events, alive = [{"type": "error", "message": f"{type(e).__name__}: {e}"}], False
         for e in events:
             self._take(e)
         if self.result is None and not alive:
-            self._take({"type": "error", "message": "the retrain process ended without a result"})
+            message = f"the {self.title.lower()} process ended without a result"
+            self._take({"type": "error", "message": message})
 
     def _take(self, event: dict) -> None:
         if self.result is not None:
@@ -66,14 +80,14 @@ class RetrainMonitor(QtCore.QObject):
 
 
 class TrainingView(QtWidgets.QWidget):
-    """Phase line, progress bar, loss and validation curves and Cancel of one retrain."""
+    """Phase line, progress bar, loss and validation curves and Cancel of one training."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.monitor: RetrainMonitor | None = None
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        self.status = QtWidgets.QLabel("No retrain running.")
+        self.status = QtWidgets.QLabel("No training running.")
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
         row = QtWidgets.QHBoxLayout()
@@ -83,7 +97,7 @@ class TrainingView(QtWidgets.QWidget):
         self.progress.setFormat("%p%")
         row.addWidget(self.progress, 1)
         self.cancel_button = QtWidgets.QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop the retrain: it keeps a checkpoint and its model")
+        self.cancel_button.setToolTip("Stop the training: it keeps a checkpoint to resume from")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
         row.addWidget(self.cancel_button)
@@ -100,15 +114,18 @@ class TrainingView(QtWidgets.QWidget):
         lay.addWidget(self.plot)
         self.loss: list[tuple[int, float]] = []
         self.val: list[tuple[int, float]] = []
+        self.title = "Retrain"
 
     def attach(self, monitor: RetrainMonitor) -> None:
         """Show `monitor`'s retrain (its events so far, then live)."""
         if self.monitor is not None:
             self.monitor.reported.disconnect(self.on_event)
         self.monitor = monitor
+        self.title = monitor.title
         self.loss, self.val = [], []
         self.progress.setValue(0)
-        self.status.setText("Retrain starting...")
+        self.plot.setToolTip("")
+        self.status.setText(f"{self.title} starting...")
         for e in monitor.history:
             self.on_event(e, redraw=False)
         self._redraw()
@@ -119,7 +136,9 @@ class TrainingView(QtWidgets.QWidget):
         if self.monitor is not None and self.monitor.running:
             self.monitor.cancel()
             self.cancel_button.setEnabled(False)
-            self.status.setText("Cancelling: the retrain saves a checkpoint and stops...")
+            self.status.setText(
+                f"Cancelling: the {self.title.lower()} saves a checkpoint and stops..."
+            )
 
     def on_event(self, e: dict, redraw: bool = True) -> None:
         kind = e.get("type")
@@ -129,17 +148,22 @@ class TrainingView(QtWidgets.QWidget):
                 self.loss.append((step, float(e["loss"])))
             if e.get("val") is not None:
                 self.val.append((step, float(e["val"])))
+            if e.get("val_per_class"):
+                self.plot.setToolTip(per_class_text(step, e["val_per_class"]))
             budget = float(e.get("budget_s") or 0.0)
-            if budget > 0:
+            if e.get("fraction") is not None:  # the automatic training: over all its models
+                self.progress.setValue(int(min(float(e["fraction"]), 1) * 1000))
+            elif budget > 0:
                 self.progress.setValue(int(min(float(e.get("elapsed_s", 0.0)) / budget, 1) * 1000))
             self.status.setText(progress_text(e))
             if redraw:
                 self._redraw()
         elif kind == "phase":
-            self.status.setText(f"Retrain: {e.get('name', '')}...")
+            model = f" {e['model']}" if e.get("model") else ""
+            self.status.setText(f"{self.title}: {e.get('name', '')}{model}...")
         elif kind in TERMINAL:
             self.cancel_button.setEnabled(False)
-            self.status.setText(result_text(e))
+            self.status.setText(result_text(e, self.title))
             if kind == "done":
                 self.progress.setValue(1000)
 
@@ -157,8 +181,10 @@ class TrainingView(QtWidgets.QWidget):
 
 
 def progress_text(e: dict) -> str:
-    """'Training: step 12, loss 0.412, 1:05 of 10:00' (and the validation score when measured)."""
-    text = f"Training: step {int(e.get('step', 0))}"
+    """'Training: step 12, loss 0.412, 1:05 of 10:00' (and the validation score when measured;
+    the automatic training names its fold/stage: 'Training fold_0/fullres: step 12, ...')."""
+    model = f" {e['model']}" if e.get("model") else ""
+    text = f"Training{model}: step {int(e.get('step', 0))}"
     if e.get("loss") is not None:
         text += f", loss {float(e['loss']):.3f}"
     if e.get("val") is not None:
@@ -166,13 +192,21 @@ def progress_text(e: dict) -> str:
     return text + f", {_mmss(e.get('elapsed_s'))} of {_mmss(e.get('budget_s'))}"
 
 
-def result_text(e: dict) -> str:
-    """The line shown when a retrain ended."""
+def per_class_text(step: int, per_class: dict) -> str:
+    """'Validation Dice at step 50: Liver 0.912, Spleen 0.874' (the curve shows their mean)."""
+    parts = ", ".join(f"{name} {float(d):.3f}" for name, d in per_class.items())
+    return f"Validation Dice at step {step}: {parts}"
+
+
+def result_text(e: dict, title: str = "Retrain") -> str:
+    """The line shown when a training ended (`title`: "Retrain" or "Automatic training")."""
     kind = e.get("type")
     if kind == "cancelled":
-        return "Retrain cancelled."
+        return f"{title} cancelled."
     if kind == "error":
-        return f"Retrain failed: {e.get('message', 'unknown error')}"
+        return f"{title} failed: {e.get('message', 'unknown error')}"
+    if e.get("kind") == "auto":
+        return auto_result_text(e)
     version = e.get("version", "?")
     cand, act = mean_dice(e.get("candidate")), mean_dice(e.get("active"))
     scores = ""
@@ -182,6 +216,20 @@ def result_text(e: dict) -> str:
     if e.get("activated"):
         return f"Retrain done: version {version} is now active{scores}."
     return f"Retrain done: version {version} kept as a candidate{scores}; the active one stays."
+
+
+def auto_result_text(e: dict) -> str:
+    """'Automatic training done: auto-002 is now active (cross-validated Dice 0.812 vs 0.790).'"""
+    version = e.get("version", "?")
+    cand, act = e.get("candidate_dice"), e.get("active_dice")
+    scores = ""
+    if cand is not None:
+        scores = f" (cross-validated Dice {float(cand):.3f}"
+        scores += f" vs {float(act):.3f} active)" if act is not None else ")"
+    if e.get("activated"):
+        return f"Automatic training done: {version} is now the active automatic model{scores}."
+    active = f" {e['active_version']}" if e.get("active_version") else ""
+    return f"Automatic training done: {version} kept; the active automatic model{active} stays{scores}."
 
 
 def mean_dice(metrics: dict | None) -> float | None:
