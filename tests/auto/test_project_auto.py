@@ -93,3 +93,23 @@ def test_a_project_with_one_finished_case_is_one_line(tmp_path):
     text = (r.stdout + r.stderr).strip()
     assert r.returncode == 2 and len(text.splitlines()) == 1, text
     assert "finished case(s): automatic training needs at least 2" in text
+
+
+def test_train_auto_on_a_project_refuses_while_another_training_runs(tmp_path):
+    """The CLI takes the project's training lock (the GUI's retrain and automatic training
+    hold it too): one line naming the lock, exit 2, nothing trained."""
+    folder = tmp_path / "proj"
+    make_project(folder)
+    lock = folder / "retrain.lock"
+    lock.write_text(json.dumps({"user": "bob", "host": "elsewhere", "pid": 1, "time": 0}))
+    r = subprocess.run(
+        [sys.executable, "main.py", "train-auto", "--project", str(folder), "--steps", "1"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    text = (r.stdout + r.stderr).strip()
+    assert r.returncode == 2 and len(text.splitlines()) == 1, text
+    assert text.endswith(
+        f"{lock}: a training of this project is running (started by bob on elsewhere): one at "
+        "a time, retrain or automatic model"
+    ), text
+    assert not (folder / "auto_models").exists() and lock.exists()
