@@ -23,9 +23,18 @@ def label_values(labels: np.ndarray) -> np.ndarray:
 def draw_gaussians(
     rng: np.random.Generator, values: np.ndarray, p: SynthParams
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(means, stds), one per value, drawn in the order of `values`."""
+    """(means, stds), one per value, drawn in the order of `values`. With a prior, a share of
+    the images moves the listed values' means to the prior's contrast (the extra draws happen
+    only when a prior is set, so images without one are the same for a seed as before)."""
     means = rng.uniform(*p.mean_range, len(values)).astype(np.float32)
     stds = rng.uniform(*p.std_range, len(values)).astype(np.float32)
+    if p.prior and p.prior_probability > 0 and rng.random() < p.prior_probability:
+        table = dict(p.prior)
+        gain = rng.uniform(*p.prior_gain)
+        jitter = rng.normal(0.0, p.prior_std, len(values)) if p.prior_std > 0 else 0 * means
+        for i, v in enumerate(values):
+            if int(v) in table:
+                means[i] = np.float32(np.clip(table[int(v)] * gain + jitter[i], *p.mean_range))
     return means, stds
 
 

@@ -14,6 +14,12 @@ class SynthParams:
     # per-label Gaussian intensity: mean ~ U(mean_range), std ~ U(std_range)
     mean_range: tuple[float, float] = (0.0, 255.0)
     std_range: tuple[float, float] = (0.0, 35.0)
+    # a contrast prior (`segmentation_core.synth.priors`): with probability `prior_probability`
+    # an image draws each listed value's mean as prior * U(prior_gain) + N(0, prior_std)
+    prior: tuple[tuple[int, float], ...] = ()
+    prior_probability: float = 0.0
+    prior_gain: tuple[float, float] = (0.7, 1.4)
+    prior_std: float = 8.0
     # label values that only shape the image: set to 0 in the output label (None: keep all)
     drop_min: int | None = 500
     drop_values: tuple[int, ...] = ()

@@ -146,6 +146,18 @@ def test_cli_train_auto_from_label_maps_only(tmp_path, capsys):
     assert plan["cases"] == ["synth:m1", "synth:m2"]
 
 
+def test_synth_contrast_sets_the_prior_and_its_share(tmp_path):
+    from segmentation_core.synth.priors import prior_table
+    from viewer.cli.train_synth import load_synth_spec
+
+    maps = tmp_path / "maps"
+    _write_maps(maps)
+    spec = load_synth_spec([str(maps)], 1.0, contrast="t1:0.5")
+    assert spec.params.prior == prior_table("t1") and spec.params.prior_probability == 0.5
+    assert load_synth_spec([str(maps)], 1.0, contrast="t1").params.prior_probability == 0.8
+    assert load_synth_spec([str(maps)], 1.0).params.prior == ()
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -160,6 +172,14 @@ def test_cli_train_auto_from_label_maps_only(tmp_path, capsys):
             "bad --synth-subjects '2-5' (positions 1..3 among the label maps, e.g. 1-3)",
         ),
         ([], "give --project, --dataset, --data or --synth-labelmaps"),
+        (
+            ["--synth-labelmaps", "MAPS", "--synth-contrast", "flair"],
+            "bad --synth-contrast 'flair': unknown intensity prior 'flair' (known: t1)",
+        ),
+        (
+            ["--synth-labelmaps", "MAPS", "--synth-contrast", "t1:1.5"],
+            "bad --synth-contrast 't1:1.5': the share must be in (0, 1]",
+        ),
     ],
 )
 def test_cli_train_auto_synth_bad_input_one_line(tmp_path, capsys, extra, message):

@@ -108,7 +108,12 @@ def _run(args: argparse.Namespace) -> int:
     synth = None
     if args.synth_labelmaps:
         share = args.synth_share if args.data else 1.0
-        synth = load_synth_spec(args.synth_labelmaps, share, exclude.get(SYNTH_EXCLUDE_KEY, ()))
+        synth = load_synth_spec(
+            args.synth_labelmaps,
+            share,
+            exclude.get(SYNTH_EXCLUDE_KEY, ()),
+            contrast=args.synth_contrast,
+        )
         print(
             f"generated images from {len(synth.maps)} label maps, {synth.share:.0%} of the patches",
             flush=True,

@@ -28,9 +28,42 @@ def add_synth_arguments(p: argparse.ArgumentParser) -> None:
         help="fraction of training patches from generated images (default 0.5; 1.0 without "
         "--data); --exclude synth:V1,V2 keeps values out of them",
     )
+    p.add_argument(
+        "--synth-contrast",
+        default="",
+        metavar="PRIOR[:P]",
+        help="draw a share P (default 0.8) of the generated images with this contrast prior "
+        "(t1: FreeSurfer labels at T1 levels); the rest keep uniformly random contrasts",
+    )
 
 
-def load_synth_spec(items: Sequence[str], share: float, exclude_values: Sequence[int] = ()):
+DEFAULT_PRIOR_SHARE = 0.8  # most images at the prior's contrast: learned within a CPU hour
+
+
+def parse_contrast(text: str):
+    """SynthParams for `--synth-contrast PRIOR[:P]` ('' gives the generator's defaults)."""
+    from dataclasses import replace
+
+    from segmentation_core.synth.params import SynthParams
+    from segmentation_core.synth.priors import prior_table
+
+    params = SynthParams()
+    if not text:
+        return params
+    name, _, share = text.partition(":")
+    try:
+        table = prior_table(name)
+        p = float(share) if share else DEFAULT_PRIOR_SHARE
+    except ValueError as e:
+        raise RadLabelError(f"bad --synth-contrast '{text}': {e}") from None
+    if not 0.0 < p <= 1.0:
+        raise RadLabelError(f"bad --synth-contrast '{text}': the share must be in (0, 1]")
+    return replace(params, prior=table, prior_probability=p)
+
+
+def load_synth_spec(
+    items: Sequence[str], share: float, exclude_values: Sequence[int] = (), contrast: str = ""
+):
     """The SynthSpec for these maps; RadLabelError naming the file for a bad map."""
     from segmentation_core.synth.compact import CompactMap
     from segmentation_core.training.synth_pool import SynthSpec
@@ -38,11 +71,15 @@ def load_synth_spec(items: Sequence[str], share: float, exclude_values: Sequence
 
     if not 0.0 < share <= 1.0:
         raise RadLabelError(f"--synth-share must be in (0, 1], got {share}")
+    params = parse_contrast(contrast)
     maps = []
     for path in find_label_maps(list(items)):
         labels, geometry = load_label_map(path)
         maps.append(CompactMap.from_labels(map_stem(path), labels, geometry.spacing_zyx))
         del labels  # one full-size map in memory at a time
     return SynthSpec(
-        maps=tuple(maps), share=share, exclude_values=tuple(int(v) for v in exclude_values)
+        maps=tuple(maps),
+        share=share,
+        params=params,
+        exclude_values=tuple(int(v) for v in exclude_values),
     )
