@@ -223,6 +223,12 @@ def main() -> int:
         action="store_true",
         help="train the brain model on fresh generated images (--synth-labelmaps, subjects 1-15)",
     )
+    ap.add_argument(
+        "--brain-contrast",
+        default="",
+        metavar="PRIOR[:P]",
+        help="with --brain-synth: train-auto --synth-contrast (e.g. t1: most images T1-like)",
+    )
     args = ap.parse_args()
     if not SHARED.is_dir():
         print("../shared/data is absent: nothing to benchmark")
@@ -238,6 +244,8 @@ def main() -> int:
         model = work / "brain_model"
         if args.brain_synth:
             train_dirs = ["--synth-labelmaps", str(LABELMAPS), "--synth-subjects", "1-15"]
+            if args.brain_contrast:
+                train_dirs += ["--synth-contrast", args.brain_contrast]
             model = work / "brain_synth_model"
         if not args.skip_training:
             extra = fold + (

@@ -144,12 +144,24 @@ def _stage(name: str, spacing, median_mm, budget: Budget, extra: int) -> dict:
     }
 
 
+FOREGROUND_OVERSAMPLING = 1 / 3  # nnU-Net's share of patches centred on a labelled voxel
+
+
 def make_plan(
-    fp: dict, budget: Budget | None = None, label_names: dict | None = None, minutes: float = 0.0
+    fp: dict,
+    budget: Budget | None = None,
+    label_names: dict | None = None,
+    minutes: float = 0.0,
+    spacing_mm: float | None = None,
+    foreground: float | None = None,
 ) -> dict:
     """The plan (JSON-ready) for fingerprint `fp` under `budget` (CPU by default) for a
-    training of `minutes` (0: no time limit)."""
+    training of `minutes` (0: no time limit). `spacing_mm` sets the target spacing (isotropic)
+    instead of the data's median coarsened to the budget; `foreground` the share of patches
+    centred on a labelled voxel."""
     budget = budget or Budget.cpu()
+    if foreground is not None and not 0.0 <= foreground <= 1.0:
+        raise ValueError(f"the foreground share must be in [0, 1], got {foreground}")
     spacings = np.asarray(fp["spacings_zyx"], float)
     shapes = np.asarray(fp["shapes_zyx"], float)
     median_mm = np.median(shapes * spacings, axis=0)  # the median extent in millimetres
@@ -157,7 +169,12 @@ def make_plan(
     spacing = target_spacing(spacings)
     why.append(f"median spacing {np.round(np.median(spacings, axis=0), 3).tolist()} mm")
     limit = budget.coarsen_to_patches * budget.max_patch_voxels
-    if np.prod(median_mm / spacing) > limit:
+    if spacing_mm is not None:
+        if not spacing_mm > 0:
+            raise ValueError(f"the target spacing must be positive, got {spacing_mm}")
+        spacing = np.full(3, float(spacing_mm))
+        why.append(f"target spacing {float(spacing_mm):g} mm, as asked")
+    elif np.prod(median_mm / spacing) > limit:
         spacing = coarsen_until(spacing, median_mm, limit)
         why.append(
             f"coarsened to {np.round(spacing, 3).tolist()} mm so the median volume is at most "
@@ -214,7 +231,10 @@ def make_plan(
         "stages": stages,
         "batch": budget.batch,
         "deep_supervision": True,
-        "foreground_oversampling": 1 / 3,
+        "foreground_oversampling": FOREGROUND_OVERSAMPLING if foreground is None else foreground,
+        # cross-entropy weighted by each batch's class counts (`loss.class_weights`); plans
+        # written before it have no key and train as they did
+        "class_weighted_ce": True,
         "mirror_axes": [],  # labels are often side-specific (left/right): no flips
         "budget": {k: (None if v == math.inf else v) for k, v in asdict(budget).items()},
         "why": why,

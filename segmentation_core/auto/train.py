@@ -67,6 +67,8 @@ class AutoTrainConfig:
     label_values: list[int] | None = None  # None: every value in the labels
     label_names: dict = field(default_factory=dict)  # {value: name}
     budget: Budget | None = None  # None: Budget.cpu()
+    spacing_mm: float | None = None  # None: planned from the data
+    foreground: float | None = None  # share of foreground-centred patches; None: the plan's
     version: str = ""
 
 
@@ -156,6 +158,7 @@ class StageTrainer:
         self.rng = np.random.default_rng(config.seed + 1000 * distributed.rank())
         self.pick = ShardedCases(len(train_cases), config.seed)
         n_classes = int(plan["n_classes"])
+        self.weighted_ce = bool(plan.get("class_weighted_ce", False))
         self.generated = None
         if synth is not None:
             self.generated = synth_source.GeneratedStageCases(
@@ -272,7 +275,7 @@ class StageTrainer:
             self.opt.set_lr(poly_lr(self.config.lr, self.frac()))
             x, y = self.sampler.batch(int(self.plan["batch"]))
             out = self.model(paddle.to_tensor(x))
-            loss = deep_supervision_loss(out, y, n_classes)
+            loss = deep_supervision_loss(out, y, n_classes, self.weighted_ce)
             loss.backward()
             self.opt.step()
             self.opt.clear_grad()
@@ -328,7 +331,9 @@ def _load_or_make_plan(cases, out_dir: Path, config: AutoTrainConfig, synth=None
     fp = fingerprint(fp_cases, config.label_values, config.seed)
     del fp_cases
     names_by_value = {int(k): v for k, v in config.label_names.items()}
-    plan = make_plan(fp, budget, names_by_value, config.minutes)
+    plan = make_plan(
+        fp, budget, names_by_value, config.minutes, config.spacing_mm, config.foreground
+    )
     plan["cases"] = names
     plan["fingerprint"] = {k: v for k, v in fp.items() if k not in ("spacings_zyx", "shapes_zyx")}
     if is_rank0():

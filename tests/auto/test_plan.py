@@ -112,3 +112,25 @@ def test_empty_labels_are_refused():
     case = AutoCase("e", np.zeros((4, 4, 4)), np.zeros((4, 4, 4), np.uint8), (1, 1, 1))
     with pytest.raises(ValueError, match="empty"):
         fingerprint([case])
+
+
+def test_spacing_and_foreground_share_can_be_set():
+    fp = {
+        "spacings_zyx": [[1.0, 1.0, 1.0]] * 3,
+        "shapes_zyx": [[256, 256, 256]] * 3,
+        "label_values": [17, 53],
+        "modality": "MR",
+        "foreground_intensity": {"p00_5": 0, "p99_5": 1, "mean": 0, "std": 1},
+    }
+    plan = make_plan(fp, Budget.cpu(), minutes=20, spacing_mm=2.0, foreground=1.0)
+    (stage,) = plan["stages"]
+    assert stage["spacing_zyx"] == [2.0, 2.0, 2.0]  # not coarsened to 2.14 as by default
+    assert stage["median_shape_zyx"] == [128, 128, 128]
+    assert plan["foreground_oversampling"] == 1.0
+    assert plan["class_weighted_ce"] is True
+    assert "target spacing 2 mm, as asked" in plan["why"]
+    assert make_plan(fp, Budget.cpu())["foreground_oversampling"] == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="foreground share must be in \\[0, 1\\], got 1.5"):
+        make_plan(fp, Budget.cpu(), foreground=1.5)
+    with pytest.raises(ValueError, match="target spacing must be positive, got 0"):
+        make_plan(fp, Budget.cpu(), spacing_mm=0.0)

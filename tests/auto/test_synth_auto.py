@@ -172,6 +172,11 @@ def test_synth_contrast_sets_the_prior_and_its_share(tmp_path):
             "bad --synth-subjects '2-5' (positions 1..3 among the label maps, e.g. 1-3)",
         ),
         ([], "give --project, --dataset, --data or --synth-labelmaps"),
+        (["--synth-labelmaps", "MAPS", "--lr", "-1"], "bad --lr -1.0 (a positive learning rate)"),
+        (
+            ["--synth-labelmaps", "MAPS", "--foreground", "2"],
+            "the foreground share must be in [0, 1], got 2.0",
+        ),
         (
             ["--synth-labelmaps", "MAPS", "--synth-contrast", "flair"],
             "bad --synth-contrast 'flair': unknown intensity prior 'flair' (known: t1)",

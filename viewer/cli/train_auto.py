@@ -47,6 +47,17 @@ def add_parser(sub) -> None:
     p.add_argument("--labels", default="", help="label values to learn (default: all present)")
     p.add_argument("--max-patch", type=int, default=0, help="largest patch edge (default: plan)")
     p.add_argument("--gpu", action="store_true", help="plan for a GPU (bigger patches, wider net)")
+    p.add_argument(
+        "--spacing", type=float, default=None, metavar="MM", help="target spacing (default: plan)"
+    )
+    p.add_argument(
+        "--foreground",
+        type=float,
+        default=None,
+        metavar="F",
+        help="share of patches centred on a labelled voxel (default 1/3, nnU-Net's)",
+    )
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default 3e-3)")
     p.add_argument("--seed", type=int, default=0)
     add_synth_arguments(p)
     p.add_argument(
@@ -139,6 +150,8 @@ def _train(args: argparse.Namespace, project) -> int:
     from segmentation_core.auto.train import AutoTrainConfig, train_auto
     from viewer.cli.auto_progress import progress_printer
 
+    if args.lr is not None and not args.lr > 0:
+        raise RadLabelError(f"bad --lr {args.lr} (a positive learning rate)")
     if project is not None:
         from viewer.project.auto_versions import work_dir
 
@@ -175,6 +188,9 @@ def _train(args: argparse.Namespace, project) -> int:
         label_names=names,
         budget=budget,
         version=Path(args.out).name,
+        spacing_mm=args.spacing,
+        foreground=args.foreground,
+        **({"lr": args.lr} if args.lr is not None else {}),
     )
     printer = None
 
