@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import resource
+import shlex
 import subprocess
 import sys
 import time
@@ -229,6 +230,12 @@ def main() -> int:
         metavar="PRIOR[:P]",
         help="with --brain-synth: train-auto --synth-contrast (e.g. t1: most images T1-like)",
     )
+    ap.add_argument(
+        "--brain-args",
+        default="",
+        metavar="ARGS",
+        help="more train-auto arguments for the brain model, e.g. '--spacing 2 --foreground 1'",
+    )
     args = ap.parse_args()
     if not SHARED.is_dir():
         print("../shared/data is absent: nothing to benchmark")
@@ -251,6 +258,7 @@ def main() -> int:
             extra = fold + (
                 ["--max-patch", str(args.brain_max_patch)] if args.brain_max_patch else []
             )
+            extra += shlex.split(args.brain_args)
             train("brain", train_dirs, BRAIN, args.brain_minutes, model, extra)
         curve(model)
         pairs = [["real T1 (FreeSurfer)", str(T1 / "image.nii.gz"), str(T1 / "label.nii.gz")]]
