@@ -56,6 +56,12 @@ class CompactMap:
         grid: the codes are generated on, then mapped back to values."""
         p = params or SynthParams()
         keep_all = replace(p, drop_min=None, drop_values=(), crop_margin_mm=None)
+        if p.prior:  # the prior names real values: generation sees their codes
+            table = dict(p.prior)
+            coded = tuple(
+                (code, table[int(v)]) for code, v in enumerate(self.values) if int(v) in table
+            )
+            keep_all = replace(keep_all, prior=coded)
         r = generate_detailed(self.codes, self.spacing_zyx, rng, keep_all)
         out_values = np.array(
             [0 if p.dropped(int(v)) else int(v) for v in self.values], dtype=np.int32

@@ -76,3 +76,29 @@ def test_t1_prior_orders_tissues_as_a_t1_does_and_unknown_names_fail():
     assert t[2] > t[13] > t[10] > t[12] > t[11] > t[3] > t[4]
     with pytest.raises(ValueError, match="unknown intensity prior 'flair' \\(known: t1\\)"):
         prior_table("flair")
+
+
+def test_a_compact_map_applies_the_prior_to_real_values_not_to_its_codes():
+    from segmentation_core.synth.compact import CompactMap
+
+    m = tiny_head(24)  # values 0, 2, 3, 17, 53, 510: codes 0..5
+    cm = CompactMap.from_labels("tiny", m, SPACING, margin_mm=1.0)
+    p = replace(
+        SynthParams(),
+        prior=prior_table("t1"),
+        prior_probability=1.0,
+        prior_gain=(1.0, 1.0),
+        prior_std=0.0,
+    )
+    flat = replace(p.all_off(), prior=p.prior, prior_probability=1.0)
+    img, lab = cm.generate(np.random.default_rng(2), replace(flat, prior_gain=(1.0, 1.0)))
+    # effects off: each structure's voxels hold exactly its T1 level
+    assert np.unique(img[lab == 2]).tolist() == [110.0]  # white matter
+    assert np.unique(img[lab == 3]).tolist() == [70.0]  # cortex
+    assert np.unique(img[lab == 17]).tolist() == [71.0]  # hippocampus
+    # with every effect on, the same image as generating from the real values
+    crop = cm.labels()
+    want_img, want_lab = generate(crop, SPACING, np.random.default_rng(3), p)
+    img, lab = cm.generate(np.random.default_rng(3), p)
+    np.testing.assert_array_equal(img, want_img)
+    np.testing.assert_array_equal(lab, want_lab)
