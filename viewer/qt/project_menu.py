@@ -55,11 +55,14 @@ class ProjectMenu:
         controller.project_changed.connect(lambda *_: self.refresh())
         controller.case_changed.connect(lambda *_: self.refresh())
         controller.cases_changed.connect(self.refresh)
-        self.menu.aboutToShow.connect(self.refresh)  # cases other users finished meanwhile
+        # cases other users finished meanwhile: read them when the menu opens
+        self.menu.aboutToShow.connect(lambda: self.refresh(controller.finished_cases()))
         self.fill_recent()
         self.refresh()
 
-    def refresh(self) -> None:
+    def refresh(self, finished: int | None = None) -> None:
+        """Enable each entry; `finished`: the project's finished cases, by default the count
+        of the case list the panel last read (read here only before the panel exists)."""
         c = self.controller
         has_project = c.project is not None
         s = c.session
@@ -68,7 +71,9 @@ class ProjectMenu:
         self.submit_action.setEnabled(s is not None and not s.read_only)
         self.retrain_action.setEnabled(has_project)
         # automatic training needs finished cases (two at least: the CLI says so too)
-        finished = c.finished_cases()
+        if finished is None:
+            panel = getattr(c, "panel", None)
+            finished = panel.finished if panel is not None else c.finished_cases()
         self.train_auto_action.setEnabled(finished >= 2)
         tip = f"{TRAIN_AUTO_TIP} ({TRAIN_AUTO_KEYS[0]})"
         if has_project and finished < 2:

@@ -99,6 +99,7 @@ class ProjectPanel(QtWidgets.QWidget):
         arow.addWidget(self.auto_models, 1)
         lay.addLayout(arow)
         self._case_rows: list = []
+        self.finished = 0  # finished cases in the list last read (the menu's entries use it)
         self.reader: BackgroundJob | None = None  # the periodic re-read in flight
         self._version_rows: list = []
         self.training = TrainingView()
@@ -144,6 +145,10 @@ class ProjectPanel(QtWidgets.QWidget):
         if table != self._case_rows:  # unchanged: keep the selection and scroll position
             self._case_rows = table
             _fill(self.cases, table)
+        finished = sum(texts[1] == STATE_TEXT["finished"] for texts, _ in table)
+        if finished != self.finished:
+            self.finished = finished
+            self.controller.menu.refresh()
         self._buttons()
 
     def refresh_versions(self) -> None:
@@ -178,8 +183,7 @@ class ProjectPanel(QtWidgets.QWidget):
         self.submit_button.setEnabled(s is not None and not s.read_only)
         idle = not (c.monitor is not None and c.monitor.running)
         self.retrain_button.setEnabled(has and idle)
-        finished = sum(texts[1] == STATE_TEXT["finished"] for texts, _ in self._case_rows)
-        self.train_auto_button.setEnabled(has and idle and finished >= 2)
+        self.train_auto_button.setEnabled(has and idle and self.finished >= 2)
         self.auto_retrain.setEnabled(has)
         self.activate_button.setEnabled(has and self.selected_version() is not None)
         self.base_button.setEnabled(has)
