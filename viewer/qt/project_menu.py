@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
+from viewer.project.auto_train_run import MIN_CASES
 from viewer.qt import menus
 from viewer.qt.project_panel import PANEL_TITLE
 from viewer.qt.settings import recent_projects
@@ -70,14 +71,14 @@ class ProjectMenu:
         self.next_action.setEnabled(has_project)
         self.submit_action.setEnabled(s is not None and not s.read_only)
         self.retrain_action.setEnabled(has_project)
-        # automatic training needs finished cases (two at least: the CLI says so too)
+        # automatic training needs MIN_CASES finished cases (the run refuses fewer)
         if finished is None:
             panel = getattr(c, "panel", None)
             finished = panel.finished if panel is not None else c.finished_cases()
-        self.train_auto_action.setEnabled(finished >= 2)
+        self.train_auto_action.setEnabled(finished >= MIN_CASES)
         tip = f"{TRAIN_AUTO_TIP} ({TRAIN_AUTO_KEYS[0]})"
-        if has_project and finished < 2:
-            tip += f": needs 2 finished cases, the project has {finished}"
+        if has_project and finished < MIN_CASES:
+            tip += f": needs {MIN_CASES} finished cases, the project has {finished}"
         self.train_auto_action.setToolTip(tip)
         self.train_auto_action.setStatusTip(tip)
 

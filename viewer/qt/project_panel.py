@@ -12,6 +12,7 @@ import logging
 from PyQt5 import QtCore, QtWidgets
 
 from viewer.errors import RadLabelError
+from viewer.project.auto_train_run import MIN_CASES
 from viewer.qt.background_job import BackgroundJob
 from viewer.qt.training_view import TrainingView, mean_dice
 
@@ -183,7 +184,7 @@ class ProjectPanel(QtWidgets.QWidget):
         self.submit_button.setEnabled(s is not None and not s.read_only)
         idle = not (c.monitor is not None and c.monitor.running)
         self.retrain_button.setEnabled(has and idle)
-        self.train_auto_button.setEnabled(has and idle and self.finished >= 2)
+        self.train_auto_button.setEnabled(has and idle and self.finished >= MIN_CASES)
         self.auto_retrain.setEnabled(has)
         self.activate_button.setEnabled(has and self.selected_version() is not None)
         self.base_button.setEnabled(has)
