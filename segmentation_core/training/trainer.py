@@ -70,6 +70,9 @@ class TrainConfig:
     warmup_steps: int = 50  # linear warm-up of the learning rate
     min_lr_fraction: float = 0.05  # the cosine decays to this share of `lr`
     trainable: str = "all"  # "all", "decoder" (decoder + head) or "norms" (norms + head)
+    # "static": the oneDNN static-graph step (training/static_graph.py); "eager": Paddle's
+    # eager mode with the in-place AdamW (the reference; same losses to float32 rounding)
+    engine: str = "static"
 
 
 @dataclass
@@ -258,6 +261,32 @@ def _plain(value, key: str):
     raise TypeError(f"optimizer state {key!r} of type {type(value).__name__} is not storable")
 
 
+def _renamed(key: str, mapping: dict[str, str]) -> str:
+    """An optimiser-state key (`<param name>_moment1_0`, ...) with its parameter renamed."""
+    for old in sorted(mapping, key=len, reverse=True):
+        if key.startswith(old + "_"):
+            return mapping[old] + key[len(old) :]
+    return key
+
+
+def interactive_loss(logits, target, valid):
+    """BCE over the valid voxels + soft Dice per patch; builds the eager loss and the static
+    training graph alike (`reduce_sum`)."""
+    import paddle
+
+    from segmentation_core.training.static_graph import reduce_sum, sigmoid
+
+    F = paddle.nn.functional
+    bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    bce = reduce_sum(bce * valid) / (reduce_sum(valid) + 1.0)
+    prob = sigmoid(logits) * valid
+    axes = [1, 2, 3, 4]
+    inter = reduce_sum(prob * target, axes)
+    denom = reduce_sum(prob, axes) + reduce_sum(target, axes)
+    dice = 1.0 - (2 * inter + 1.0) / (denom + 1.0)
+    return bce + paddle.mean(dice)
+
+
 def trainable_parameters(net, which: str) -> list:
     """The parameters `which` names ("all", "decoder": decoder + head, "norms": instance norms
     + head); the others get stop_gradient, so backward stops below the lowest trained layer."""
@@ -337,6 +366,40 @@ class Trainer:
             )
             log.info("initialised from %s", config.init_from)
         self._resume()
+        if config.engine not in ("static", "eager"):
+            raise ValueError(f"unknown training engine {config.engine!r}")
+        self.graph = self._build_graph() if config.engine == "static" else None
+
+    def _build_graph(self):
+        """The static training graph, holding this trainer's weights and optimiser state."""
+        from segmentation_core.encoding import IN_CHANNELS
+        from segmentation_core.network import InteractiveUNet3D
+        from segmentation_core.training.static_graph import StaticGraphTrainer, load_from_eager
+
+        cfg = self.cfg
+        field_ = [-1, -1, -1]
+        graph = StaticGraphTrainer(
+            lambda: InteractiveUNet3D(cfg.widths),
+            {
+                "x": ([-1, IN_CHANNELS, *field_], "float32"),
+                "y": ([-1, 1, *field_], "float32"),
+                "v": ([-1, 1, *field_], "float32"),
+            },
+            lambda logits, f: interactive_loss(logits, f["y"], f["v"]),
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            clip_norm=5.0,
+            trainable=lambda net: trainable_parameters(net, cfg.trainable),
+        )
+        load_from_eager(graph, self.net, self.opt)
+        return graph
+
+    def _sync_from_graph(self) -> None:
+        """The graph's weights and optimiser state into the eager master copies."""
+        from segmentation_core.training.static_graph import copy_to_eager
+
+        if self.graph is not None:
+            copy_to_eager(self.graph, self.net, self.opt)
 
     # --- persistence -------------------------------------------------------------------------
     def _resume(self) -> None:
@@ -373,18 +436,12 @@ class Trainer:
         if not old_names:
             return state
         mapping = dict(zip(old_names, self._param_names()))
-        out = {}
-        for key, value in state.items():
-            for old in sorted(mapping, key=len, reverse=True):
-                if key.startswith(old + "_"):
-                    key = mapping[old] + key[len(old) :]
-                    break
-            out[key] = value
-        return out
+        return {_renamed(key, mapping): value for key, value in state.items()}
 
     def save_checkpoint(self) -> None:
         """Weights and optimiser tensors as safetensors, the rest in the JSON manifest (written
         last, so a folder whose manifest is there has both tensor files)."""
+        self._sync_from_graph()
         save_tensors(
             self.out_dir / CHECKPOINT, {k: v.numpy() for k, v in self.net.state_dict().items()}
         )
@@ -439,6 +496,8 @@ class Trainer:
 
     # --- network calls ------------------------------------------------------------------------
     def _predict(self, x: np.ndarray) -> np.ndarray:
+        if self.graph is not None:
+            return self.graph.predict(x)[:, 0] > 0
         paddle = self.paddle
         self.net.eval()
         with paddle.no_grad():
@@ -451,14 +510,7 @@ class Trainer:
         return simulate_clicks(samples, self._predict, self.rng, self.cfg.max_sim_rounds)
 
     def _loss(self, logits, target, valid):
-        F = self.paddle.nn.functional
-        bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
-        bce = (bce * valid).sum() / (valid.sum() + 1.0)
-        prob = F.sigmoid(logits) * valid
-        inter = (prob * target).sum(axis=[1, 2, 3, 4])
-        denom = prob.sum(axis=[1, 2, 3, 4]) + target.sum(axis=[1, 2, 3, 4])
-        dice = 1.0 - (2 * inter + 1.0) / (denom + 1.0)
-        return bce + dice.mean()
+        return interactive_loss(logits, target, valid)
 
     def validate(self) -> float | None:
         return validation_dice(self.val_set, self._predict)
@@ -472,6 +524,15 @@ class Trainer:
         paddle = self.paddle
         samples = self._next_batch()
         clicks, prev = self._simulate(samples)
+        if self.graph is not None:
+            feed = {
+                "x": _input_batch(samples, clicks, prev),
+                "y": np.stack([s.target for s in samples])[:, None].astype(np.float32),
+                "v": np.stack([s.valid for s in samples])[:, None].astype(np.float32),
+            }
+            loss_value = self.graph.step(feed, self.opt.get_lr())
+            self.state.step += 1
+            return loss_value
         x = paddle.to_tensor(_input_batch(samples, clicks, prev))
         y = paddle.to_tensor(np.stack([s.target for s in samples])[:, None].astype(np.float32))
         v = paddle.to_tensor(np.stack([s.valid for s in samples])[:, None].astype(np.float32))
@@ -539,4 +600,5 @@ class Trainer:
             },
             **extra_meta,
         }
+        self._sync_from_graph()
         return export_inference_model(self.net, model_dir, meta)
