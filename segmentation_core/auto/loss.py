@@ -13,6 +13,8 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
+from segmentation_core.training.static_graph import reduce_sum
+
 MAX_CLASS_WEIGHT = 30.0  # cap: a class of a few voxels must not swamp the batch
 
 
@@ -34,22 +36,41 @@ def class_weights(target: np.ndarray, n_classes: int) -> np.ndarray:
 
 def dice_ce(logits, target, n_classes: int, smooth: float = 1e-5, weights=None):
     """logits (N, C, D, H, W), target int64 (N, D, H, W); `weights`: per-class cross-entropy
-    weights (numpy, length C) or None."""
-    w = None if weights is None else paddle.to_tensor(np.asarray(weights, np.float32))
-    ce = F.cross_entropy(logits, target.unsqueeze(1), axis=1, weight=w)
+    weights (numpy or a tensor, length C) or None.
+
+    Built from ops that also make the static training graph (`reduce_sum`; the weighted
+    cross-entropy by hand, sum(w_y * nll) / sum(w_y) as `F.cross_entropy` defines it, whose
+    weighted path calls a PIR-only binding there)."""
+    onehot = paddle.transpose(F.one_hot(target, n_classes), [0, 4, 1, 2, 3])
+    nll = -reduce_sum(F.log_softmax(logits, axis=1) * onehot, [1])
+    if weights is None:
+        ce = paddle.mean(nll)
+    else:
+        if isinstance(weights, np.ndarray):
+            weights = paddle.to_tensor(weights.astype(np.float32))
+        per_voxel = reduce_sum(onehot * paddle.reshape(weights, [1, n_classes, 1, 1, 1]), [1])
+        ce = reduce_sum(nll * per_voxel) / reduce_sum(per_voxel)
     probs = F.softmax(logits, axis=1)
-    onehot = F.one_hot(target, n_classes).transpose([0, 4, 1, 2, 3])
     dims = [0, 2, 3, 4]
-    inter = (probs * onehot).sum(axis=dims)
-    denom = probs.sum(axis=dims) + onehot.sum(axis=dims)
-    dice = (2 * inter + smooth) / (denom + smooth)
+    inter = reduce_sum(probs * onehot, dims)
+    counts = reduce_sum(onehot, dims)
+    dice = (2 * inter + smooth) / (reduce_sum(probs, dims) + counts + smooth)
     # only the foreground classes present in the batch: with small CPU patches most of a dozen
     # structures are absent from any one batch, and nnU-Net's Dice would then push their
     # probability to zero everywhere (the net collapsed to background); cross-entropy still
     # penalises false positives of absent classes
-    present = (onehot.sum(axis=dims)[1:] > 0).astype("float32")
-    fg_dice = ((1.0 - dice[1:]) * present).sum() / paddle.clip(present.sum(), min=1.0)
-    return ce.mean() + fg_dice
+    present = (counts[1:] > 0).astype("float32")
+    fg_dice = reduce_sum((1.0 - dice[1:]) * present) / paddle.clip(reduce_sum(present), min=1.0)
+    return ce + fg_dice
+
+
+def supervision_weights(n_outputs: int) -> np.ndarray:
+    """Halving weights from full resolution down, the coarsest 0 (too coarse to supervise, as
+    nnU-Net), normalised to sum 1."""
+    weights = np.asarray([0.5**i for i in range(n_outputs)])
+    if n_outputs > 1:
+        weights[-1] = 0.0
+    return weights / weights.sum()
 
 
 def downsample_targets(target: np.ndarray, shapes) -> list[np.ndarray]:
@@ -66,10 +87,7 @@ def deep_supervision_loss(outputs, target: np.ndarray, n_classes: int, weighted_
     cross-entropy with `class_weights` of each output's target."""
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
-    weights = np.asarray([0.5**i for i in range(len(outputs))])
-    if len(outputs) > 1:
-        weights[-1] = 0.0  # the coarsest output is too coarse to supervise (nnU-Net)
-    weights = weights / weights.sum()
+    weights = supervision_weights(len(outputs))
     targets = downsample_targets(target, [o.shape[2:] for o in outputs])
     total = None
     for w, out, t in zip(weights, outputs, targets):
@@ -82,5 +100,34 @@ def deep_supervision_loss(outputs, target: np.ndarray, n_classes: int, weighted_
             cw = class_weights(t, n_classes) if weighted_ce else None
             term = dice_ce(out, paddle.to_tensor(t.astype(np.int64)), n_classes, weights=cw)
             term = term * float(w)
+        total = term if total is None else total + term
+    return total
+
+
+# --- the same loss as a static graph's feeds and ops (training/static_graph.py) ----------------
+def supervision_feed(
+    x: np.ndarray, target: np.ndarray, shapes, n_classes: int, weighted_ce: bool
+) -> dict[str, np.ndarray]:
+    """The graph's inputs for one batch: the image `x`, each supervised output's target `t<i>`
+    and, with `weighted_ce`, its cross-entropy weights `w<i>`."""
+    feed = {"x": x}
+    for i, t in enumerate(downsample_targets(target, shapes)):
+        feed[f"t{i}"] = t.astype(np.int64)
+        if weighted_ce:
+            feed[f"w{i}"] = class_weights(t, n_classes)
+    return feed
+
+
+def supervision_graph_loss(outputs, feeds: dict, n_classes: int, weighted_ce: bool):
+    """`deep_supervision_loss` over the graph's feeds (`supervision_feed`'s names); the
+    unsupervised coarsest output is left out (no DataParallel in the graph)."""
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    total = None
+    for i, (w, out) in enumerate(zip(supervision_weights(len(outputs)), outputs)):
+        if w == 0:
+            continue
+        cw = feeds[f"w{i}"] if weighted_ce else None
+        term = dice_ce(out, feeds[f"t{i}"], n_classes, weights=cw) * float(w)
         total = term if total is None else total + term
     return total

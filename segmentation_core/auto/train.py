@@ -70,6 +70,9 @@ class AutoTrainConfig:
     spacing_mm: float | None = None  # None: planned from the data
     foreground: float | None = None  # share of foreground-centred patches; None: the plan's
     version: str = ""
+    # "static": the oneDNN static-graph step (training/static_graph.py) when training alone;
+    # "eager" (and always under paddle.distributed: DataParallel is eager-only)
+    engine: str = "static"
 
 
 def is_rank0() -> bool:
@@ -202,11 +205,51 @@ class StageTrainer:
             if "cases_epoch" in state:
                 self.pick.epoch, self.pick.pos = state["cases_epoch"], state["cases_pos"]
                 self.pick._order = self.pick._shard()
+        if config.engine not in ("static", "eager"):
+            raise ValueError(f"unknown training engine {config.engine!r}")
+        self.graph = None
+        if config.engine == "static" and distributed.world_size() == 1:
+            self.graph = self._build_graph()
+
+    def output_shapes(self) -> list[tuple[int, ...]]:
+        """The spatial shape of each training-mode output, full resolution first."""
+        shapes = [tuple(int(v) for v in self.stage["patch_zyx"])]
+        if not self.net.deep_supervision:
+            return shapes
+        for k in self.stage["pool_kernels"]:
+            shapes.append(tuple(a // b for a, b in zip(shapes[-1], k)))
+        return shapes[:-1]  # one output per decoder level: the bottleneck has none
+
+    def _build_graph(self):
+        from segmentation_core.auto.loss import supervision_graph_loss
+        from segmentation_core.auto.unet import build_network
+        from segmentation_core.training.static_graph import StaticGraphTrainer, load_from_eager
+
+        plan, stage = self.plan, self.stage
+        n_classes = int(plan["n_classes"])
+        feeds = {"x": ([-1, 1 + int(stage["extra_channels"]), *stage["patch_zyx"]], "float32")}
+        for i, shape in enumerate(self.output_shapes()):
+            feeds[f"t{i}"] = ([-1, *shape], "int64")
+            if self.weighted_ce:
+                feeds[f"w{i}"] = ([n_classes], "float32")
+        graph = StaticGraphTrainer(
+            lambda: build_network(plan, stage),
+            feeds,
+            lambda outs, f: supervision_graph_loss(outs, f, n_classes, self.weighted_ce),
+            lr=self.config.lr,
+            weight_decay=self.config.weight_decay,
+            clip_norm=12.0,
+        )
+        load_from_eager(graph, self.net, self.opt)
+        return graph
 
     def pseudo_dice(self) -> dict[int, float]:
         """Dice per class over the fixed validation patches (eval mode, no augmentation)."""
         from segmentation_core.auto.runtime import EagerPredictor
+        from segmentation_core.training.static_graph import copy_weights_to_eager
 
+        if self.graph is not None:
+            copy_weights_to_eager(self.graph, self.net)
         pred = EagerPredictor(self.net)
         n = int(self.plan["n_classes"])
         inter, total = np.zeros(n), np.zeros(n)
@@ -223,6 +266,10 @@ class StageTrainer:
 
         if not is_rank0():
             return
+        if self.graph is not None:
+            from segmentation_core.training.static_graph import copy_to_eager
+
+            copy_to_eager(self.graph, self.net, self.opt)
         state = {
             "step": self.step,
             "elapsed_s": self.elapsed,
@@ -251,7 +298,7 @@ class StageTrainer:
 
     def run(self) -> bool:
         """Train until the budget ends; True when stopped by `should_stop` (checkpointed)."""
-        from segmentation_core.auto.loss import deep_supervision_loss
+        from segmentation_core.auto.loss import deep_supervision_loss, supervision_feed
 
         paddle = self.paddle
         if self.done:
@@ -274,13 +321,17 @@ class StageTrainer:
             t0 = time.monotonic()
             self.opt.set_lr(poly_lr(self.config.lr, self.frac()))
             x, y = self.sampler.batch(int(self.plan["batch"]))
-            out = self.model(paddle.to_tensor(x))
-            loss = deep_supervision_loss(out, y, n_classes, self.weighted_ce)
-            loss.backward()
-            self.opt.step()
-            self.opt.clear_grad()
+            if self.graph is not None:
+                feed = supervision_feed(x, y, self.output_shapes(), n_classes, self.weighted_ce)
+                loss_v = self.graph.step(feed, self.opt.get_lr())
+            else:
+                out = self.model(paddle.to_tensor(x))
+                loss = deep_supervision_loss(out, y, n_classes, self.weighted_ce)
+                loss.backward()
+                self.opt.step()
+                self.opt.clear_grad()
+                loss_v = float(loss)
             self.step += 1
-            loss_v = float(loss)
             val = None
             if self.step % self.config.val_every_steps == 0 or self.finished():
                 val = self.pseudo_dice()
