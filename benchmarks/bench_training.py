@@ -7,8 +7,9 @@ AdamW leaves a process in a state where every later convolution is slower, so "b
 
 Two tables:
 - network step (forward + backward + optimiser, random data) for the shipped network and the
-  1.4 M-parameter variant (widths from 16), old step (paddle.optimizer.AdamW) beside the new one
-  (segmentation_core.training.optim.InPlaceAdamW);
+  1.4 M-parameter variant (widths from 16): the old eager step (paddle.optimizer.AdamW), the
+  eager step with segmentation_core.training.optim.InPlaceAdamW, and the static-graph step with
+  oneDNN kernels (segmentation_core.training.static_graph, the trainer's default engine);
 - the trainer's full step (patch drawing and augmentation, simulated clicks, step) on a generated
   case, one lever at a time.
 
@@ -89,11 +90,52 @@ def worker_peak(args) -> dict:
     return {"gflops": max(best.values()), "by": best}
 
 
-def _loss(paddle, logits, y):
-    F = paddle.nn.functional
-    prob = F.sigmoid(logits)
-    dice = 1 - (2 * (prob * y).sum() + 1) / (prob.sum() + y.sum() + 1)
-    return F.binary_cross_entropy_with_logits(logits, y) + dice
+def _static_net_step(args, net, shape, flops) -> dict:
+    """The same step through the static graph (training/static_graph.py): whole-step times."""
+    import numpy as np
+
+    from segmentation_core.network import InteractiveUNet3D, count_parameters
+    from segmentation_core.training.static_graph import StaticGraphTrainer
+    from segmentation_core.training.trainer import interactive_loss
+
+    widths = net.widths
+    free = [-1, -1, -1]
+    graph = StaticGraphTrainer(
+        lambda: InteractiveUNet3D(widths),
+        {
+            "x": ([-1, shape[1], *free], "float32"),
+            "y": ([-1, 1, *free], "float32"),
+            "v": ([-1, 1, *free], "float32"),
+        },
+        lambda out, f: interactive_loss(out, f["y"], f["v"]),
+        lr=1e-3,
+        weight_decay=1e-4,
+        clip_norm=5.0,
+    )
+    graph.load_weights(net.state_dict())
+    rng = np.random.default_rng(0)
+    feed = {
+        "x": rng.normal(0, 1, shape).astype(np.float32),
+        "y": (rng.random((args.batch, 1) + shape[2:]) > 0.7).astype(np.float32),
+        "v": np.ones((args.batch, 1) + shape[2:], np.float32),
+    }
+    times, fwd = [], []
+    for _ in range(args.warmup + args.steps):
+        t0 = time.perf_counter()
+        graph.step(feed, 1e-3)
+        t1 = time.perf_counter()
+        graph.predict(feed["x"])
+        times.append(t1 - t0)
+        fwd.append(time.perf_counter() - t1)
+    step = statistics.median(times[args.warmup :])
+    return {
+        "params": count_parameters(net),
+        "flops": flops,
+        "forward": statistics.median(fwd[args.warmup :]),  # a no-gradient forward pass
+        "backward": 0.0,
+        "update": 0.0,
+        "step": step,
+    }
 
 
 def worker_net(args) -> dict:
@@ -104,6 +146,7 @@ def worker_net(args) -> dict:
     from segmentation_core.encoding import IN_CHANNELS
     from segmentation_core.network import InteractiveUNet3D, count_parameters
     from segmentation_core.training.flops import conv_flops
+    from segmentation_core.training.trainer import interactive_loss
 
     _set_threads(args.threads)
     paddle.seed(0)
@@ -111,15 +154,18 @@ def worker_net(args) -> dict:
     net = InteractiveUNet3D(widths)
     shape = (args.batch, IN_CHANNELS, args.patch, args.patch, args.patch)
     flops = 3 * conv_flops(net, shape)
+    if args.engine == "static":
+        return _static_net_step(args, net, shape, flops)
     opt = _optimiser(args.opt, net.parameters())
     rng = np.random.default_rng(0)
     x = paddle.to_tensor(rng.normal(0, 1, shape).astype(np.float32))
     y = paddle.to_tensor((rng.random((args.batch, 1) + shape[2:]) > 0.7).astype(np.float32))
+    ones = paddle.ones_like(y)
     net.train()
     rows = []
     for _ in range(args.warmup + args.steps):
         t0 = time.perf_counter()
-        loss = _loss(paddle, net(x), y)
+        loss = interactive_loss(net(x), y, ones)
         float(loss)
         t1 = time.perf_counter()
         loss.backward()
@@ -177,6 +223,7 @@ def worker_trainer(args) -> dict:
         minutes=1e6,
         checkpoint_every_s=1e9,
         seed=1,
+        engine=args.engine,
         **extra,
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -251,6 +298,7 @@ def main() -> int:
     p.add_argument("--batch", type=int, default=2, help=argparse.SUPPRESS)
     p.add_argument("--opt", default="inplace", help=argparse.SUPPRESS)
     p.add_argument("--prefetch", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--engine", default="eager", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
         print(json.dumps(WORKERS[args.worker](args)), flush=True)
@@ -272,26 +320,40 @@ def main() -> int:
         cells = []
     if cells:
         print("network step (forward + backward + AdamW), s/step, median of repeats")
-        head = "| widths | params | patch | batch | GFLOP/step | old s/step | new s/step "
-        print(head + "| speed-up | new steps/s | new GFLOP/s | % of peak |")
-        print("|" + "---|" * 11)
+        print("old: eager, paddle.optimizer.AdamW; in-place: eager, InPlaceAdamW;")
+        print("static: the oneDNN static graph (the trainer's default engine)")
+        head = "| widths | params | patch | batch | GFLOP/step | old s/step | in-place s/step "
+        head += "| static s/step | in-place speed-up | static speed-up | static steps/s "
+        print(head + "| static GFLOP/s | % of peak |")
+        print("|" + "---|" * 13)
     for widths, patch, batch in cells:
         kw = dict(widths=widths, patch=patch, batch=batch, threads=args.threads, **common)
         res = medians(
-            {"old": dict(kw, opt="paddle"), "new": dict(kw, opt="inplace")}, args.repeats, "net"
+            {
+                "old": dict(kw, opt="paddle"),
+                "in-place": dict(kw, opt="inplace"),
+                "static": dict(kw, engine="static"),
+            },
+            args.repeats,
+            "net",
         )
-        old, new = res["old"], res["new"]
-        gf = new["flops"] / 1e9
+        old, inp, st = res["old"], res["in-place"], res["static"]
+        gf = st["flops"] / 1e9
         print(
-            f"| {widths} | {new['params'] / 1e6:.2f} M | {patch}^3 | {batch} | {gf:.1f} "
-            f"| {old['step']:.2f} | {new['step']:.2f} | {old['step'] / new['step']:.2f}x "
-            f"| {1 / new['step']:.2f} | {gf / new['step']:.1f} | {100 * gf / new['step'] / peak:.1f} |"
+            f"| {widths} | {st['params'] / 1e6:.2f} M | {patch}^3 | {batch} | {gf:.1f} "
+            f"| {old['step']:.2f} | {inp['step']:.2f} | {st['step']:.2f} "
+            f"| {old['step'] / inp['step']:.2f}x | {old['step'] / st['step']:.2f}x "
+            f"| {1 / st['step']:.2f} | {gf / st['step']:.1f} | {100 * gf / st['step'] / peak:.1f} |"
         )
         for name, r in res.items():
-            print(
-                f"|   {name}: forward {r['forward']:.2f} s, backward {r['backward']:.2f} s, "
-                f"update {1000 * r['update']:.0f} ms; per repeat {r['steps_all']} |"
-            )
+            if name == "static":
+                what = f"no-gradient forward {r['forward']:.2f} s"
+            else:
+                what = (
+                    f"forward {r['forward']:.2f} s, backward {r['backward']:.2f} s, "
+                    f"update {1000 * r['update']:.0f} ms"
+                )
+            print(f"|   {name}: {what}; per repeat {r['steps_all']} |")
     if args.skip_levers:
         return 0
 
@@ -306,6 +368,11 @@ def main() -> int:
         "in-place AdamW, 2 threads": dict(base, opt="inplace", threads=2),
         "in-place AdamW, 2 threads, prefetch worker": dict(
             base, opt="inplace", threads=2, prefetch=1
+        ),
+        "static graph (oneDNN), 1 thread": dict(base, engine="static", threads=1),
+        "static graph (oneDNN), 2 threads": dict(base, engine="static", threads=2),
+        "static graph (oneDNN), 2 threads, prefetch worker": dict(
+            base, engine="static", threads=2, prefetch=1
         ),
     }
     res = medians(levers, args.repeats, "trainer")
