@@ -42,9 +42,15 @@ from segmentation_core.auto.plan import Budget, make_plan
 from segmentation_core.auto.postprocess import class_dice, decide_largest_component
 from segmentation_core.auto.preprocess import (
     label_to_classes,
-    normalise,
     resample,
     target_shape,
+)
+from segmentation_core.auto.stage_batches import (
+    ShardedCases,
+    batch_stream,
+    generated_cases,
+    prepare_stage_case,
+    stage_sampler,
 )
 from segmentation_core.checkpoint_io import read_json, write_json
 
@@ -73,32 +79,14 @@ class AutoTrainConfig:
     # "static": the oneDNN static-graph step (training/static_graph.py) when training alone;
     # "eager" (and always under paddle.distributed: DataParallel is eager-only)
     engine: str = "static"
+    # draw batches in a worker process (`stage_batches.batch_stream`) while the net steps; a
+    # resumed run then draws fresh patches. False: between steps, in-process, so that a
+    # resumed run continues the very sequence of patches the uninterrupted one would have seen
+    prefetch: bool = True
 
 
 def is_rank0() -> bool:
     return distributed.is_rank0()
-
-
-class ShardedCases:
-    """Which case the next patch comes from: this rank's shard of a per-epoch permutation
-    (`distributed.shard_indices`; alone, simply a shuffled pass over every case per epoch)."""
-
-    def __init__(self, n: int, seed: int, epoch: int = 0, pos: int = 0) -> None:
-        self.n, self.seed, self.epoch, self.pos = n, seed, epoch, pos
-        self._order = self._shard()
-
-    def _shard(self):
-        return distributed.shard_indices(
-            self.n, distributed.rank(), distributed.world_size(), self.seed, self.epoch
-        )
-
-    def __call__(self) -> int:
-        if self.pos >= len(self._order):
-            self.epoch, self.pos = self.epoch + 1, 0
-            self._order = self._shard()
-        i = int(self._order[self.pos])
-        self.pos += 1
-        return i
 
 
 def fold_list(config: AutoTrainConfig, n: int) -> list:
@@ -110,14 +98,6 @@ def fold_list(config: AutoTrainConfig, n: int) -> list:
     if not 0 <= k < n:
         raise ValueError(f"fold {k} does not exist (folds 0..{n - 1})")
     return [k]
-
-
-def prepare_stage_case(case: AutoCase, plan: dict, stage: dict, prev=None) -> StageCase:
-    shape = target_shape(case.image.shape, case.spacing_zyx, stage["spacing_zyx"])
-    img = normalise(resample(case.image, shape, order=1), plan["normalization"])
-    classes = label_to_classes(case.label, plan["label_values"])
-    classes = resample(classes, shape, order=0, dtype=np.uint8)
-    return StageCase(case.name, img, classes, tuple(stage["spacing_zyx"]), prev)
 
 
 def poly_lr(lr0: float, frac: float) -> float:
@@ -162,22 +142,21 @@ class StageTrainer:
         self.pick = ShardedCases(len(train_cases), config.seed)
         n_classes = int(plan["n_classes"])
         self.weighted_ce = bool(plan.get("class_weighted_ce", False))
+        self.synth = synth
         self.generated = None
         if synth is not None:
-            self.generated = synth_source.GeneratedStageCases(
-                synth[0], lambda c: prepare_stage_case(c, plan, stage), self.rng
-            )
-        self.sampler = PatchSampler(
+            self.generated = generated_cases(synth[0], plan, stage, self.rng)
+        self.train_cases = train_cases
+        self.sampler = stage_sampler(
             train_cases,
-            stage["patch_zyx"],
-            n_classes,
-            int(stage["extra_channels"]),
+            plan,
+            stage,
             self.rng,
-            float(plan.get("foreground_oversampling", 1 / 3)),
-            pick=self.pick,
-            synth=self.generated,
-            synth_share=synth[1] if synth is not None else 0.0,
+            self.pick,
+            self.generated,
+            synth[1] if synth is not None else 0.0,
         )
+        self._prefetch = None  # the patch worker, started with the first step
         # fixed, foreground-centred, un-augmented validation patches for the pseudo-Dice
         val_rng = np.random.default_rng(12345)
         pool = val_cases or train_cases or [self.generated() for _ in range(2)]
@@ -296,8 +275,43 @@ class StageTrainer:
             return True
         return self.budget_s > 0 and self.elapsed >= self.budget_s
 
+    def next_batch(self):
+        if not self.config.prefetch:
+            return self.sampler.batch(int(self.plan["batch"]))
+        if self._prefetch is None:
+            from segmentation_core.training.prefetch import StreamWorker
+
+            args = (
+                self.train_cases,
+                self.plan,
+                self.stage,
+                self.synth,
+                self.config.seed,
+                self.step,
+            )
+            self._prefetch = StreamWorker(batch_stream, args)
+        return self._prefetch.next()
+
+    def close(self) -> None:
+        """Stops the patch worker (also stopped when the process exits)."""
+        if self._prefetch is not None:
+            self._prefetch.close()
+            self._prefetch = None
+
     def run(self) -> bool:
         """Train until the budget ends; True when stopped by `should_stop` (checkpointed)."""
+        threads = max(1, int(self.config.threads))
+        # the patch worker is busy about as long as a step: it gets one of the cores, the
+        # net the rest (docs/benchmarks.md, "Automatic model training step")
+        if self.config.prefetch and threads > 1:
+            self.paddle.base.core.set_num_threads(threads - 1)
+        try:
+            return self._run()
+        finally:
+            self.close()
+            self.paddle.base.core.set_num_threads(threads)
+
+    def _run(self) -> bool:
         from segmentation_core.auto.loss import deep_supervision_loss, supervision_feed
 
         paddle = self.paddle
@@ -320,7 +334,7 @@ class StageTrainer:
                 break
             t0 = time.monotonic()
             self.opt.set_lr(poly_lr(self.config.lr, self.frac()))
-            x, y = self.sampler.batch(int(self.plan["batch"]))
+            x, y = self.next_batch()
             if self.graph is not None:
                 feed = supervision_feed(x, y, self.output_shapes(), n_classes, self.weighted_ce)
                 loss_v = self.graph.step(feed, self.opt.get_lr())

@@ -65,14 +65,45 @@ def batch_stream(
         yield [draw_sample(sampler, rng, patch, synthetic_fraction, pool) for _ in range(batch)]
 
 
-def _worker(cases, patch, synthetic_fraction, batch, seed, out, sampler_factory, synth) -> None:
-    for samples in batch_stream(
-        cases, patch, synthetic_fraction, batch, seed, sampler_factory, synth
-    ):
-        out.put(samples)  # blocks while the queue is full
+def _stream_into(factory: Callable, args: tuple, out) -> None:
+    for item in factory(*args):
+        out.put(item)  # blocks while the queue is full
 
 
-class PrefetchWorker:
+class StreamWorker:
+    """Items of the endless generator `factory(*args)`, produced ahead by a worker process.
+
+    `factory` is a module-level function and `args` picklable: the spawn context starts a
+    fresh interpreter that imports the factory by name (no fork of a process that holds
+    Paddle's threads)."""
+
+    def __init__(
+        self, factory: Callable, args: tuple, depth: int = 3, name: str = "radlabel-train-patches"
+    ) -> None:
+        ctx = mp.get_context("spawn")
+        self._queue = ctx.Queue(maxsize=depth)
+        self._proc = ctx.Process(
+            target=_stream_into, args=(factory, tuple(args), self._queue), name=name, daemon=True
+        )
+        self._proc.start()
+        # a trainer dropped without close() does not leave its worker drawing
+        self._finalizer = weakref.finalize(self, _stop, self._proc, self._queue)
+
+    def next(self):
+        while True:
+            try:
+                return self._queue.get(timeout=1.0)
+            except queue.Empty:
+                if not self._proc.is_alive():
+                    raise RuntimeError(
+                        f"the patch worker stopped (exit code {self._proc.exitcode})"
+                    ) from None
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+class PrefetchWorker(StreamWorker):
     """Batches from `batch_stream(...)`, drawn ahead by a worker process."""
 
     def __init__(
@@ -86,39 +117,11 @@ class PrefetchWorker:
         sampler_factory: Callable = TargetSampler,
         synth: SynthSpec | None = None,
     ) -> None:
-        ctx = mp.get_context("spawn")
-        self._queue = ctx.Queue(maxsize=depth)
-        self._proc = ctx.Process(
-            target=_worker,
-            args=(
-                list(cases),
-                patch,
-                synthetic_fraction,
-                batch,
-                seed,
-                self._queue,
-                sampler_factory,
-                synth,
-            ),
-            name="radlabel-train-patches",
-            daemon=True,
-        )
-        self._proc.start()
-        # a trainer dropped without close() does not leave its worker drawing
-        self._finalizer = weakref.finalize(self, _stop, self._proc, self._queue)
+        args = (list(cases), patch, synthetic_fraction, batch, seed, sampler_factory, synth)
+        super().__init__(batch_stream, args, depth)
 
     def next_batch(self) -> list[PatchSample]:
-        while True:
-            try:
-                return self._queue.get(timeout=1.0)
-            except queue.Empty:
-                if not self._proc.is_alive():
-                    raise RuntimeError(
-                        f"the patch worker stopped (exit code {self._proc.exitcode})"
-                    ) from None
-
-    def close(self) -> None:
-        self._finalizer()
+        return self.next()
 
 
 def _stop(proc, q) -> None:

@@ -14,7 +14,10 @@ from segmentation_core.checkpoint_io import load_tensors, read_json
 
 
 def config(**kw) -> AutoTrainConfig:
-    base = dict(minutes=0, max_steps=12, fold="all", budget=TINY, lr=1e-2, val_every_steps=6)
+    # in-process batches unless a test asks for the worker: the same patches on every run
+    base = dict(
+        minutes=0, max_steps=12, fold="all", budget=TINY, lr=1e-2, val_every_steps=6, prefetch=False
+    )
     base.update(kw)
     return AutoTrainConfig(**base)
 
@@ -25,6 +28,7 @@ def two_cases():
 
 
 def test_loss_falls_and_an_interrupted_run_resumes(two_cases, tmp_path):
+    # in-process batches: the resumed run continues the very same sequence of patches
     straight = tmp_path / "straight"
     train_auto(two_cases, straight, config())
     state = read_json(straight / "fold_all" / "fullres" / STATE)
@@ -41,7 +45,11 @@ def test_loss_falls_and_an_interrupted_run_resumes(two_cases, tmp_path):
             seen.append(info["step"])
 
     card = train_auto(
-        two_cases, resumed, config(), progress=stop_after_5, should_stop=lambda: len(seen) >= 5
+        two_cases,
+        resumed,
+        config(),
+        progress=stop_after_5,
+        should_stop=lambda: len(seen) >= 5,
     )
     assert card["training"]["cancelled"] is True and card["inference_folds"] == []
     assert read_json(resumed / "fold_all" / "fullres" / STATE)["step"] == 5
@@ -56,6 +64,49 @@ def test_loss_falls_and_an_interrupted_run_resumes(two_cases, tmp_path):
         np.testing.assert_allclose(a[k], b[k], rtol=1e-5, atol=1e-6, err_msg=k)
     resumed_losses = [h[1] for h in read_json(resumed / "fold_all" / "fullres" / STATE)["history"]]
     np.testing.assert_allclose(resumed_losses, losses, rtol=1e-4)
+
+
+def test_prefetched_run_learns_resumes_and_draws_the_streams_batches(two_cases, tmp_path):
+    from segmentation_core.auto.stage_batches import batch_stream, prepare_stage_case
+    from segmentation_core.training.prefetch import StreamWorker
+
+    out = tmp_path / "prefetched"
+    seen = []
+
+    def record(info):
+        if info.get("phase") == "training":
+            seen.append(info["step"])
+
+    prefetched = config(prefetch=True)
+    card = train_auto(
+        two_cases, out, prefetched, progress=record, should_stop=lambda: len(seen) >= 5
+    )
+    assert card["training"]["cancelled"] is True
+    seen.clear()
+    card = train_auto(two_cases, out, prefetched, progress=record)
+    assert seen == [6, 7, 8, 9, 10, 11, 12] and card["inference_folds"] == ["all"]
+    losses = [h[1] for h in read_json(out / "fold_all" / "fullres" / STATE)["history"]]
+    assert len(losses) == 12
+    assert np.mean(losses[-3:]) < np.mean(losses[:3]) - 0.1
+
+    # the worker process yields exactly what the same stream yields here
+    plan = card["plan"]
+    (stage,) = plan["stages"]
+    cases = [prepare_stage_case(c, plan, stage) for c in two_cases]
+    args = (cases, plan, stage, None, 0, 5)
+    here = batch_stream(*args)
+    worker = StreamWorker(batch_stream, args)
+    try:
+        for _ in range(3):
+            (xa, ya), (xb, yb) = next(here), worker.next()
+            assert xa.shape == (plan["batch"], 1, *stage["patch_zyx"]) and ya.dtype == np.int64
+            np.testing.assert_array_equal(xa, xb)
+            np.testing.assert_array_equal(ya, yb)
+    finally:
+        worker.close()
+    # another start step draws other patches (a resumed run does not repeat the first ones)
+    other = next(batch_stream(cases, plan, stage, None, 0, 6))[0]
+    assert not np.array_equal(other, next(batch_stream(*args))[0])
 
 
 def test_exported_model_gives_the_training_networks_output(two_cases, tmp_path):

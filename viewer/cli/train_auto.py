@@ -59,6 +59,12 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default 3e-3)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--no-prefetch",
+        action="store_true",
+        help="draw patches between steps in this process (default: a worker process draws "
+        "them while the network steps; in-process, a resumed run repeats the patches exactly)",
+    )
     add_synth_arguments(p)
     p.add_argument(
         "--synth-subjects",
@@ -190,6 +196,7 @@ def _train(args: argparse.Namespace, project) -> int:
         version=Path(args.out).name,
         spacing_mm=args.spacing,
         foreground=args.foreground,
+        prefetch=not args.no_prefetch,
         **({"lr": args.lr} if args.lr is not None else {}),
     )
     printer = None
