@@ -60,6 +60,12 @@ def add_parser(sub) -> None:
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default 3e-3)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
+        "--engine",
+        choices=("static", "eager"),
+        default="static",
+        help="training step: the oneDNN static graph (default) or eager Paddle",
+    )
+    p.add_argument(
         "--no-prefetch",
         action="store_true",
         help="draw patches between steps in this process (default: a worker process draws "
@@ -197,6 +203,7 @@ def _train(args: argparse.Namespace, project) -> int:
         spacing_mm=args.spacing,
         foreground=args.foreground,
         prefetch=not args.no_prefetch,
+        engine=args.engine,
         **({"lr": args.lr} if args.lr is not None else {}),
     )
     printer = None
