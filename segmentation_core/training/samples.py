@@ -28,6 +28,9 @@ class PatchSample:
     valid: np.ndarray  # bool: inside the image
     first_click: tuple[int, int, int]
     spacing: np.ndarray  # patch spacing (mm), after axis permutation
+    # the network is shown this patch without its image channel (the affinity channels,
+    # computed from the image, stay): see `trainer.TrainConfig.image_dropout`
+    drop_image: bool = False
 
 
 def _choose_level(target: Target, spacing_zyx, patch: int, rng: np.random.Generator) -> int:

@@ -70,6 +70,11 @@ class TrainConfig:
     warmup_steps: int = 50  # linear warm-up of the learning rate
     min_lr_fraction: float = 0.05  # the cosine decays to this share of `lr`
     trainable: str = "all"  # "all", "decoder" (decoder + head) or "norms" (norms + head)
+    # share of training patches shown without the image channel (affinity channels kept): a
+    # first click inside a large organ gets a patch of near-uniform image where the affinity
+    # channel already holds the organ; without this the network ignores affinity and predicts
+    # a small ball around the click (issue 16, lever 3). Validation never drops the image.
+    image_dropout: float = 0.0
     # "static": the oneDNN static-graph step (training/static_graph.py); "eager": Paddle's
     # eager mode with the in-place AdamW (the reference; same losses to float32 rounding)
     engine: str = "static"
@@ -93,8 +98,9 @@ def _as_used(prev: np.ndarray, pred: np.ndarray, clicks) -> np.ndarray:
 
 
 def _input_batch(samples, clicks, prev):
-    """The same encoding as at use (`build_input`), one sample per batch row."""
-    return np.concatenate(
+    """The same encoding as at use (`build_input`), one sample per batch row; a sample marked
+    `drop_image` has its image channel zeroed after its affinity channels were computed."""
+    x = np.concatenate(
         [
             build_input(
                 s.image,
@@ -105,6 +111,20 @@ def _input_batch(samples, clicks, prev):
             for i, s in enumerate(samples)
         ]
     )
+    for i, s in enumerate(samples):
+        if s.drop_image:
+            x[i, 0] = 0.0
+    return x
+
+
+def mark_image_dropout(
+    samples: list[PatchSample], share: float, rng: np.random.Generator
+) -> list[PatchSample]:
+    """Marks about `share` of the samples to be shown without their image channel."""
+    if share > 0:
+        for s in samples:
+            s.drop_image = bool(rng.random() < share)
+    return samples
 
 
 # --- the recipe's numpy parts, shared with the PyTorch twin (training/twin/train.py) ----------
@@ -225,9 +245,15 @@ def check_resume_folder(out_dir: Path) -> None:
 
 
 def init_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """The weights to fine-tune from: a checkpoint.safetensors, or a training folder holding
-    one. Pickle files are refused before anything reads them."""
+    """The weights to fine-tune from: a checkpoint.safetensors, a training folder holding one,
+    or an exported model folder. Pickle files are refused before anything reads them."""
     p = Path(path)
+    if p.is_dir() and not (p / CHECKPOINT).is_file() and (p / "model.json").is_file():
+        # an exported model folder (the shipped base model among them): continue from it
+        from segmentation_core.training.exported_weights import network_from_export
+
+        net = network_from_export(p)
+        return {k: np.asarray(v.numpy()) for k, v in net.state_dict().items()}
     if p.is_dir():
         p = p / CHECKPOINT
     return load_tensors(p)
@@ -469,6 +495,9 @@ class Trainer:
         )
 
     def _next_batch(self) -> list[PatchSample]:
+        return mark_image_dropout(self._draw_batch(), self.cfg.image_dropout, self.rng)
+
+    def _draw_batch(self) -> list[PatchSample]:
         cfg = self.cfg
         if not cfg.prefetch:
             return [self._draw_sample() for _ in range(cfg.batch)]

@@ -200,3 +200,62 @@ def test_the_trainer_takes_the_same_steps_with_either_engine(tmp_path):
     # near-zero gradient into a full-size step of either sign
     for key in w_eager.keys() - dropped:
         np.testing.assert_allclose(w_static[key], w_eager[key], atol=1e-3, err_msg=key)
+
+
+def test_image_dropout_zeroes_only_the_image_channel(tmp_path):
+    from segmentation_core.training.trainer import _input_batch, mark_image_dropout
+
+    trainer = Trainer([_sphere_case()], tmp_path, _config())
+    samples = [trainer._draw_sample() for _ in range(2)]
+    clicks = [[(s.first_click, True)] for s in samples]
+    prev = [np.zeros(s.image.shape, np.float32) for s in samples]
+    kept = _input_batch(samples, clicks, prev)
+    rng = np.random.default_rng(0)
+    state = rng.bit_generator.state
+    assert mark_image_dropout(samples, 0.0, rng) == samples
+    assert rng.bit_generator.state == state  # no dropout: the run's random stream is unchanged
+    mark_image_dropout(samples, 1.0, rng)
+    assert [s.drop_image for s in samples] == [True, True]
+    samples[1].drop_image = False
+    dropped = _input_batch(samples, clicks, prev)
+    assert np.abs(kept[0, 0]).max() > 0.5
+    np.testing.assert_array_equal(dropped[0, 0], np.zeros_like(kept[0, 0]))
+    # the affinity channels were computed from the image all the same
+    np.testing.assert_array_equal(dropped[0, 1:], kept[0, 1:])
+    np.testing.assert_array_equal(dropped[1], kept[1])
+
+
+def test_training_with_image_dropout_shows_the_network_patches_without_image(tmp_path):
+    trainer = Trainer([_sphere_case()], tmp_path, _config(max_steps=3, image_dropout=1.0))
+    seen = []
+    draw = trainer._next_batch
+
+    def spy():
+        batch = draw()
+        seen.append([s.drop_image for s in batch])
+        return batch
+
+    trainer._next_batch = spy
+    state = trainer.run()
+    assert state.step == 3
+    assert seen == [[True, True]] * 3
+    # validation patches keep their image
+    assert all(not s.drop_image for s in trainer._fixed_val_set([_sphere_case(1)]))
+
+
+def test_fine_tuning_starts_from_an_exported_model_folder(tmp_path):
+    from segmentation_core.model_store import WEIGHTS_FILE
+    from segmentation_core.training.trainer import init_weights
+
+    trainer = Trainer([_sphere_case()], tmp_path / "work", _config(max_steps=2))
+    trainer.run()
+    model_dir = trainer.export(tmp_path / "model", {"note": "test"})
+    (model_dir / WEIGHTS_FILE).unlink()  # as the shipped base model: graph + pdiparams only
+    weights = init_weights(model_dir)
+    ref = trainer.net.state_dict()
+    assert sorted(weights) == sorted(ref)
+    for key, value in ref.items():
+        np.testing.assert_array_equal(weights[key], value.numpy())
+    tuned = Trainer([_sphere_case()], tmp_path / "tune", _config(init_from=str(model_dir)))
+    for key, value in tuned.net.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), ref[key].numpy())

@@ -45,9 +45,17 @@ def add_parser(sub) -> None:
         "--init-from",
         default="",
         metavar="CHECKPOINT",
-        help="start from another run's checkpoint.safetensors (or its --out folder) for "
-        "fine-tuning; new input channels start at zero so the starting network computes what "
+        help="start from another run's checkpoint.safetensors (or its --out folder, or an "
+        "exported model folder such as resources/models/base) for fine-tuning; new input channels start at zero so the starting network computes what "
         "the old one did. Pickle checkpoints (.pdparams) are refused: they can run code",
+    )
+    p.add_argument(
+        "--image-dropout",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share of patches shown without the image channel, so that the network learns "
+        "to follow the affinity channels (default 0)",
     )
     add_synth_arguments(p)
     p.set_defaults(func=run)
@@ -103,6 +111,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.init_from:
         init_weights(args.init_from)
     exclude = _parse_excludes(args.exclude)
+    if not 0.0 <= args.image_dropout <= 1.0:
+        raise RadLabelError(f"--image-dropout must be between 0 and 1, not {args.image_dropout}")
     if not args.data and not args.synth_labelmaps:
         raise RadLabelError("give training cases (--data) or label maps (--synth-labelmaps)")
     synth = None
@@ -137,6 +147,7 @@ def _run(args: argparse.Namespace) -> int:
         threads=args.threads,
         lr=args.lr,
         init_from=args.init_from,
+        image_dropout=args.image_dropout,
     )
     trainer = Trainer(
         train, Path(args.out), cfg, val_cases=val, progress=_progress_printer(), synth=synth

@@ -35,6 +35,7 @@ from segmentation_core.training.trainer import (
     TrainConfig,
     _input_batch,
     fixed_val_set,
+    mark_image_dropout,
     scheduled_lr,
     simulate_clicks,
     validation_dice,
@@ -85,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--init-from",
         default="",
         help="twin weights (.safetensors) to start from; 'pack' for the pack's init.safetensors",
+    )
+    p.add_argument(
+        "--image-dropout",
+        type=float,
+        default=0.0,
+        help="share of patches shown without the image channel (as train-base)",
     )
     p.add_argument(
         "--amp", action="store_true", help="bfloat16 autocast for the network (CUDA only)"
@@ -159,6 +166,7 @@ class TwinTrainer:
             threads=args.threads,
             warmup_steps=args.warmup_steps,
             min_lr_fraction=args.min_lr_fraction,
+            image_dropout=args.image_dropout,
         )
         synth = None
         if args.synth_share > 0:
@@ -197,6 +205,7 @@ class TwinTrainer:
 
     def train_step(self, samples) -> float:
         t0 = time.monotonic()
+        samples = mark_image_dropout(samples, self.cfg.image_dropout, self.rng)
         clicks, prev = simulate_clicks(samples, self.predict, self.rng, self.cfg.max_sim_rounds)
         t1 = time.monotonic()
         dev = self.device
