@@ -6,6 +6,7 @@ classic engine, and prints Dice@1/3/5/10, NoC@85, latency p50/p95 and peak memor
 
   python benchmarks/bench_engine.py [--quick] [--clicks N] [--model DIR] [--json OUT]
   python benchmarks/bench_engine.py --validation --clicks 20   # the model card's numbers
+  python benchmarks/bench_engine.py --validation --per-target  # and each target's Dice
 
 Without a shipped model in resources/models/base an untrained export is used and said so: its
 latency and memory are real, its accuracy is meaningless.
@@ -41,6 +42,7 @@ VALIDATION_CASES = [
     ("mr_brain_tumour", "image.nrrd", "label.nrrd", None),
     ("mr_brain_freesurfer", "image.nii.gz", "label.nii.gz", [17, 53, 18, 54]),
 ]
+LARGE_ML = 100.0  # the "large organ" row of the table
 QUICK = {  # a few targets per case
     "ct_abdomen_small": [1, 2, 5, 7, 52],
     "mr_abdomen_small": None,
@@ -79,6 +81,11 @@ def main() -> int:
         "--validation",
         action="store_true",
         help="the base model's validation cases (see resources/models/base/MODEL_CARD.md)",
+    )
+    ap.add_argument(
+        "--per-target",
+        action="store_true",
+        help="also print each target's Dice (named from the case's labels.json when it has one)",
     )
     ap.add_argument(
         "--whole-redraw",
@@ -126,6 +133,8 @@ def main() -> int:
         for s in sessions.values():
             s.close()
     print_table(rows, clicks)
+    if args.per_target:
+        print_targets(rows, clicks)
     if args.json:
         Path(args.json).write_text(json.dumps(all_json, indent=1), encoding="utf-8")
     return 0
@@ -159,6 +168,42 @@ def print_table(rows, clicks: int) -> None:
             + "".join(f"{dice[k]:9.3f}" for k in ks)
             + f"{nocs:8.1f}{np.percentile(lat, 50):8.3f}{np.percentile(lat, 95):8.3f}"
         )
+    for e, rs in per_engine.items():
+        # the large organs apart: a first click inside one is where a small network fails most
+        ts = [t for r in rs for t in r.targets if t.volume_ml >= LARGE_ML]
+        if ts:
+            print(
+                f"{f'targets >= {LARGE_ML:.0f} mL':<22}{e:<8}{len(ts):>4}"
+                + "".join(f"{np.mean([t.dice_at(k) for t in ts]):9.3f}" for k in ks)
+                + f"{np.mean([t.noc['noc@85'] for t in ts]):8.1f}"
+            )
+
+
+def label_names(case: str) -> dict[int, str]:
+    """Label value -> name from the case folder's labels.json (empty when it has none)."""
+    path = SEG / case / "labels.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return {int(k): str(v) for k, v in raw.items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def print_targets(rows, clicks: int) -> None:
+    """One line per target and engine: value, name, volume and Dice after 1/3/5/10 clicks."""
+    ks = [k for k in (1, 3, 5, 10) if k <= clicks]
+    print()
+    print(
+        f"{'case':<22}{'engine':<8}{'value':>6} {'name':<26}{'mL':>8}"
+        + "".join(f"{'Dice@' + str(k):>9}" for k in ks)
+    )
+    for case, e, r in rows:
+        names = label_names(case)
+        for t in r.targets:
+            print(
+                f"{case:<22}{e:<8}{t.value:>6} {names.get(t.value, ''):<26.26}{t.volume_ml:8.1f}"
+                + "".join(f"{t.dice_at(k):9.3f}" for k in ks)
+            )
 
 
 if __name__ == "__main__":
