@@ -158,6 +158,15 @@ def test_synth_contrast_sets_the_prior_and_its_share(tmp_path):
     assert load_synth_spec([str(maps)], 1.0).params.prior == ()
 
 
+def test_synth_uses_sets_the_patches_per_generated_image(tmp_path):
+    from viewer.cli.train_synth import load_synth_spec
+
+    maps = tmp_path / "maps"
+    _write_maps(maps)
+    assert load_synth_spec([str(maps)], 1.0).uses == 16
+    assert load_synth_spec([str(maps)], 1.0, uses=32).uses == 32
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -184,6 +193,10 @@ def test_synth_contrast_sets_the_prior_and_its_share(tmp_path):
         (
             ["--synth-labelmaps", "MAPS", "--synth-contrast", "t1:1.5"],
             "bad --synth-contrast 't1:1.5': the share must be in (0, 1]",
+        ),
+        (
+            ["--synth-labelmaps", "MAPS", "--synth-uses", "0"],
+            "--synth-uses must be at least 1, got 0",
         ),
     ],
 )

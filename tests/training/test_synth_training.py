@@ -175,6 +175,14 @@ def test_train_base_from_label_maps_only(tmp_path, capsys):
             "--synth-share must be in (0, 1], got 0.0",
         ),
         ([], "give training cases (--data) or label maps (--synth-labelmaps)"),
+        (
+            ["--synth-labelmaps", "MAPS", "--synth-uses", "-3"],
+            "--synth-uses must be at least 1, got -3",
+        ),
+        (
+            ["--synth-labelmaps", "MAPS", "--image-dropout", "1.5"],
+            "--image-dropout must be between 0 and 1, not 1.5",
+        ),
     ],
 )
 def test_train_base_synth_bad_input_one_line(tmp_path, capsys, extra, message):

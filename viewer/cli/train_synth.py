@@ -35,6 +35,14 @@ def add_synth_arguments(p: argparse.ArgumentParser) -> None:
         help="draw a share P (default 0.8) of the generated images with this contrast prior "
         "(t1: FreeSurfer labels at T1 levels); the rest keep uniformly random contrasts",
     )
+    p.add_argument(
+        "--synth-uses",
+        type=int,
+        default=16,
+        metavar="N",
+        help="patches drawn from each generated image before a fresh one replaces it "
+        "(default 16; more halves the generation cost per patch, fewer gives more variety)",
+    )
 
 
 DEFAULT_PRIOR_SHARE = 0.8  # most images at the prior's contrast: learned within a CPU hour
@@ -62,7 +70,11 @@ def parse_contrast(text: str):
 
 
 def load_synth_spec(
-    items: Sequence[str], share: float, exclude_values: Sequence[int] = (), contrast: str = ""
+    items: Sequence[str],
+    share: float,
+    exclude_values: Sequence[int] = (),
+    contrast: str = "",
+    uses: int = 16,
 ):
     """The SynthSpec for these maps; RadLabelError naming the file for a bad map."""
     from segmentation_core.synth.compact import CompactMap
@@ -71,6 +83,8 @@ def load_synth_spec(
 
     if not 0.0 < share <= 1.0:
         raise RadLabelError(f"--synth-share must be in (0, 1], got {share}")
+    if uses < 1:
+        raise RadLabelError(f"--synth-uses must be at least 1, got {uses}")
     params = parse_contrast(contrast)
     maps = []
     for path in find_label_maps(list(items)):
@@ -81,5 +95,6 @@ def load_synth_spec(
         maps=tuple(maps),
         share=share,
         params=params,
+        uses=int(uses),
         exclude_values=tuple(int(v) for v in exclude_values),
     )
