@@ -109,6 +109,7 @@ def main() -> int:
     if mdir:
         print(f"paddle model: {mdir} [{mdesc}]")
     rows, all_json = [], {}
+    names: dict[str, dict[int, str]] = {}
     sessions = {}
     for e in engines:
         kw = {"local_corrections": not args.whole_redraw}
@@ -119,7 +120,9 @@ def main() -> int:
         for case, img, lab, values in VALIDATION_CASES if args.validation else CASES:
             if args.quick and case in QUICK:
                 values = QUICK[case] if QUICK[case] is not None else values
-            image, spacing, label, _ = load_case(str(SEG / case / img), str(SEG / case / lab))
+            image, spacing, label, names[case] = load_case(
+                str(SEG / case / img), str(SEG / case / lab)
+            )
             for e in engines:
                 t0 = time.perf_counter()
                 r = evaluate_case(sessions[e], image, label, spacing, values, clicks)
@@ -134,7 +137,7 @@ def main() -> int:
             s.close()
     print_table(rows, clicks)
     if args.per_target:
-        print_targets(rows, clicks)
+        print_targets(rows, clicks, names)
     if args.json:
         Path(args.json).write_text(json.dumps(all_json, indent=1), encoding="utf-8")
     return 0
@@ -179,18 +182,9 @@ def print_table(rows, clicks: int) -> None:
             )
 
 
-def label_names(case: str) -> dict[int, str]:
-    """Label value -> name from the case folder's labels.json (empty when it has none)."""
-    path = SEG / case / "labels.json"
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return {int(k): str(v) for k, v in raw.items()}
-    except (OSError, ValueError, AttributeError):
-        return {}
-
-
-def print_targets(rows, clicks: int) -> None:
-    """One line per target and engine: value, name, volume and Dice after 1/3/5/10 clicks."""
+def print_targets(rows, clicks: int, names: dict[str, dict[int, str]]) -> None:
+    """One line per target and engine: value, name (`names[case]`: the case's labels.json),
+    volume and Dice after 1/3/5/10 clicks."""
     ks = [k for k in (1, 3, 5, 10) if k <= clicks]
     print()
     print(
@@ -198,10 +192,10 @@ def print_targets(rows, clicks: int) -> None:
         + "".join(f"{'Dice@' + str(k):>9}" for k in ks)
     )
     for case, e, r in rows:
-        names = label_names(case)
+        case_names = names.get(case, {})
         for t in r.targets:
             print(
-                f"{case:<22}{e:<8}{t.value:>6} {names.get(t.value, ''):<26.26}{t.volume_ml:8.1f}"
+                f"{case:<22}{e:<8}{t.value:>6} {case_names.get(t.value, ''):<26.26}{t.volume_ml:8.1f}"
                 + "".join(f"{t.dice_at(k):9.3f}" for k in ks)
             )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 
 from segmentation_core.evaluation.harness import CaseResult, TargetResult
@@ -30,15 +29,13 @@ def _result() -> CaseResult:
 
 
 def test_large_targets_get_their_own_row_and_targets_their_names(monkeypatch, tmp_path, capsys):
-    (tmp_path / "ct").mkdir()
-    (tmp_path / "ct" / "labels.json").write_text(json.dumps({"5": "liver", "1": "spleen"}))
     bench = _bench(monkeypatch, tmp_path)
     rows = [("ct", "paddle", _result())]
     bench.print_table(rows, 3)
     lines = capsys.readouterr().out.splitlines()
     large = [ln for ln in lines if ln.startswith("targets >= 100 mL")]
     assert large == [f"{'targets >= 100 mL':<22}{'paddle':<8}{1:>4}{0.2:9.3f}{0.9:9.3f}{3.0:8.1f}"]
-    bench.print_targets(rows, 3)
+    bench.print_targets(rows, 3, {"ct": {5: "liver", 1: "spleen"}})
     named = [ln.split() for ln in capsys.readouterr().out.splitlines() if ln.startswith("ct ")]
     assert named == [
         ["ct", "paddle", "5", "liver", "1500.0", "0.200", "0.900"],
@@ -47,12 +44,8 @@ def test_large_targets_get_their_own_row_and_targets_their_names(monkeypatch, tm
 
 
 def test_a_case_without_label_names_prints_values_only(monkeypatch, tmp_path, capsys):
-    (tmp_path / "ct").mkdir()
-    (tmp_path / "ct" / "labels.json").write_text("not json")
     bench = _bench(monkeypatch, tmp_path)
-    assert bench.label_names("ct") == {}
-    assert bench.label_names("absent") == {}
-    bench.print_targets([("ct", "paddle", _result())], 1)
+    bench.print_targets([("ct", "paddle", _result())], 1, {})
     rows = [ln.split() for ln in capsys.readouterr().out.splitlines() if ln.startswith("ct ")]
     assert rows == [
         ["ct", "paddle", "5", "1500.0", "0.200"],
