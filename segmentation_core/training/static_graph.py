@@ -203,6 +203,9 @@ class StaticGraphTrainer:
                     op._set_attr("use_mkldnn", op.type in ONEDNN_OPS)
         self.var_of = {k: v.name for k, v in self.net.state_dict().items()}
         self.beta1, self.beta2 = 0.9, 0.999  # Paddle's AdamW defaults, as InPlaceAdamW's
+        # updates taken, counted here: beta1^(t+1) in float32 stops falling near t = 966 (the
+        # smallest denormal), so the count cannot be read back from Paddle's accumulators
+        self.t = 0
 
     # --- running ---------------------------------------------------------------------------------
     def _run(self, prog, feed: dict, fetch: list):
@@ -215,6 +218,7 @@ class StaticGraphTrainer:
             np.full(self._shape(self.lr_name), lr, np.float32), self.place
         )
         (loss,) = self._run(self.main, feed, [self.loss])
+        self.t += 1
         return float(np.asarray(loss).reshape(-1)[0])
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -255,16 +259,10 @@ class StaticGraphTrainer:
 
     def optimizer_state(self) -> dict:
         out: dict = {}
-        pow1 = None
         for p in self.params:
             out[f"{p.name}_moment1_0"] = np.array(self._tensor(self._acc("moment1", p)))
             out[f"{p.name}_moment2_0"] = np.array(self._tensor(self._acc("moment2", p)))
-            if pow1 is None:
-                pow1 = float(np.asarray(self._tensor(self._acc("beta1_pow_acc", p))).ravel()[0])
-        # Paddle keeps beta1^(t+1) after t updates
-        out[STEP_KEY] = (
-            0 if pow1 is None else max(0, round(math.log(pow1) / math.log(self.beta1)) - 1)
-        )
+        out[STEP_KEY] = self.t
         return out
 
     def load_optimizer_state(self, state: dict) -> None:
@@ -287,6 +285,7 @@ class StaticGraphTrainer:
                 raise ValueError("optimizer state has no step count")
             pow1 = float(np.asarray(getattr(state[key], "numpy", lambda: state[key])()).ravel()[0])
             t = max(0, round(math.log(pow1) / math.log(self.beta1)) - 1)
+        self.t = t
         # float32 products step by step, as Paddle's accumulators
         b1, b2 = np.float32(self.beta1), np.float32(self.beta2)
         for _ in range(t):

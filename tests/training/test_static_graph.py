@@ -124,6 +124,24 @@ def test_optimizer_state_round_trips_and_continues_like_the_eager_optimiser():
     assert opt.t == 3
 
 
+def test_the_step_count_survives_past_where_beta1_power_stops_falling():
+    """0.9^(t+1) in float32 reaches the smallest denormal near t = 966 and stays there: a
+    checkpoint of a longer run must still record its real step count (Adam's bias correction
+    on resume depends on it through beta2^t)."""
+    graph = _graph(5.0)
+    state = graph.optimizer_state()
+    assert state[STEP_KEY] == 0
+    graph.load_optimizer_state({**state, STEP_KEY: 5000})
+    x, y, v = _data(1)[0]
+    graph.step({"x": x, "y": y, "v": v}, LR)
+    assert graph.optimizer_state()[STEP_KEY] == 5001
+    b2 = np.float32(0.999)
+    for _ in range(5000):
+        b2 = b2 * np.float32(0.999)
+    pow2 = graph._tensor(graph._acc("beta2_pow_acc", graph.params[0]))
+    assert np.asarray(pow2).ravel()[0] == pytest.approx(float(b2) * 0.999, rel=1e-5)
+
+
 def test_missing_or_misshaped_weights_are_refused():
     graph = _graph(None)
     weights = graph.weights()
