@@ -4,8 +4,8 @@ patch worker process draws ahead of the network.
 
 Drawing a batch (a generated image every few patches, resampling, warping) costs about as much
 as the static-graph step itself (docs/benchmarks.md, "Automatic model training step"):
-in-process it would sit between two steps. `batch_stream` is module level and takes only picklable arguments, so
-`training.prefetch.StreamWorker` can run it in a spawned process. That stream has its own
+in-process it would sit between two steps. `batch_stream` is module level and takes only
+picklable arguments, so `training.prefetch.StreamWorker` can run it in a spawned process. That stream has its own
 generator, seeded from the run's seed, the rank and the step it starts at: a resumed run draws
 fresh patches, as the interactive trainer's worker does.
 """

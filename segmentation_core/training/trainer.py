@@ -28,6 +28,7 @@ from segmentation_core.encoding import build_input
 from segmentation_core.evaluation.clicker import next_click
 from segmentation_core.local_merge import merge_correction
 from segmentation_core.masks import dice
+from segmentation_core.model_store import model_files_present
 from segmentation_core.training.dataset import TargetSampler, TrainingCase, find_targets
 from segmentation_core.training.optim import InPlaceAdamW
 from segmentation_core.training.prefetch import PrefetchWorker, draw_sample
@@ -248,7 +249,7 @@ def init_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """The weights to fine-tune from: a checkpoint.safetensors, a training folder holding one,
     or an exported model folder. Pickle files are refused before anything reads them."""
     p = Path(path)
-    if p.is_dir() and not (p / CHECKPOINT).is_file() and (p / "model.json").is_file():
+    if p.is_dir() and not (p / CHECKPOINT).is_file() and model_files_present(p):
         # an exported model folder (the shipped base model among them): continue from it
         from segmentation_core.training.exported_weights import network_from_export
 

@@ -46,8 +46,9 @@ def add_parser(sub) -> None:
         default="",
         metavar="CHECKPOINT",
         help="start from another run's checkpoint.safetensors (or its --out folder, or an "
-        "exported model folder such as resources/models/base) for fine-tuning; new input channels start at zero so the starting network computes what "
-        "the old one did. Pickle checkpoints (.pdparams) are refused: they can run code",
+        "exported model folder such as resources/models/base) for fine-tuning; new input "
+        "channels start at zero so the starting network computes what the old one did. "
+        "Pickle checkpoints (.pdparams) are refused: they can run code",
     )
     p.add_argument(
         "--image-dropout",
