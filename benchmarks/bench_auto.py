@@ -72,7 +72,8 @@ def child_score(model: str, pairs_json: str, values: str) -> int:
         vol = load_volume(image)
         ref = load_label_for(vol, label).array
         t = time.monotonic()
-        pred = predict_volume(model, vol.array, vol.geometry.spacing_zyx, threads=2)
+        geo = vol.geometry
+        pred = predict_volume(model, vol.array, geo.spacing_zyx, direction=geo.direction, threads=2)
         seconds = time.monotonic() - t
         dice = {}
         for v in vals:

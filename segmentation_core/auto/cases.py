@@ -22,6 +22,9 @@ class AutoCase:
     spacing_zyx: tuple[float, float, float]
     modality: str = ""
     patient: str = ""  # cases of one patient stay in one cross-validation fold ("" = own name)
+    # ITK direction (3x3, columns = world directions of the x, y, z index axes); None: identity.
+    # Training turns every case to one orientation (`segmentation_core.auto.orientation`).
+    direction: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.image.ndim != 3 or self.image.shape != self.label.shape:

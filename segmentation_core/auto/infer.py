@@ -1,13 +1,14 @@
 """Automatic segmentation of one image: stages, fold ensemble, post-processing, back to its grid.
 
-Per stage: the image is resampled to the stage spacing (z-chunked) and normalised; the sliding
-window (`sliding`) averages the softmax of every fold's exported model (Paddle Predictor with
-oneDNN) and hands finished z-slabs over, which are kept as one byte per class and voxel at the
-stage spacing. A low-resolution stage's argmax becomes the next stage's extra input channels.
-After the last stage, the largest-component filter runs for the classes the cross-validation
-chose, then the probabilities are interpolated linearly onto the image's own grid slab by slab
-and the argmax is written as label values. Peak memory: the image, its resampled copy, K bytes
-per voxel at stage spacing, and one patch-depth of float accumulators.
+The image is first turned to the model's orientation (`orientation`) and the result turned
+back at the end. Per stage: the image is resampled to the stage spacing (z-chunked) and
+normalised; the sliding window (`sliding`) averages the softmax of every fold's exported model
+(Paddle Predictor with oneDNN) and hands finished z-slabs over, which are kept as one byte per
+class and voxel at the stage spacing. A low-resolution stage's argmax becomes the next stage's
+extra input channels. After the last stage, the largest-component filter runs for the classes
+the cross-validation chose, then the probabilities are interpolated linearly onto the image's
+own grid slab by slab and the argmax is written as label values. Peak memory: the image, its
+resampled copy, K bytes per voxel at stage spacing, and one patch-depth of float accumulators.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from segmentation_core.auto import orientation
 from segmentation_core.auto.model_folder import export_dir, read_auto_model
 from segmentation_core.auto.patches import crop, one_hot_channels
 from segmentation_core.auto.postprocess import argmax_u8, keep_largest_components
@@ -146,14 +148,21 @@ def predict_volume(
     should_stop: Callable[[], bool] | None = None,
     overlap: float = 0.5,
     mirror: bool = False,
+    direction=None,
 ) -> np.ndarray:
     """The automatic model's label map (uint16 label values, 0 = background) on the image's own
-    grid (same shape as `image`). Raises `Cancelled` when `should_stop()` turns true and
-    `AutoModelError` (one line) for an unusable model folder."""
+    grid (same shape as `image`). `direction`: the image's ITK direction matrix (None: the
+    identity); a model trained in the canonical orientation sees the image turned to it.
+    Raises `Cancelled` when `should_stop()` turns true and `AutoModelError` (one line) for an
+    unusable model folder."""
     if image.ndim != 3:
         raise ValueError(f"expected a 3-D image, got shape {image.shape}")
     model = read_auto_model(model_dir)
     plan = model["plan"]
+    # models from before orientation was handled ran on the array as given
+    turn = orientation.reorientation(direction if plan.get("orientation") else None)
+    image = orientation.to_canonical(image, turn)
+    spacing_zyx = orientation.canonical_spacing(spacing_zyx, turn)
     predictors = load_predictors(Path(model_dir), model, threads)
     inner = None if progress is None else (lambda f: progress(0.95 * f))
     values = [int(v) for v in plan["label_values"]]
@@ -169,6 +178,7 @@ def predict_volume(
         progress=inner,
         should_stop=should_stop,
     )
+    classes = orientation.from_canonical(classes, turn)
     if progress is not None:
         progress(1.0)
     return classes_to_label(classes, plan["label_values"])

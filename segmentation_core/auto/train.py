@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segmentation_core.auto import distributed, synth_source
+from segmentation_core.auto import distributed, orientation, synth_source
 from segmentation_core.auto import folds as folds_mod
 from segmentation_core.auto.cases import AutoCase
 from segmentation_core.auto.fingerprint import fingerprint
@@ -373,6 +373,13 @@ class StageTrainer:
         return False
 
 
+def _turns_to_canonical(out_dir: Path) -> bool:
+    """Whether this run trains in the canonical orientation: every new run does; a run begun
+    before orientation was handled resumes as it began (its plan has no "orientation")."""
+    path = out_dir / PLAN
+    return not path.is_file() or "orientation" in read_json(path)
+
+
 def _load_or_make_plan(cases, out_dir: Path, config: AutoTrainConfig, synth=None) -> dict:
     """The plan in `out_dir`, or a new one from the fingerprint of `cases` plus, with
     generated images (`synth`: a SynthSpec), a few of those (no cascade: a generated image has
@@ -400,6 +407,7 @@ def _load_or_make_plan(cases, out_dir: Path, config: AutoTrainConfig, synth=None
         fp, budget, names_by_value, config.minutes, config.spacing_mm, config.foreground
     )
     plan["cases"] = names
+    plan["orientation"] = orientation.CANONICAL  # inference turns images to it as well
     plan["fingerprint"] = {k: v for k, v in fp.items() if k not in ("spacings_zyx", "shapes_zyx")}
     if is_rank0():
         write_json(path, plan)
@@ -491,6 +499,10 @@ def train_auto(
     cases = list(cases)
     if not cases and synth is None:
         raise ValueError("no training cases")
+    if _turns_to_canonical(out_dir):
+        cases = [orientation.canonical_case(c) for c in cases]
+        if synth is not None:
+            synth = replace(synth, maps=tuple(orientation.canonical_map(m) for m in synth.maps))
     if synth is not None:
         if config.label_values is None:  # the real cases' values, else all the maps give
             present = {int(v) for c in cases for v in np.unique(c.label) if v != 0}

@@ -25,10 +25,18 @@ class CompactMap:
     codes: np.ndarray
     values: np.ndarray  # int64, values[code]
     spacing_zyx: tuple[float, float, float]
+    # ITK direction of the map's grid (None: identity); the automatic model turns maps to its
+    # orientation (`segmentation_core.auto.orientation.canonical_map`)
+    direction: tuple | None = None
 
     @classmethod
     def from_labels(
-        cls, name: str, labels: np.ndarray, spacing_zyx, margin_mm: float | None = 10.0
+        cls,
+        name: str,
+        labels: np.ndarray,
+        spacing_zyx,
+        margin_mm: float | None = 10.0,
+        direction=None,
     ) -> CompactMap:
         """`labels` (integer, z y x) cropped to its non-zero box plus `margin_mm` (None: the
         whole grid) and coded."""
@@ -43,7 +51,10 @@ class CompactMap:
             raise ValueError(f"{name}: more than 65536 label values")
         order = np.argsort(values)
         codes = order[np.searchsorted(values[order], labels)].astype(dtype)
-        return cls(name, codes, values.astype(np.int64), tuple(float(s) for s in spacing_zyx))
+        spacing = tuple(float(s) for s in spacing_zyx)
+        if direction is not None:
+            direction = tuple(float(v) for v in np.asarray(direction, float).ravel())
+        return cls(name, codes, values.astype(np.int64), spacing, direction)
 
     def labels(self) -> np.ndarray:
         """The real values back (int32)."""

@@ -150,3 +150,34 @@ def test_train_auto_reads_what_export_nnunet_writes(trained, tmp_path):
     # the export renumbers labels by name: core 5 -> 1, shell 9 -> 2
     assert plan["label_names"] == {"1": "core", "2": "shell"}
     assert plan["label_values"] == [1, 2]
+
+
+def test_predict_auto_labels_the_same_anatomy_in_any_stored_orientation(trained, tmp_path):
+    from segmentation_core.auto import orientation as ori
+    from viewer.io import load_volume, save_volume
+    from viewer.model.geometry import Geometry
+
+    root, _ = trained
+    case = sphere_case(3)
+    lps = Geometry(case.image.shape, case.spacing_zyx[::-1], (0.0, 0.0, 0.0), np.eye(3))
+    save_volume(case.image, lps, tmp_path / "lps.nii.gz")
+    # the same voxels stored in FreeSurfer's LIA order: x -> L, y -> I, z -> A
+    lia = np.array([[1.0, 0, 0], [0, 0, -1], [0, -1, 0]])
+    r = ori.reorientation(lia)
+    stored = ori.from_canonical(case.image, r)
+    spacing_xyz = tuple(case.spacing_zyx[int(np.argsort(r.order)[k])] for k in range(3))[::-1]
+    save_volume(stored, Geometry(stored.shape, spacing_xyz, (0.0, 0.0, 0.0), lia),
+                tmp_path / "lia.nii.gz")  # fmt: skip
+    labels = {}
+    for name in ("lps", "lia"):
+        out = tmp_path / f"{name}_labels.nii.gz"
+        args = ("predict-auto", "--model", str(root / "model"), str(tmp_path / f"{name}.nii.gz"))
+        r2 = main(*args, "--out", str(out))
+        assert r2.returncode == 0, r2.stdout + r2.stderr
+        labels[name] = load_volume(out)
+    assert labels["lia"].array.shape == stored.shape
+    turned = ori.to_canonical(
+        labels["lia"].array, ori.reorientation(labels["lia"].geometry.direction)
+    )
+    np.testing.assert_array_equal(turned, labels["lps"].array)
+    assert set(np.unique(labels["lps"].array)) == {0, 5, 9}

@@ -56,3 +56,17 @@ def test_bad_model_and_bad_image_are_one_line(tmp_path, model_dir):
     ):
         run_auto_segment(model_dir, np.zeros((2, 3, 4, 3), np.uint8), SPACING_ZYX)
     assert mp.active_children() == []
+
+
+def test_the_child_turns_the_image_by_its_direction(model_dir):
+    from segmentation_core.auto import orientation as ori
+    from segmentation_core.auto import predict_volume
+
+    image, _ = tiny_image(9)
+    lia = np.array([[1.0, 0, 0], [0, 0, -1], [0, -1, 0]])  # FreeSurfer's conformed order
+    r = ori.reorientation(lia)
+    stored = ori.from_canonical(image, r)
+    spacing = tuple(SPACING_ZYX[int(np.argsort(r.order)[k])] for k in range(3))
+    labels = run_auto_segment(model_dir, stored, spacing, direction=lia)
+    direct = predict_volume(model_dir, image, SPACING_ZYX, threads=default_threads())
+    assert np.array_equal(labels, ori.from_canonical(direct, r))

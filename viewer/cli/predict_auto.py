@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         args.model,
         vol.array,
         vol.geometry.spacing_zyx,
+        direction=vol.geometry.direction,
         threads=args.threads,
         overlap=args.overlap,
         mirror=args.mirror,

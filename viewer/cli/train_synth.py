@@ -89,7 +89,11 @@ def load_synth_spec(
     maps = []
     for path in find_label_maps(list(items)):
         labels, geometry = load_label_map(path)
-        maps.append(CompactMap.from_labels(map_stem(path), labels, geometry.spacing_zyx))
+        maps.append(
+            CompactMap.from_labels(
+                map_stem(path), labels, geometry.spacing_zyx, direction=geometry.direction
+            )
+        )
         del labels  # one full-size map in memory at a time
     return SynthSpec(
         maps=tuple(maps),

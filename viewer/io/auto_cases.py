@@ -52,6 +52,7 @@ def load_auto_case(
         spacing_zyx=vol.geometry.spacing_zyx,
         modality=effective_modality(vol.modality, np.asarray(vol.array)),
         patient=patient or patient_key(vol, index),
+        direction=np.asarray(vol.geometry.direction, float),
     )
 
 

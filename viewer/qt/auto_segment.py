@@ -241,6 +241,7 @@ class AutoSegmentController(QtCore.QObject):
         choice = self.model()
         image = doc.volume.array
         spacing_zyx = tuple(float(s) for s in reversed(doc.volume.geometry.spacing))
+        direction = doc.volume.geometry.direction
         folder = choice.folder
 
         labels, version = choice.card["labels"], choice.version
@@ -251,6 +252,7 @@ class AutoSegmentController(QtCore.QObject):
                 folder,
                 image,
                 spacing_zyx,
+                direction=direction,
                 progress=lambda f: progress(f, ""),
                 should_stop=cancelled,
             )

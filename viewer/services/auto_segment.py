@@ -35,7 +35,9 @@ def default_threads() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def _child_main(model_dir, image_path, out_path, spacing, threads, conn, stop_event) -> None:
+def _child_main(
+    model_dir, image_path, out_path, spacing, direction, threads, conn, stop_event
+) -> None:
     """The child process: load the image, predict, save the label map, say how it ended."""
     os.environ.setdefault("GLOG_minloglevel", "2")
     import warnings
@@ -58,6 +60,7 @@ def _child_main(model_dir, image_path, out_path, spacing, threads, conn, stop_ev
                 model_dir,
                 image,
                 spacing,
+                direction=direction,
                 threads=threads,
                 progress=progress,
                 should_stop=stop_event.is_set,
@@ -84,6 +87,7 @@ def run_auto_segment(
     image: np.ndarray,
     spacing_zyx: tuple[float, float, float],
     *,
+    direction=None,
     threads: int | None = None,
     progress: Callable[[float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -105,7 +109,9 @@ def run_auto_segment(
         receiver, sender = ctx.Pipe(duplex=False)
         stop = ctx.Event()
         args = (os.fspath(model_dir), str(image_path), str(out_path))
-        args += (tuple(float(s) for s in spacing_zyx), threads or default_threads(), sender, stop)
+        turn = None if direction is None else tuple(np.asarray(direction, float).ravel())
+        args += (tuple(float(s) for s in spacing_zyx), turn, threads or default_threads())
+        args += (sender, stop)
         proc = ctx.Process(target=_child_main, args=args, daemon=True, name="radlabel-auto")
         proc.start()
         sender.close()  # the child holds the only writer: EOF tells us it died

@@ -1,0 +1,143 @@
+"""The automatic model's one orientation: every image is turned to it before training and
+inference, and the result is turned back onto the image's own grid.
+
+A network learns anatomy in array order, so a model trained on sagittal FreeSurfer volumes
+(LIA) sees a rotated, mirrored head in an axial DICOM series (LPS) and fails there. nnU-Net
+leaves this to the dataset; a tool that takes any study cannot. The turn is a permutation of the
+array axes plus flips (no interpolation), chosen from the ITK direction matrix so that array
+axis 2 (x) runs towards the patient's left, axis 1 (y) towards posterior and axis 0 (z)
+towards superior: the canonical orientation is LPS, the identity direction. An oblique grid
+takes the nearest such turn. Going back is the exact inverse, so labels land voxel for voxel on
+the input grid and its spacing, origin and direction are untouched.
+
+With this orientation fixed, a left-right mirror is a flip of array axis 2
+(`LEFT_RIGHT_AXIS`), which is what left/right label swapping (`mirror_pairs`) relies on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+CANONICAL = "LPS"
+LEFT_RIGHT_AXIS = 2  # array axis (z, y, x) that runs right -> left in the canonical orientation
+
+
+@dataclass(frozen=True)
+class Reorientation:
+    """Canonical array axis k is source array axis `order[k]`, reversed where `flip[k]`."""
+
+    order: tuple[int, int, int] = (0, 1, 2)
+    flip: tuple[bool, bool, bool] = (False, False, False)
+
+    @property
+    def is_identity(self) -> bool:
+        return self.order == (0, 1, 2) and not any(self.flip)
+
+
+def reorientation(direction=None) -> Reorientation:
+    """The turn that brings an image with this ITK direction (3x3, columns = the world
+    directions of the x, y, z index axes; None = identity) to the canonical orientation."""
+    if direction is None:
+        return Reorientation()
+    d = np.asarray(direction, dtype=float).reshape(3, 3)
+    if not np.all(np.isfinite(d)):
+        raise ValueError("direction matrix has non-finite entries")
+    # pair each index axis with the world axis it points along most; for an oblique grid the
+    # largest components are taken first, so every world axis gets exactly one index axis
+    world_of_index: dict[int, int] = {}
+    taken: set[int] = set()
+    for flat in np.argsort(-np.abs(d), axis=None, kind="stable"):
+        w, i = divmod(int(flat), 3)
+        if i in world_of_index or w in taken:
+            continue
+        world_of_index[i] = w
+        taken.add(w)
+    order = [0, 0, 0]
+    flip = [False, False, False]
+    for i, w in world_of_index.items():
+        k = 2 - w  # world x (L) is array axis 2, world z (S) is array axis 0
+        order[k] = 2 - i
+        flip[k] = bool(d[w, i] < 0)
+    return Reorientation(tuple(order), tuple(flip))  # type: ignore[arg-type]
+
+
+def _flips(r: Reorientation) -> tuple[slice, ...]:
+    return tuple(slice(None, None, -1) if f else slice(None) for f in r.flip)
+
+
+def to_canonical(array: np.ndarray, r: Reorientation) -> np.ndarray:
+    """`array` (z, y, x) in the canonical orientation (a view: no copy)."""
+    if r.is_identity:
+        return array
+    return np.transpose(array, r.order)[_flips(r)]
+
+
+def from_canonical(array: np.ndarray, r: Reorientation) -> np.ndarray:
+    """A canonical-orientation array back in the source orientation (contiguous)."""
+    if r.is_identity:
+        return array
+    return np.ascontiguousarray(np.transpose(array[_flips(r)], np.argsort(r.order)))
+
+
+def canonical_spacing(spacing_zyx, r: Reorientation) -> tuple[float, float, float]:
+    s = [float(v) for v in spacing_zyx]
+    return (s[r.order[0]], s[r.order[1]], s[r.order[2]])
+
+
+def canonical_case(case):
+    """An `AutoCase` turned to the canonical orientation (its direction becomes None)."""
+    r = reorientation(case.direction)
+    if r.is_identity:
+        return replace(case, direction=None) if case.direction is not None else case
+    return replace(
+        case,
+        image=to_canonical(case.image, r),
+        label=to_canonical(case.label, r),
+        spacing_zyx=canonical_spacing(case.spacing_zyx, r),
+        direction=None,
+    )
+
+
+def canonical_map(cmap):
+    """A generator label map (`CompactMap`) turned to the canonical orientation."""
+    r = reorientation(cmap.direction)
+    if r.is_identity:
+        return replace(cmap, direction=None) if cmap.direction is not None else cmap
+    return replace(
+        cmap,
+        codes=np.ascontiguousarray(to_canonical(cmap.codes, r)),
+        spacing_zyx=canonical_spacing(cmap.spacing_zyx, r),
+        direction=None,
+    )
+
+
+_SIDE = re.compile(r"(?i)(?<![a-z])(left|right|lh|rh|l|r)(?![a-z])")
+_SWAP = {"left": "right", "right": "left", "lh": "rh", "rh": "lh", "l": "r", "r": "l"}
+
+
+def mirror_pairs(names_by_class: dict[int, str]) -> list[tuple[int, int]]:
+    """Class pairs whose names differ only in the side word (Left-/Right-Hippocampus,
+    left kidney/right kidney, lh/rh, L/R): the classes a left-right mirror exchanges."""
+    key_of = {}
+    for c, name in names_by_class.items():
+        if _SIDE.search(name):
+            swapped = _SIDE.sub(lambda m: _SWAP[m.group(1).lower()], name)
+            key_of[c] = (name.lower(), swapped.lower())
+    by_name = {name: c for c, (name, _) in key_of.items()}
+    pairs = set()
+    for c, (_, swapped) in key_of.items():
+        other = by_name.get(swapped)
+        if other is not None and other != c:
+            pairs.add((min(c, other), max(c, other)))
+    return sorted(pairs)
+
+
+def swap_permutation(n_classes: int, pairs) -> np.ndarray:
+    """Class index permutation exchanging each pair (classes 0..n_classes-1)."""
+    perm = np.arange(n_classes)
+    for a, b in pairs:
+        perm[a], perm[b] = b, a
+    return perm
