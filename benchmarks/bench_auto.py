@@ -60,7 +60,7 @@ def child_cli(argv: list[str]) -> int:
         print(f"PEAK_RSS_MB={peak_rss_mb():.0f}", file=sys.stderr, flush=True)
 
 
-def child_score(model: str, pairs_json: str, values: str) -> int:
+def child_score(model: str, pairs_json: str, values: str, mirror: str = "0") -> int:
     import numpy as np
 
     from segmentation_core.auto import predict_volume
@@ -73,7 +73,14 @@ def child_score(model: str, pairs_json: str, values: str) -> int:
         ref = load_label_for(vol, label).array
         t = time.monotonic()
         geo = vol.geometry
-        pred = predict_volume(model, vol.array, geo.spacing_zyx, direction=geo.direction, threads=2)
+        pred = predict_volume(
+            model,
+            vol.array,
+            geo.spacing_zyx,
+            direction=geo.direction,
+            threads=2,
+            mirror=mirror == "1",
+        )
         seconds = time.monotonic() - t
         dice = {}
         for v in vals:
@@ -191,9 +198,13 @@ def curve(model: Path, points: int = 10) -> None:
         print(f"  steps {window[0][0]:5d}-{window[-1][0]:5d}: loss {loss:.3f}{pd}")
 
 
-def score(name: str, model: Path, pairs: list, labels: dict) -> dict:
+def score(name: str, model: Path, pairs: list, labels: dict, mirror: bool = False) -> dict:
     stdout, _, _ = run_child(
-        "--child-score", str(model), json.dumps(pairs), ",".join(map(str, labels))
+        "--child-score",
+        str(model),
+        json.dumps(pairs),
+        ",".join(map(str, labels)),
+        "1" if mirror else "0",
     )
     res = result_of(stdout)
     print(f"\n== {name}: zero-click Dice (model {model.name})")
@@ -237,6 +248,11 @@ def main() -> int:
         metavar="ARGS",
         help="more train-auto arguments for the brain model, e.g. '--spacing 2 --foreground 1'",
     )
+    ap.add_argument(
+        "--mirror",
+        action="store_true",
+        help="also score the brain model with test-time mirroring (predict-auto --mirror)",
+    )
     args = ap.parse_args()
     if not SHARED.is_dir():
         print("../shared/data is absent: nothing to benchmark")
@@ -268,6 +284,8 @@ def main() -> int:
             for i in range(16, 21)
         ]
         score("brain", model, pairs, BRAIN)
+        if args.mirror:
+            score("brain, test-time mirroring", model, pairs, BRAIN, mirror=True)
     if "ct" in only or "large" in only:
         model = work / "ct_model"
         if not args.skip_training and "ct" in only:
@@ -297,7 +315,7 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child-cli":
         sys.exit(child_cli(sys.argv[2:]))
     if len(sys.argv) > 1 and sys.argv[1] == "--child-score":
-        sys.exit(child_score(*sys.argv[2:5]))
+        sys.exit(child_score(*sys.argv[2:6]))
     if len(sys.argv) > 1 and sys.argv[1] == "--child-large":
         sys.exit(child_large(sys.argv[2]))
     sys.exit(main())

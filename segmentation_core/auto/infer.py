@@ -45,6 +45,7 @@ def stage_probabilities(
     *,
     overlap: float = 0.5,
     mirror_axes: Sequence[int] = (),
+    swap=None,
     progress: Callable[[float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> np.ndarray:
@@ -85,6 +86,7 @@ def stage_probabilities(
             on_slab,
             overlap=overlap,
             mirror_axes=mirror_axes,
+            swap=swap,
             progress=stage_progress,
             should_stop=should_stop,
         )
@@ -167,6 +169,7 @@ def predict_volume(
     inner = None if progress is None else (lambda f: progress(0.95 * f))
     values = [int(v) for v in plan["label_values"]]
     lcc = [values.index(int(v)) + 1 for v in model["postprocessing"].get("largest_component", [])]
+    mirror_axes, swap = orientation.plan_mirroring(plan, mirror)
     classes = segment_classes(
         plan,
         predictors,
@@ -174,7 +177,8 @@ def predict_volume(
         spacing_zyx,
         lcc,
         overlap=overlap,
-        mirror_axes=(0, 1, 2) if mirror else (),
+        mirror_axes=mirror_axes,
+        swap=swap,
         progress=inner,
         should_stop=should_stop,
     )

@@ -141,3 +141,37 @@ def swap_permutation(n_classes: int, pairs) -> np.ndarray:
     for a, b in pairs:
         perm[a], perm[b] = b, a
     return perm
+
+
+def plan_mirroring(plan: dict, mirror: bool) -> tuple[tuple[int, ...], tuple | None]:
+    """(mirror axes, swap) for inference with test-time mirroring asked or not: a plan that
+    records `mirror_pairs` mirrors only along the axes it trained with, exchanging the pairs
+    along the left-right axis; an older plan mirrors along every axis, without exchange."""
+    if not mirror:
+        return (), None
+    if "mirror_pairs" not in plan:
+        return (0, 1, 2), None
+    axes = tuple(int(a) for a in plan.get("mirror_axes", []))
+    perm = swap_permutation(int(plan["n_classes"]), plan["mirror_pairs"])
+    return axes, ((LEFT_RIGHT_AXIS, perm) if LEFT_RIGHT_AXIS in axes else None)
+
+
+def training_swap(plan: dict) -> np.ndarray | None:
+    """The class permutation of a left-right mirror when the plan trains with it, else None."""
+    if "mirror_pairs" not in plan or LEFT_RIGHT_AXIS not in plan.get("mirror_axes", []):
+        return None
+    return swap_permutation(int(plan["n_classes"]), plan["mirror_pairs"])
+
+
+def mirror_decision(names_by_class: dict[int, str]) -> tuple[list[tuple[int, int]], bool, str]:
+    """(pairs, mirror or not, why): mirror left-right only when every class has a partner
+    (a mirrored head with Left/Right exchanged is still a head); a liver or a spleen has none,
+    and a mirrored abdomen is not one a scanner will show."""
+    pairs = mirror_pairs(names_by_class)
+    paired = {c for p in pairs for c in p}
+    unpaired = [names_by_class[c] for c in sorted(names_by_class) if c not in paired]
+    if pairs and not unpaired:
+        return pairs, True, f"left-right mirroring with {len(pairs)} left/right pairs exchanged"
+    if not pairs:
+        return pairs, False, "no mirroring: no left/right label pairs"
+    return pairs, False, f"no mirroring: {', '.join(unpaired[:3])} have no left/right partner"

@@ -5,8 +5,9 @@ the case, at a random place in the patch, so small structures are seen often; th
 centred anywhere.
 Spatial augmentation (rotation + elastic warp in millimetres) reuses the interactive training's
 `segmentation_core.training.augment` (`warped_coordinates`, `sample_at`); intensity augmentation
-(brightness, contrast, noise) works on the already normalised values. No mirroring: labels are
-often side-specific (left/right structures).
+(brightness, contrast, noise) works on the already normalised values. Mirroring only where the
+plan says so: half the patches flipped left-right (array axis 2 in the canonical orientation),
+the left/right classes exchanged; a liver or a spleen is never mirrored.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class PatchSampler:
         pick=None,
         synth=None,
         synth_share: float = 0.0,
+        mirror_swap: np.ndarray | None = None,
     ) -> None:
         if not cases and synth is None:
             raise ValueError("no training cases")
@@ -97,6 +99,9 @@ class PatchSampler:
         # all of them when there are no cases
         self.synth = synth
         self.synth_share = synth_share if cases else 1.0
+        # left-right flip of half the patches, the classes exchanged by this permutation
+        # (`orientation.training_swap`); None: no flips
+        self.mirror_swap = mirror_swap
 
     def next_case(self) -> StageCase:
         if self.synth is not None and (
@@ -135,6 +140,10 @@ class PatchSampler:
             img = crop(case.image, start, shape, cval)
             lab = crop(case.classes, start, shape, 0)
             prev = None if case.prev is None else crop(case.prev, start, shape, 0)
+        if self.augment and self.mirror_swap is not None and self.rng.random() < 0.5:
+            img, lab = img[..., ::-1], self.mirror_swap[lab[..., ::-1]].astype(np.uint8)
+            if prev is not None:
+                prev = self.mirror_swap[prev[..., ::-1]].astype(np.uint8)
         if self.augment:
             img = self.intensity(img)
         chans = [img[None]]

@@ -33,6 +33,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from segmentation_core.auto.orientation import LEFT_RIGHT_AXIS, mirror_decision
+
 PLAN_VERSION = 1
 ANISOTROPY = 3.0
 CASCADE_PATCHES = 4.0
@@ -221,6 +223,10 @@ def make_plan(
         else "per-image z-score (no absolute intensity scale)"
     )
     names = {str(v): (label_names or {}).get(v, f"label {v}") for v in values}
+    pairs, mirror, mirror_why = mirror_decision(
+        {i + 1: names[str(v)] for i, v in enumerate(values)}
+    )
+    why.append(mirror_why)
     return {
         "plan_version": PLAN_VERSION,
         "modality": fp["modality"],
@@ -235,7 +241,10 @@ def make_plan(
         # cross-entropy weighted by each batch's class counts (`loss.class_weights`); plans
         # written before it have no key and train as they did
         "class_weighted_ce": True,
-        "mirror_axes": [],  # labels are often side-specific (left/right): no flips
+        # left-right flips in training and test-time mirroring (`orientation`): the axis, and
+        # the class pairs a flip exchanges
+        "mirror_axes": [LEFT_RIGHT_AXIS] if mirror else [],
+        "mirror_pairs": [list(p) for p in pairs],
         "budget": {k: (None if v == math.inf else v) for k, v in asdict(budget).items()},
         "why": why,
     }

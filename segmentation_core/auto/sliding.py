@@ -54,6 +54,7 @@ def predict_windows(
     *,
     overlap: float = 0.5,
     mirror_axes: Sequence[int] = (),
+    swap: tuple[int, np.ndarray] | None = None,
     progress: Callable[[float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> None:
@@ -61,8 +62,11 @@ def predict_windows(
 
     `get_input(start, patch)` returns the (C, *patch) network input at window `start` (padded
     outside the volume); each predictor maps (1, C, *patch) to (K, *patch) logits; their softmax
-    (and that of each mirrored copy) is averaged. `on_slab(z0, z1, probs)` receives the final
-    (K, z1 - z0, Y, X) probabilities of consecutive slabs, in z order, covering the volume.
+    (and that of each mirrored copy) is averaged. `swap` = (axis, class permutation): a copy
+    mirrored along that axis has its classes exchanged (left/right structures), in the output
+    and in the previous stage's one-hot input channels. `on_slab(z0, z1, probs)` receives the
+    final (K, z1 - z0, Y, X) probabilities of consecutive slabs, in z order, covering the
+    volume.
     """
     shape = tuple(int(s) for s in shape)
     patch = tuple(int(p) for p in patch)
@@ -101,7 +105,12 @@ def predict_windows(
                     for axes in flips:
                         ax = tuple(a + 2 for a in axes)
                         x_in = np.flip(inp, ax) if axes else inp
+                        swapped = swap is not None and swap[0] in axes
+                        if swapped and x_in.shape[1] > 1:  # the one-hot channels of classes
+                            x_in = np.concatenate([x_in[:, :1], x_in[:, 1:][:, swap[1]]], 1)
                         p = softmax(predict(np.ascontiguousarray(x_in)))
+                        if swapped:
+                            p = p[swap[1]]
                         prob += np.flip(p, tuple(a + 1 for a in axes)) if axes else p
                 prob *= weight / (len(predictors) * len(flips))
                 # the part of the window inside the volume, relative to the buffer

@@ -16,7 +16,7 @@ from functools import partial
 
 import numpy as np
 
-from segmentation_core.auto import distributed, synth_source
+from segmentation_core.auto import distributed, orientation, synth_source
 from segmentation_core.auto.cases import AutoCase
 from segmentation_core.auto.patches import PatchSampler, StageCase
 from segmentation_core.auto.preprocess import label_to_classes, normalise, resample, target_shape
@@ -80,6 +80,7 @@ def stage_sampler(
         pick=pick,
         synth=generated,
         synth_share=synth_share,
+        mirror_swap=orientation.training_swap(plan),
     )
 
 

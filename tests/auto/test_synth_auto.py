@@ -144,6 +144,23 @@ def test_cli_train_auto_from_label_maps_only(tmp_path, capsys):
     plan = json.loads((out / "plan.json").read_text())
     assert plan["label_values"] == [2, 17]
     assert plan["cases"] == ["synth:m1", "synth:m2"]
+    assert plan["label_names"] == {"2": "label 2", "17": "label 17"}  # no names file beside
+
+
+def test_cli_train_auto_takes_the_names_kept_beside_the_maps(tmp_path, capsys):
+    maps = tmp_path / "maps"
+    _write_maps(maps, n=2)
+    (maps / "labels_table.txt").write_text("labels structures\n2 left core\n17 right core\n")
+    out = tmp_path / "out"
+    argv = [
+        "train-auto", "--synth-labelmaps", str(maps), "--out", str(out), "--steps", "1",
+        "--minutes", "0", "--fold", "all", "--max-patch", "16", "--threads", "1",
+        "--labels", "17,2",
+    ]  # fmt: skip
+    assert run_cli(argv) == 0
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["label_names"] == {"2": "left core", "17": "right core"}
+    assert plan["mirror_axes"] == [2] and plan["mirror_pairs"] == [[1, 2]]
 
 
 def test_synth_contrast_sets_the_prior_and_its_share(tmp_path):

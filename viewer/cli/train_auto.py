@@ -180,6 +180,10 @@ def _train(args: argparse.Namespace, project) -> int:
         raise RadLabelError("give --project, --dataset, --data or --synth-labelmaps")
     synth = load_synth(args)
     cases, names = load_cases(args, project) if has_cases else ([], {})
+    if synth is not None and not names:  # generated only: the maps' own names, if kept beside
+        from viewer.io.label_map_files import label_names_beside
+
+        names = label_names_beside(args.synth_labelmaps)
     if project is not None and values is None:
         values = sorted(project.label_values()) or None
     print(f"{len(cases)} cases: {', '.join(c.name for c in cases)}", flush=True)

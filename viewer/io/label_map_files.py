@@ -1,5 +1,6 @@
-"""Label map files for image generation: finding them in folders and reading one as an integer
-(z, y, x) array with its grid, refusing files that are not 3D maps of whole numbers."""
+"""Label map files for image generation: finding them in folders, reading one as an integer
+(z, y, x) array with its grid (refusing files that are not 3D maps of whole numbers), and the
+structure names kept beside them."""
 
 from __future__ import annotations
 
@@ -41,6 +42,27 @@ def find_label_maps(items: list[str | Path]) -> list[Path]:
         else:
             raise LoadError("no such file or folder", p)
     return maps
+
+
+# names files looked for beside label maps, in this order (JSON is ours; the tables are
+# SynthSeg's and FreeSurfer's)
+NAMES_FILES = ("labels.json", "labels_table.txt", "labels.txt", "FreeSurferColorLUT.txt")
+
+
+def label_names_beside(items: list[str | Path]) -> dict[int, str]:
+    """{value: name} from the first names file in the folders named (or beside the files
+    named); {} when there is none. LoadError for a names file that cannot be read."""
+    from viewer.model.segment_io import read_json_map, read_value_name_table
+
+    for item in items:
+        p = Path(item)
+        folder = p if p.is_dir() else p.parent
+        for name in NAMES_FILES:
+            f = folder / name
+            if f.is_file():
+                read = read_json_map if name.endswith(".json") else read_value_name_table
+                return {s.id: s.name for s in read(f)}
+    return {}
 
 
 def load_label_map(path: str | Path) -> tuple[np.ndarray, Geometry]:

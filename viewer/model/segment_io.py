@@ -114,6 +114,30 @@ def read_slicer_ctbl(path: str | Path) -> list[Segment]:
     return out
 
 
+def read_value_name_table(path: str | Path) -> list[Segment]:
+    """A plain `value name...` table: SynthSeg's labels_table.txt (free text above the rows,
+    names with spaces) or FreeSurfer's colour LUT (`value Name R G B A`, colours taken).
+    Lines that do not start with an integer are prose and skipped."""
+    p = str(path)
+    out = []
+    for n, line in enumerate(_lines(path), start=1):
+        parts = line.split()
+        if len(parts) < 2 or not parts[0].lstrip("-").isdigit():
+            continue
+        sid = _id(parts[0], p, f"line {n}")
+        if sid == 0:
+            continue
+        rest = parts[1:]
+        colour = default_colour(sid)
+        if len(rest) >= 5 and all(v.isdigit() for v in rest[-4:]):
+            colour = _colour(rest[-4:-1], p, f"line {n}")
+            rest = rest[:-4]
+        out.append(Segment(sid, " ".join(rest), colour))
+    if not out:
+        raise LoadError("no 'value name' rows found", p)
+    return out
+
+
 def read_colour_table(path: str | Path) -> list[Segment]:
     """Pick the reader by content: JSON, ITK-SNAP (quoted names) or a Slicer table."""
     text = "".join(_lines(path))
