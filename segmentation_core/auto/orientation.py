@@ -16,6 +16,7 @@ With this orientation fixed, a left-right mirror is a flip of array axis 2
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, replace
 
@@ -45,16 +46,13 @@ def reorientation(direction=None) -> Reorientation:
     d = np.asarray(direction, dtype=float).reshape(3, 3)
     if not np.all(np.isfinite(d)):
         raise ValueError("direction matrix has non-finite entries")
-    # pair each index axis with the world axis it points along most; for an oblique grid the
-    # largest components are taken first, so every world axis gets exactly one index axis
-    world_of_index: dict[int, int] = {}
-    taken: set[int] = set()
-    for flat in np.argsort(-np.abs(d), axis=None, kind="stable"):
-        w, i = divmod(int(flat), 3)
-        if i in world_of_index or w in taken:
-            continue
-        world_of_index[i] = w
-        taken.add(w)
+    # pair index axes with world axes so that the summed |cosine| is largest (as the viewer's
+    # display frame does); for an axis-aligned grid this is the one exact pairing
+    best = max(
+        itertools.permutations(range(3)),
+        key=lambda ws: sum(abs(d[w, i]) for i, w in enumerate(ws)),
+    )
+    world_of_index = dict(enumerate(best))
     order = [0, 0, 0]
     flip = [False, False, False]
     for i, w in world_of_index.items():

@@ -181,3 +181,15 @@ def test_predict_auto_labels_the_same_anatomy_in_any_stored_orientation(trained,
     )
     np.testing.assert_array_equal(turned, labels["lps"].array)
     assert set(np.unique(labels["lps"].array)) == {0, 5, 9}
+
+
+def test_predict_auto_says_when_mirror_is_not_used(trained, tmp_path):
+    root, _ = trained  # core/shell: no left/right partners, so the plan trains unmirrored
+    image = root / "cases" / "case0" / "image.nii.gz"
+    out = tmp_path / "m.nii.gz"
+    r = main("predict-auto", "--model", str(root / "model"), str(image), "--out", str(out),
+             "--mirror")  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines()[0] == (
+        "--mirror: not used (this model trains without mirroring: one-sided structures)"
+    )

@@ -56,3 +56,13 @@ def test_no_names_file_and_a_table_without_rows(tmp_path):
     (tmp_path / "labels.txt").write_text("only prose here\nno rows\n")
     with pytest.raises(LoadError, match="no 'value name' rows found"):
         label_names_beside([tmp_path])
+
+
+def test_an_itksnap_labels_txt_gives_the_quoted_names(tmp_path):
+    (tmp_path / "labels.txt").write_text(
+        "# ITK-SnAP Label Description File\n"
+        '    0     0    0    0        0  0  0    "Clear Label"\n'
+        '   17   255    0    0        1  1  1    "Left-Hippocampus"\n'
+        '   53     0  255    0        1  1  1    "Right-Hippocampus"\n'
+    )
+    assert label_names_beside([tmp_path]) == {17: "Left-Hippocampus", 53: "Right-Hippocampus"}

@@ -42,6 +42,11 @@ def run(args: argparse.Namespace) -> int:
         model = read_auto_model(args.model)
     except AutoModelError as e:
         raise LoadError(e.reason, e.path or args.model) from None
+    if args.mirror:
+        from segmentation_core.auto.orientation import plan_mirroring
+
+        if not plan_mirroring(model["plan"], True)[0]:
+            print("--mirror: not used (this model trains without mirroring: one-sided structures)")
     vol = load_volume(args.image)
     if not vol.is_segmentable:
         raise LoadError("image is not a scalar volume (RGB or multi-component)", args.image)

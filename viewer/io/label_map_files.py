@@ -45,14 +45,14 @@ def find_label_maps(items: list[str | Path]) -> list[Path]:
 
 
 # names files looked for beside label maps, in this order (JSON is ours; the tables are
-# SynthSeg's and FreeSurfer's)
+# SynthSeg's, ITK-SNAP's or plain rows, and FreeSurfer's)
 NAMES_FILES = ("labels.json", "labels_table.txt", "labels.txt", "FreeSurferColorLUT.txt")
 
 
 def label_names_beside(items: list[str | Path]) -> dict[int, str]:
     """{value: name} from the first names file in the folders named (or beside the files
     named); {} when there is none. LoadError for a names file that cannot be read."""
-    from viewer.model.segment_io import read_json_map, read_value_name_table
+    from viewer.model.segment_io import read_names_table
 
     for item in items:
         p = Path(item)
@@ -60,8 +60,7 @@ def label_names_beside(items: list[str | Path]) -> dict[int, str]:
         for name in NAMES_FILES:
             f = folder / name
             if f.is_file():
-                read = read_json_map if name.endswith(".json") else read_value_name_table
-                return {s.id: s.name for s in read(f)}
+                return {s.id: s.name for s in read_names_table(f)}
     return {}
 
 

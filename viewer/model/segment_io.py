@@ -138,6 +138,16 @@ def read_value_name_table(path: str | Path) -> list[Segment]:
     return out
 
 
+def read_names_table(path: str | Path) -> list[Segment]:
+    """Names kept beside label maps: JSON, ITK-SNAP (quoted names), else `value name` rows."""
+    text = "".join(_lines(path))
+    if text.lstrip().startswith(("{", "[")):
+        return read_json_map(path)
+    if '"' in text:
+        return read_itksnap(path)
+    return read_value_name_table(path)
+
+
 def read_colour_table(path: str | Path) -> list[Segment]:
     """Pick the reader by content: JSON, ITK-SNAP (quoted names) or a Slicer table."""
     text = "".join(_lines(path))
