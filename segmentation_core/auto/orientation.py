@@ -161,15 +161,31 @@ def training_swap(plan: dict) -> np.ndarray | None:
     return swap_permutation(int(plan["n_classes"]), plan["mirror_pairs"])
 
 
-def mirror_decision(names_by_class: dict[int, str]) -> tuple[list[tuple[int, int]], bool, str]:
-    """(pairs, mirror or not, why): mirror left-right only when every class has a partner
-    (a mirrored head with Left/Right exchanged is still a head); a liver or a spleen has none,
-    and a mirrored abdomen is not one a scanner will show."""
+# an unpaired label at least this symmetric about the midline may be mirrored: the brain's
+# midline structures and its sulcal CSF pass (the maps differ from their mirror only by each
+# head's asymmetry), a one-sided organ mirrors onto other tissue and scores near 0
+MIDLINE_DICE = 0.4
+
+
+def mirror_decision(
+    names_by_class: dict[int, str], symmetric: set[int] | frozenset = frozenset()
+) -> tuple[list[tuple[int, int]], bool, str]:
+    """(pairs, mirror or not, why): mirror left-right only when every class has a partner or
+    lies on the midline (`symmetric`: the brain-stem, a ventricle), so that a mirrored head
+    with Left/Right exchanged is still a head; a liver or a spleen has no partner and is not
+    symmetric, and a mirrored abdomen is not one a scanner will show."""
     pairs = mirror_pairs(names_by_class)
     paired = {c for p in pairs for c in p}
-    unpaired = [names_by_class[c] for c in sorted(names_by_class) if c not in paired]
-    if pairs and not unpaired:
-        return pairs, True, f"left-right mirroring with {len(pairs)} left/right pairs exchanged"
+    midline = [
+        names_by_class[c] for c in sorted(names_by_class) if c not in paired and c in symmetric
+    ]
+    unpaired = [
+        names_by_class[c] for c in sorted(names_by_class) if c not in paired and c not in symmetric
+    ]
     if not pairs:
         return pairs, False, "no mirroring: no left/right label pairs"
-    return pairs, False, f"no mirroring: {', '.join(unpaired[:3])} have no left/right partner"
+    if unpaired:
+        why = f"no mirroring: {', '.join(unpaired[:3])} have no left/right partner"
+        return pairs, False, why + " and are not symmetric about the midline"
+    why = f"left-right mirroring with {len(pairs)} left/right pairs exchanged"
+    return pairs, True, why + (f" (on the midline: {', '.join(midline[:3])})" if midline else "")

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from segmentation_core.auto.orientation import LEFT_RIGHT_AXIS, mirror_decision
+from segmentation_core.auto.orientation import LEFT_RIGHT_AXIS, MIDLINE_DICE, mirror_decision
 
 PLAN_VERSION = 1
 ANISOTROPY = 3.0
@@ -223,9 +223,13 @@ def make_plan(
         else "per-image z-score (no absolute intensity scale)"
     )
     names = {str(v): (label_names or {}).get(v, f"label {v}") for v in values}
-    pairs, mirror, mirror_why = mirror_decision(
-        {i + 1: names[str(v)] for i, v in enumerate(values)}
-    )
+    symmetric = {
+        i + 1
+        for i, v in enumerate(values)
+        if fp.get("self_mirror_dice", {}).get(str(v), 0.0) >= MIDLINE_DICE
+    }
+    by_class = {i + 1: names[str(v)] for i, v in enumerate(values)}
+    pairs, mirror, mirror_why = mirror_decision(by_class, symmetric)
     why.append(mirror_why)
     return {
         "plan_version": PLAN_VERSION,

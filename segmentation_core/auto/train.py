@@ -400,9 +400,10 @@ def _load_or_make_plan(cases, out_dir: Path, config: AutoTrainConfig, synth=None
                 "this folder holds a run on other cases: give a new --out folder", out_dir
             )
         return plan
-    fp = fingerprint(fp_cases, config.label_values, config.seed)
-    del fp_cases
     names_by_value = {int(k): v for k, v in config.label_names.items()}
+    pairs = orientation.mirror_pairs(names_by_value)  # by label value here
+    fp = fingerprint(fp_cases, config.label_values, config.seed, pairs)
+    del fp_cases
     plan = make_plan(
         fp, budget, names_by_value, config.minutes, config.spacing_mm, config.foreground
     )

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from segmentation_core.auto import orientation as ori
+from segmentation_core.auto.cases import AutoCase
+from segmentation_core.auto.fingerprint import fingerprint
 from segmentation_core.auto.patches import PatchSampler, StageCase
 from segmentation_core.auto.plan import make_plan
 from segmentation_core.auto.sliding import predict_windows
@@ -33,8 +35,46 @@ def test_the_plan_mirrors_only_when_every_class_has_a_partner():
     ct = {1: "liver", 2: "spleen", 3: "left kidney", 4: "right kidney"}
     plan = make_plan(fingerprint_for(sorted(ct)), label_names=ct)
     assert plan["mirror_axes"] == [] and plan["mirror_pairs"] == [[3, 4]]
-    assert "no mirroring: liver, spleen have no left/right partner" in plan["why"]
+    assert (
+        "no mirroring: liver, spleen have no left/right partner and are not symmetric about the "
+        "midline" in plan["why"]
+    )
     assert ori.training_swap(plan) is None
+
+
+def head_case(one_sided: bool) -> AutoCase:
+    """A canonical-orientation map: a left/right pair (values 11/50), a midline block (16) and,
+    if asked, a block on one side only (1)."""
+    label = np.zeros((20, 24, 40), np.uint16)
+    label[5:15, 4:10, 5:10] = 50  # right: towards low x in LPS
+    label[5:15, 4:10, 30:35] = 11  # left; the pairs' midline is x = 19.5
+    label[5:15, 12:18, 17:23] = 16  # on the midline
+    if one_sided:
+        label[5:15, 19:23, 2:9] = 1
+    return AutoCase("head", label.astype(np.float32), label, (1.0, 1.0, 1.0))
+
+
+NAMES = {11: "Left-Caudate", 50: "Right-Caudate", 16: "Brain-Stem", 1: "Liver"}
+
+
+@pytest.mark.parametrize("one_sided", [False, True])
+def test_a_midline_structure_does_not_stop_mirroring_but_a_one_sided_one_does(one_sided):
+    case = head_case(one_sided)
+    values = sorted(int(v) for v in np.unique(case.label) if v)
+    fp = fingerprint([case], pairs=ori.mirror_pairs(NAMES))
+    expected = {"16": 1.0, "1": 0.0} if one_sided else {"16": 1.0}
+    assert fp["self_mirror_dice"] == expected
+    plan = make_plan(fp, label_names={v: NAMES[v] for v in values})
+    if one_sided:
+        assert plan["mirror_axes"] == []
+        assert plan["why"][-1] == (
+            "no mirroring: Liver have no left/right partner and are not symmetric about the midline"
+        )
+    else:
+        assert plan["mirror_axes"] == [ori.LEFT_RIGHT_AXIS]
+        assert plan["why"][-1] == (
+            "left-right mirroring with 1 left/right pairs exchanged (on the midline: Brain-Stem)"
+        )
 
 
 def test_inference_mirroring_follows_the_plan():
