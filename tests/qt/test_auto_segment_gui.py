@@ -32,7 +32,10 @@ def study(model_dir):
     from viewer.services.auto_segment import default_threads
 
     image, _ = tiny_image(11)
-    answer = predict_volume(model_dir, image, SPACING_ZYX, threads=default_threads())
+    # the document's direction goes with the image: the model sees it turned to its orientation
+    answer = predict_volume(
+        model_dir, image, SPACING_ZYX, direction=DIRECTION, threads=default_threads()
+    )
     assert sorted(np.unique(answer).tolist()) == [0, 1, 2]
     return image, answer
 
