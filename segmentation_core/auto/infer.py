@@ -163,7 +163,8 @@ def predict_volume(
     plan = model["plan"]
     # models from before orientation was handled ran on the array as given
     turn = orientation.reorientation(direction if plan.get("orientation") else None)
-    image = orientation.to_canonical(image, turn)
+    # one contiguous copy when turned: resampling a strided view slab by slab costs far more
+    image = np.ascontiguousarray(orientation.to_canonical(image, turn))
     spacing_zyx = orientation.canonical_spacing(spacing_zyx, turn)
     predictors = load_predictors(Path(model_dir), model, threads)
     inner = None if progress is None else (lambda f: progress(0.95 * f))
