@@ -85,31 +85,28 @@ def canonical_spacing(spacing_zyx, r: Reorientation) -> tuple[float, float, floa
     return (s[r.order[0]], s[r.order[1]], s[r.order[2]])
 
 
-def canonical_case(case):
-    """An `AutoCase` turned to the canonical orientation (its direction becomes None)."""
-    r = reorientation(case.direction)
+def _turned(item, fields: tuple[str, ...], contiguous: bool = False):
+    """`item` (a dataclass with `direction` and `spacing_zyx`) with its arrays `fields` turned
+    to the canonical orientation; its direction becomes None."""
+    r = reorientation(item.direction)
     if r.is_identity:
-        return replace(case, direction=None) if case.direction is not None else case
-    return replace(
-        case,
-        image=to_canonical(case.image, r),
-        label=to_canonical(case.label, r),
-        spacing_zyx=canonical_spacing(case.spacing_zyx, r),
-        direction=None,
-    )
+        return replace(item, direction=None) if item.direction is not None else item
+    turned = {f: to_canonical(getattr(item, f), r) for f in fields}
+    if contiguous:
+        turned = {f: np.ascontiguousarray(a) for f, a in turned.items()}
+    spacing = canonical_spacing(item.spacing_zyx, r)
+    return replace(item, **turned, spacing_zyx=spacing, direction=None)
+
+
+def canonical_case(case):
+    """An `AutoCase` turned to the canonical orientation, image and label together."""
+    return _turned(case, ("image", "label"))
 
 
 def canonical_map(cmap):
-    """A generator label map (`CompactMap`) turned to the canonical orientation."""
-    r = reorientation(cmap.direction)
-    if r.is_identity:
-        return replace(cmap, direction=None) if cmap.direction is not None else cmap
-    return replace(
-        cmap,
-        codes=np.ascontiguousarray(to_canonical(cmap.codes, r)),
-        spacing_zyx=canonical_spacing(cmap.spacing_zyx, r),
-        direction=None,
-    )
+    """A generator label map (`CompactMap`) turned to the canonical orientation (its codes
+    contiguous: every generated image is drawn from them)."""
+    return _turned(cmap, ("codes",), contiguous=True)
 
 
 _SIDE = re.compile(r"(?i)(?<![a-z])(left|right|lh|rh|l|r)(?![a-z])")
