@@ -233,7 +233,10 @@ def test_cancel_during_retrieval_keeps_the_open_study(window, server, qtbot, mem
     qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=10_000)
     assert panel.cancel_button.isEnabled() and not panel.load_button.isEnabled()
     _click(qtbot, panel.cancel_button)
-    qtbot.waitUntil(lambda: not panel.busy(), timeout=10_000)
+    # the thread ends first, then its queued result sets the message: wait for both
+    qtbot.waitUntil(
+        lambda: not panel.busy() and panel.message.text() != "Cancelling...", timeout=10_000
+    )
     assert panel.message.text() == f"{server.url}: retrieval cancelled"
     assert window.errors == [] and window.document is doc and browser.isVisible()
     folder = cache.series_dir(root, server.url, *_uids(panel))
