@@ -140,22 +140,18 @@ def read_value_name_table(path: str | Path) -> list[Segment]:
 
 def read_names_table(path: str | Path) -> list[Segment]:
     """Names kept beside label maps: JSON, ITK-SNAP (quoted names), else `value name` rows."""
+    return read_colour_table(path, plain=read_value_name_table)
+
+
+def read_colour_table(path: str | Path, plain=None) -> list[Segment]:
+    """Pick the reader by content: JSON, ITK-SNAP (quoted names) or, for the rest, `plain`
+    (a Slicer table by default)."""
     text = "".join(_lines(path))
     if text.lstrip().startswith(("{", "[")):
         return read_json_map(path)
     if '"' in text:
         return read_itksnap(path)
-    return read_value_name_table(path)
-
-
-def read_colour_table(path: str | Path) -> list[Segment]:
-    """Pick the reader by content: JSON, ITK-SNAP (quoted names) or a Slicer table."""
-    text = "".join(_lines(path))
-    if text.lstrip().startswith(("{", "[")):
-        return read_json_map(path)
-    if '"' in text:
-        return read_itksnap(path)
-    return read_slicer_ctbl(path)
+    return (plain or read_slicer_ctbl)(path)
 
 
 def apply_colour_table(table: SegmentTable, imported: list[Segment]) -> list[Segment]:
