@@ -153,9 +153,8 @@ def plan_mirroring(plan: dict, mirror: bool) -> tuple[tuple[int, ...], tuple | N
 
 def training_swap(plan: dict) -> np.ndarray | None:
     """The class permutation of a left-right mirror when the plan trains with it, else None."""
-    if "mirror_pairs" not in plan or LEFT_RIGHT_AXIS not in plan.get("mirror_axes", []):
-        return None
-    return swap_permutation(int(plan["n_classes"]), plan["mirror_pairs"])
+    _, swap = plan_mirroring(plan, True)  # older plans: no exchange, so no training flips
+    return None if swap is None else swap[1]
 
 
 # an unpaired label at least this symmetric about the midline may be mirrored: the brain's
