@@ -149,12 +149,13 @@ def predict_volume(
     progress: Callable[[float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     overlap: float = 0.5,
-    mirror: bool = False,
+    mirror: bool | None = None,
     direction=None,
 ) -> np.ndarray:
     """The automatic model's label map (uint16 label values, 0 = background) on the image's own
     grid (same shape as `image`). `direction`: the image's ITK direction matrix (None: the
     identity); a model trained in the canonical orientation sees the image turned to it.
+    `mirror`: test-time mirroring on or off; None mirrors when the model trained with it.
     Raises `Cancelled` when `should_stop()` turns true and `AutoModelError` (one line) for an
     unusable model folder."""
     if image.ndim != 3:

@@ -138,10 +138,14 @@ def swap_permutation(n_classes: int, pairs) -> np.ndarray:
     return perm
 
 
-def plan_mirroring(plan: dict, mirror: bool) -> tuple[tuple[int, ...], tuple | None]:
-    """(mirror axes, swap) for inference with test-time mirroring asked or not: a plan that
-    records `mirror_pairs` mirrors only along the axes it trained with, exchanging the pairs
-    along the left-right axis; an older plan mirrors along every axis, without exchange."""
+def plan_mirroring(plan: dict, mirror: bool | None) -> tuple[tuple[int, ...], tuple | None]:
+    """(mirror axes, swap) for inference with test-time mirroring asked, refused, or left to
+    the plan (None: mirror exactly when the model trained with mirroring, as nnU-Net does by
+    default). A plan that records `mirror_pairs` mirrors only along the axes it trained with,
+    exchanging the pairs along the left-right axis; an older plan mirrors along every axis,
+    without exchange, and only when asked."""
+    if mirror is None:
+        mirror = bool(plan.get("mirror_axes")) and "mirror_pairs" in plan
     if not mirror:
         return (), None
     if "mirror_pairs" not in plan:

@@ -88,6 +88,16 @@ def test_inference_mirroring_follows_the_plan():
     assert ori.plan_mirroring(older, True) == ((0, 1, 2), None)
 
 
+def test_by_default_inference_mirrors_exactly_when_the_model_trained_with_mirroring():
+    plan = {"n_classes": 5, "mirror_axes": [2], "mirror_pairs": [[1, 3], [2, 4]]}
+    axes, swap = ori.plan_mirroring(plan, None)
+    assert axes == (2,) and swap[0] == 2 and swap[1].tolist() == [0, 3, 4, 1, 2]
+    ct = {"n_classes": 3, "mirror_axes": [], "mirror_pairs": []}
+    assert ori.plan_mirroring(ct, None) == ((), None)
+    older = {"n_classes": 3, "mirror_axes": []}  # older models predict as they always did
+    assert ori.plan_mirroring(older, None) == ((), None)
+
+
 def ramp_case():
     """Image = x index; class 1 (left) where x < 10, class 2 (right) from x = 10."""
     shape = (12, 12, 20)

@@ -18,7 +18,7 @@ from segmentation_core.auto.train import AutoTrainConfig, prepare_stage_case, tr
 from segmentation_core.synth.compact import CompactMap
 from segmentation_core.training.synth_pool import SynthSpec
 from viewer.cli.main import run_cli
-from viewer.io import save_volume
+from viewer.io import load_volume, save_volume
 from viewer.model.geometry import Geometry
 
 SPACING = (2.0, 2.0, 2.0)  # 2 mm voxels: every structure is >= 0.5 mL (a pool target)
@@ -161,6 +161,22 @@ def test_cli_train_auto_takes_the_names_kept_beside_the_maps(tmp_path, capsys):
     plan = json.loads((out / "plan.json").read_text())
     assert plan["label_names"] == {"2": "left core", "17": "right core"}
     assert plan["mirror_axes"] == [2] and plan["mirror_pairs"] == [[1, 2]]
+
+    # a model that trained with mirroring predicts with test-time mirroring unless told not to
+    image = tmp_path / "image.nii.gz"
+    grid = Geometry(shape_zyx=(28, 28, 28), spacing=SPACING, origin=(1.0, 2.0, 3.0))
+    save_volume((_head() % 97).astype(np.float32), grid, image)
+    lines, arrays = {}, {}
+    for how in ("default", "--mirror", "--no-mirror"):
+        capsys.readouterr()
+        label = tmp_path / f"{how.strip('-')}.nii.gz"
+        argv = ["predict-auto", "--model", str(out), str(image), "--out", str(label)]
+        assert run_cli(argv + ([] if how == "default" else [how])) == 0
+        lines[how] = capsys.readouterr().out.strip().splitlines()[-1]
+        arrays[how] = load_volume(label).array
+    assert "test-time mirroring" in lines["default"] and "test-time mirroring" in lines["--mirror"]
+    assert "mirroring" not in lines["--no-mirror"]
+    np.testing.assert_array_equal(arrays["default"], arrays["--mirror"])
 
 
 def test_synth_contrast_sets_the_prior_and_its_share(tmp_path):

@@ -1,6 +1,9 @@
 """`predict-auto`: segment one image with an automatic model and write the label file.
 
-    python main.py predict-auto --model DIR IMAGE_OR_DICOM --out LABEL [--overwrite]
+    python main.py predict-auto --model DIR IMAGE_OR_DICOM --out LABEL [--[no-]mirror] [--overwrite]
+
+Test-time mirroring is on when the model trained with mirroring (a plan with left/right pairs),
+as nnU-Net does; `--no-mirror` turns it off, `--mirror` asks for it on an older model.
 
 The label is written on the image's own grid (its spacing, origin and direction) through
 `viewer.io.save_labels` (atomic, verified), with the model's label names.
@@ -22,7 +25,12 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, help="label file to write (.nii.gz, .nrrd, .seg.nrrd)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--overlap", type=float, default=0.5, help="window overlap 0..0.9 (0.5)")
-    p.add_argument("--mirror", action="store_true", help="average mirrored predictions too")
+    p.add_argument(
+        "--mirror",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="average mirrored predictions too (default: when the model trained with mirroring)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=run)
 
@@ -42,11 +50,11 @@ def run(args: argparse.Namespace) -> int:
         model = read_auto_model(args.model)
     except AutoModelError as e:
         raise LoadError(e.reason, e.path or args.model) from None
-    if args.mirror:
-        from segmentation_core.auto.orientation import plan_mirroring
+    from segmentation_core.auto.orientation import plan_mirroring
 
-        if not plan_mirroring(model["plan"], True)[0]:
-            print("--mirror: not used (this model trains without mirroring: one-sided structures)")
+    mirrored = bool(plan_mirroring(model["plan"], args.mirror)[0])
+    if args.mirror and not mirrored:
+        print("--mirror: not used (this model trains without mirroring: one-sided structures)")
     vol = load_volume(args.image)
     if not vol.is_segmentable:
         raise LoadError("image is not a scalar volume (RGB or multi-component)", args.image)
@@ -69,5 +77,6 @@ def run(args: argparse.Namespace) -> int:
 
     counts = np.bincount(labels.ravel())
     found = [int(v) for v in np.nonzero(counts)[0] if v != 0]
-    print(f"{written}: labels {found} ({seconds:.1f} s, model {model['version']})")
+    how = ", test-time mirroring" if mirrored else ""
+    print(f"{written}: labels {found} ({seconds:.1f} s{how}, model {model['version']})")
     return 0
