@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 
 from viewer.errors import LoadError
@@ -143,7 +144,9 @@ def read_names_table(path: str | Path) -> list[Segment]:
     return read_colour_table(path, plain=read_value_name_table)
 
 
-def read_colour_table(path: str | Path, plain=None) -> list[Segment]:
+def read_colour_table(
+    path: str | Path, plain: Callable[[str | Path], list[Segment]] | None = None
+) -> list[Segment]:
     """Pick the reader by content: JSON, ITK-SNAP (quoted names) or, for the rest, `plain`
     (a Slicer table by default)."""
     text = "".join(_lines(path))
