@@ -92,6 +92,11 @@ def main() -> int:
         action="store_true",
         help="every click redraws the whole footprint (no local merge of corrections)",
     )
+    ap.add_argument(
+        "--no-first-click-sizing",
+        action="store_true",
+        help="the Paddle engine starts every first click at the finest zoom level only",
+    )
     args = ap.parse_args()
     if not SEG.is_dir():
         print(f"skipped: {SEG} is absent")
@@ -113,6 +118,8 @@ def main() -> int:
     sessions = {}
     for e in engines:
         kw = {"local_corrections": not args.whole_redraw}
+        if e == "paddle":
+            kw["size_first_click"] = not args.no_first_click_sizing
         sessions[e] = (
             open_session(e, model_dir=mdir, **kw) if e == "paddle" else open_session(e, **kw)
         )

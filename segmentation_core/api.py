@@ -21,6 +21,7 @@ def open_session(
     timeout_s: float = 30.0,
     keep_clicked_components: bool = True,
     local_corrections: bool = True,
+    size_first_click: bool = True,
 ) -> Session:
     """Open a click-to-segment session with a registered engine.
 
@@ -32,6 +33,8 @@ def open_session(
     recovered from). timeout_s: how long one network pass may take in the worker.
     local_corrections: a correction click only takes over the changed region it lies in (see
     `segmentation_core.local_merge`); False lets every click redraw the whole footprint.
+    size_first_click: the first click on an empty mask is also sized from coarse to fine
+    (`autozoom.ZoomSegmenter.first_pass`); False starts it at the finest zoom level only.
     """
     found = get_engine(engine)
     if device not in DEVICES:
@@ -43,5 +46,6 @@ def open_session(
         timeout_s=timeout_s,
         keep_clicked_components=keep_clicked_components,
         local_corrections=local_corrections,
+        size_first_click=size_first_click,
     )
     return found.open(Path(model_dir) if model_dir is not None else None, options)

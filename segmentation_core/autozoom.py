@@ -5,7 +5,8 @@ Both engines share this loop; they differ only in the patch model that maps the 
 samples a `PatchFrame` around the interaction at `working_spacing(spacing, level)`; when the
 predicted mask touches a patch face behind which the image continues, the next pass doubles the
 spacing (up to `max_level`), centred on the prediction and the clicks, and is fed this
-prediction as its previous mask.
+prediction as its previous mask. A first (positive) click on an empty mask may instead start
+at a coarser level, when the model is clearly surer of what it sees there (`first_pass`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from segmentation_core.encoding import build_input, normalise_patch
 from segmentation_core.patch_frame import PatchFrame, working_spacing
@@ -29,6 +31,14 @@ class ZoomConfig:
     patch_shape: tuple[int, int, int] = (64, 64, 64)
     max_level: int = 3
     threshold: float = 0.5
+    # First click on an empty segmentation: also size the structure from the coarsest level
+    # down and keep that answer when the model is clearly surer of it (`ZoomSegmenter.first_pass`);
+    # False: every first click starts at level 0 only.
+    size_first_click: bool = False
+    fit_fraction: float = 0.8  # a structure "fits" a level when it spans at most this of the patch
+    # the coarse answer must leave at most this share of the finest one's uncertainty
+    # (1 - mean probability inside the clicked part)
+    uncertainty_ratio: float = 0.5
 
 
 @dataclass
@@ -89,6 +99,99 @@ class ZoomSegmenter:
                 return centre, level
         return centre, self.config.max_level
 
+    def fit_level(self, vol: VolumeContext, extent_mm) -> int:
+        """The finest level whose patch holds `extent_mm` within `fit_fraction` of its side
+        (the rule training uses to pick the levels a structure is shown at)."""
+        patch = np.asarray(self.config.patch_shape, float)
+        for level in range(self.config.max_level + 1):
+            fov = working_spacing(vol.spacing, level) * patch * self.config.fit_fraction
+            if np.all(extent_mm <= fov):
+                return level
+        return self.config.max_level
+
+    def _pass(self, vol, centre, level, pos, neg, mask, overlay):
+        """One network pass: (frame, probability in the frame)."""
+        frame = self._frame(vol, centre, level)
+        img = normalise_patch(frame.sample(vol.image, order=1, cval=vol.lo), vol.lo, vol.hi)
+        prev = self._previous(frame, mask, overlay)
+        pos_p, neg_p = frame.to_patch(pos), frame.to_patch(neg)
+        x = build_input(img, pos_p, neg_p, prev)
+        return frame, self.model(x, working_spacing(vol.spacing, level), pos_p, neg_p)
+
+    def first_pass(
+        self,
+        vol: VolumeContext,
+        click: Click,
+        pos: np.ndarray,
+        neg: np.ndarray,
+        mask: np.ndarray,
+        passes: list[int],
+    ) -> tuple[np.ndarray, int, tuple[PatchFrame, np.ndarray]]:
+        """(centre, level, (frame, probability)) of the first pass for a first click.
+
+        At level 0 a click inside a large organ sees only the organ's interior, and the network
+        may answer with a small ball that never reaches the patch border, so AutoZoom never
+        grows. So the first click is also sized from the coarsest level down (`_sized_pass`);
+        the network's answer there replaces the level-0 one only when it is clearly surer: its
+        uncertainty (1 - mean probability inside the clicked part) at most `uncertainty_ratio`
+        of the level-0 answer's. A small structure is only an unsure blob at a coarse level; a
+        large organ is whole and sure there. A wrong coarse answer is costly (the next clicks
+        start at the level that holds it), hence a strict rule."""
+        centre = np.asarray(click.zyx, float)
+        plain = self._pass(vol, centre, 0, pos, neg, mask, None)
+        passes.append(0)
+        if touches_open_border(plain[1] > self.config.threshold, plain[0], vol.image.shape):
+            return centre, 0, plain  # AutoZoom grows from here as usual
+        sized = self._sized_pass(vol, click, pos, neg, mask, passes)
+        if sized is not None:
+            unsure_sized = 1.0 - self._confidence(sized[2], click)
+            unsure_plain = 1.0 - self._confidence(plain, click)
+            if unsure_sized <= self.config.uncertainty_ratio * unsure_plain:
+                return sized
+        return centre, 0, plain
+
+    def _confidence(self, result, click: Click) -> float:
+        frame, prob = result
+        part = self._clicked_part(prob > self.config.threshold, frame, click)
+        return 0.0 if part is None else float(prob[tuple(part.T)].mean())
+
+    def _sized_pass(self, vol, click: Click, pos, neg, mask, passes: list[int]):
+        """(centre, level, pass) from the coarsest level down, or None when it ends at level 0.
+
+        Each pass measures the clicked part's extent; the next looks at the finer level it fits
+        (centred on it, as a grow step would), until the level the part fits is the one it was
+        seen at."""
+        centre = np.asarray(click.zyx, float)
+        level = self.config.max_level
+        while level > 0:
+            frame, prob = self._pass(vol, centre, level, pos, neg, mask, None)
+            passes.append(level)
+            part = self._clicked_part(prob > self.config.threshold, frame, click)
+            if part is None:
+                return None
+            voxel_mm = np.asarray(frame.step) * vol.spacing
+            fit = self.fit_level(vol, (part.max(axis=0) - part.min(axis=0) + 1) * voxel_mm)
+            if fit >= level:
+                return centre, level, (frame, prob)
+            pts = np.concatenate([frame.to_native(part), np.asarray(click.zyx, float)[None]])
+            centre = (pts.min(axis=0) + pts.max(axis=0)) / 2.0
+            level = fit
+        return None
+
+    @staticmethod
+    def _clicked_part(fg: np.ndarray, frame: PatchFrame, click: Click) -> np.ndarray | None:
+        """Patch voxels (n, 3) of the predicted part that holds (or lies nearest to) the click."""
+        if not fg.any():
+            return None
+        labels, _n = ndimage.label(fg)
+        at = np.rint(frame.to_patch(np.asarray(click.zyx, float))[0]).astype(int)
+        at = np.clip(at, 0, np.asarray(fg.shape) - 1)
+        lab = labels[tuple(at)]
+        if lab == 0:
+            pts = np.argwhere(fg)
+            lab = labels[tuple(pts[np.argmin(((pts - at) ** 2).sum(axis=1))])]
+        return np.argwhere(labels == lab)
+
     def _previous(self, frame: PatchFrame, mask: np.ndarray, overlay) -> np.ndarray:
         """The previous mask (with the last pass pasted over it) sampled into `frame`."""
         shape = mask.shape
@@ -128,17 +231,19 @@ class ZoomSegmenter:
         cfg = self.config
         pos = np.array([c.zyx for c in clicks if c.positive], float).reshape(-1, 3)
         neg = np.array([c.zyx for c in clicks if not c.positive], float).reshape(-1, 3)
-        centre, level = self.start_frame(vol, clicks[-1], seg_bbox)
-        overlay = None
         passes: list[int] = []
+        first = None
+        if cfg.size_first_click and seg_bbox is None and clicks[-1].positive:
+            centre, level, first = self.first_pass(vol, clicks[-1], pos, neg, mask, passes)
+        else:
+            centre, level = self.start_frame(vol, clicks[-1], seg_bbox)
+        overlay = None
         while True:
-            frame = self._frame(vol, centre, level)
-            img = normalise_patch(frame.sample(vol.image, order=1, cval=vol.lo), vol.lo, vol.hi)
-            prev = self._previous(frame, mask, overlay)
-            pos_p, neg_p = frame.to_patch(pos), frame.to_patch(neg)
-            x = build_input(img, pos_p, neg_p, prev)
-            prob = self.model(x, working_spacing(vol.spacing, level), pos_p, neg_p)
-            passes.append(level)
+            if first is not None:
+                (frame, prob), first = first, None
+            else:
+                frame, prob = self._pass(vol, centre, level, pos, neg, mask, overlay)
+                passes.append(level)
             fg = prob > cfg.threshold
             if level >= cfg.max_level or not touches_open_border(fg, frame, vol.image.shape):
                 break

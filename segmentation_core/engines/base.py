@@ -23,7 +23,8 @@ class SessionOptions:
 
     device: "auto", "cpu" or "gpu"; in_process: run a model in this process instead of a worker
     process; threads: CPU threads for inference; timeout_s: how long one model pass may take in
-    the worker; keep_clicked_components / local_corrections: see `InteractiveSession`.
+    the worker; keep_clicked_components / local_corrections: see `InteractiveSession`;
+    size_first_click: see `autozoom.ZoomConfig` (engines with a calibrated probability use it).
     """
 
     device: str = "auto"
@@ -32,6 +33,7 @@ class SessionOptions:
     timeout_s: float = 30.0
     keep_clicked_components: bool = True
     local_corrections: bool = True
+    size_first_click: bool = True
 
 
 @runtime_checkable

@@ -75,7 +75,8 @@ class PaddleEngine:
         def model(x: np.ndarray, *_ignored) -> np.ndarray:
             return _sigmoid(predictor(x))
 
-        seg = ZoomSegmenter(model, ZoomConfig(patch_shape=patch))  # type: ignore[arg-type]
+        config = ZoomConfig(patch_shape=patch, size_first_click=options.size_first_click)
+        seg = ZoomSegmenter(model, config)  # type: ignore[arg-type]
         session = InteractiveSession(
             seg,
             self.name,
