@@ -18,7 +18,7 @@ import numpy as np
 from scipy import ndimage
 
 from segmentation_core.encoding import build_input, normalise_patch
-from segmentation_core.patch_frame import PatchFrame, working_spacing
+from segmentation_core.patch_frame import PatchFrame, fit_level, working_spacing
 from segmentation_core.types import BBox, Click
 
 # (1, C, D, H, W) input, working spacing of the patch (mm), positive and negative clicks in patch
@@ -35,7 +35,6 @@ class ZoomConfig:
     # down and keep that answer when the model is clearly surer of it (`ZoomSegmenter.first_pass`);
     # False: every first click starts at level 0 only.
     size_first_click: bool = False
-    fit_fraction: float = 0.8  # a structure "fits" a level when it spans at most this of the patch
     # the coarse answer must leave at most this share of the finest one's uncertainty
     # (1 - mean probability inside the clicked part)
     uncertainty_ratio: float = 0.5
@@ -99,16 +98,6 @@ class ZoomSegmenter:
                 return centre, level
         return centre, self.config.max_level
 
-    def fit_level(self, vol: VolumeContext, extent_mm) -> int:
-        """The finest level whose patch holds `extent_mm` within `fit_fraction` of its side
-        (the rule training uses to pick the levels a structure is shown at)."""
-        patch = np.asarray(self.config.patch_shape, float)
-        for level in range(self.config.max_level + 1):
-            fov = working_spacing(vol.spacing, level) * patch * self.config.fit_fraction
-            if np.all(extent_mm <= fov):
-                return level
-        return self.config.max_level
-
     def _pass(self, vol, centre, level, pos, neg, mask, overlay):
         """One network pass: (frame, probability in the frame)."""
         frame = self._frame(vol, centre, level)
@@ -170,7 +159,8 @@ class ZoomSegmenter:
             if part is None:
                 return None
             voxel_mm = np.asarray(frame.step) * vol.spacing
-            fit = self.fit_level(vol, (part.max(axis=0) - part.min(axis=0) + 1) * voxel_mm)
+            extent_mm = (part.max(axis=0) - part.min(axis=0) + 1) * voxel_mm
+            fit = fit_level(vol.spacing, extent_mm, self.config.patch_shape, self.config.max_level)
             if fit >= level:
                 return centre, level, (frame, prob)
             pts = np.concatenate([frame.to_native(part), np.asarray(click.zyx, float)[None]])

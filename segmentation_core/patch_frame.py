@@ -24,6 +24,22 @@ def working_spacing(spacing_zyx, level: int) -> np.ndarray:
     return np.maximum(sp, base * (2.0**level))
 
 
+# A structure "fits" a zoom level when it spans at most this share of the patch on every axis.
+FIT_FRACTION = 0.8
+
+
+def fit_level(spacing_zyx, extent_mm, patch, max_level: int = 3) -> int:
+    """The finest level (at most `max_level`) whose patch (edge in voxels, one per axis or one
+    for all) holds `extent_mm` within FIT_FRACTION: the level training shows a structure
+    whole at, and the one AutoZoom's first-click sizing looks at next."""
+    extent = np.asarray(extent_mm, float)
+    edge = np.asarray(patch, float)
+    for level in range(max_level):
+        if np.all(extent <= working_spacing(spacing_zyx, level) * edge * FIT_FRACTION):
+            return level
+    return max_level
+
+
 @dataclass(frozen=True)
 class PatchFrame:
     """Patch voxel p (z, y, x) sits at native continuous index `offset + p * step`."""

@@ -13,7 +13,7 @@ import numpy as np
 from scipy import ndimage
 
 from segmentation_core.encoding import normalise_patch
-from segmentation_core.patch_frame import PatchFrame, working_spacing
+from segmentation_core.patch_frame import PatchFrame, fit_level, working_spacing
 from segmentation_core.training import augment
 from segmentation_core.training.clicks import interior_point
 from segmentation_core.training.dataset import Target, TrainingCase
@@ -42,9 +42,7 @@ def _choose_level(target: Target, spacing_zyx, patch: int, rng: np.random.Genera
     """
     z0, y0, x0, z1, y1, x1 = target.bbox
     extent_mm = np.array([z1 - z0, y1 - y0, x1 - x0]) * np.asarray(spacing_zyx)
-    fit = 0
-    while fit < 3 and np.any(working_spacing(spacing_zyx, fit) * patch * 0.8 < extent_mm):
-        fit += 1
+    fit = fit_level(spacing_zyx, extent_mm, patch)
     if rng.random() < 0.15:
         return min(fit + 1, 3)
     return int(rng.integers(0, fit + 1))
