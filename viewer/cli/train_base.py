@@ -58,6 +58,14 @@ def add_parser(sub) -> None:
         help="share of patches shown without the image channel, so that the network learns "
         "to follow the affinity channels (default 0)",
     )
+    p.add_argument(
+        "--max-sim-rounds",
+        type=int,
+        default=3,
+        metavar="N",
+        help="most simulated correction rounds before a training step (default 3); each round "
+        "is one more forward pass, and inference runs many more clicks than training shows",
+    )
     add_synth_arguments(p)
     p.set_defaults(func=run)
 
@@ -114,6 +122,8 @@ def _run(args: argparse.Namespace) -> int:
     exclude = _parse_excludes(args.exclude)
     if not 0.0 <= args.image_dropout <= 1.0:
         raise RadLabelError(f"--image-dropout must be between 0 and 1, not {args.image_dropout}")
+    if not 0 <= args.max_sim_rounds <= 20:
+        raise RadLabelError(f"--max-sim-rounds must be between 0 and 20, not {args.max_sim_rounds}")
     if not args.data and not args.synth_labelmaps:
         raise RadLabelError("give training cases (--data) or label maps (--synth-labelmaps)")
     synth = None
@@ -150,6 +160,7 @@ def _run(args: argparse.Namespace) -> int:
         lr=args.lr,
         init_from=args.init_from,
         image_dropout=args.image_dropout,
+        max_sim_rounds=args.max_sim_rounds,
     )
     trainer = Trainer(
         train, Path(args.out), cfg, val_cases=val, progress=_progress_printer(), synth=synth
