@@ -68,6 +68,64 @@ def resample_rows(array, scale, z0: int, z1: int, new_shape, order: int, dtype=n
     )
 
 
+def resample_classes(classes: np.ndarray, new_shape, n_classes: int) -> np.ndarray:
+    """Class indices (uint8) on a grid of `new_shape`: per voxel, the class that covers most of
+    it (each class's mask interpolated linearly at the voxel centre, then argmax; a tie goes
+    to a structure over the background, and to the lower class between structures, so that the
+    rule has no direction in space). Nearest neighbour alone is not centred where one target voxel
+    spans an even number of source voxels (1 mm -> 2 mm takes source voxel 2i+1 for a centre
+    at 2i+0.5): the labels would sit half a source voxel off the linearly resampled image on
+    every axis, and a network trained on them learns that offset
+    (`benchmarks/bench_auto_ceiling.py` measures what it costs)."""
+    new_shape = tuple(int(s) for s in new_shape)
+    if tuple(classes.shape) == new_shape:
+        return np.asarray(classes, np.uint8).copy()
+    scale = scale_of(classes.shape, new_shape)
+    # linear interpolation keeps the masks summing to one, so the background's share is what
+    # the structures leave: only each structure's bounding box is interpolated
+    others = np.zeros(new_shape, np.float32)
+    best = np.zeros(new_shape, np.float32)
+    out = np.zeros(new_shape, np.uint8)
+    boxes = ndimage.find_objects(classes, max_label=int(n_classes) - 1)
+    for k, box in enumerate(boxes, start=1):
+        if box is None:
+            continue
+        tgt, src = _covering_boxes(box, scale, classes.shape, new_shape)
+        mask = (classes[src] == k).view(np.uint8)
+        offset = (np.array([t.start for t in tgt]) + 0.5) * scale - 0.5
+        offset -= np.array([sl.start for sl in src])
+        frac = ndimage.affine_transform(
+            mask,
+            scale,
+            offset=offset,
+            output_shape=tuple(t.stop - t.start for t in tgt),
+            order=1,
+            mode="nearest",
+            output=np.float32,
+        )
+        others[tgt] += frac
+        better = frac > best[tgt]
+        out[tgt][better] = k
+        best[tgt] = np.maximum(best[tgt], frac)
+    # a small tolerance: the shares are sums of interpolation weights, not exact fractions
+    out[(1.0 - others) > best + np.float32(1e-4)] = 0
+    return out
+
+
+def _covering_boxes(box, scale, old_shape, new_shape):
+    """The target voxels whose interpolation can touch source `box`, and the source voxels
+    they read (one voxel of margin each way)."""
+    tgt, src = [], []
+    for sl, sc, n_old, n_new in zip(box, scale, old_shape, new_shape):
+        t0 = max(0, int(np.floor((sl.start - 1 + 0.5) / sc - 0.5)))
+        t1 = min(n_new, int(np.ceil((sl.stop + 0.5) / sc - 0.5)) + 1)
+        s0 = max(0, int(np.floor((t0 + 0.5) * sc - 0.5)) - 1)
+        s1 = min(n_old, int(np.ceil((t1 - 1 + 0.5) * sc - 0.5)) + 2)
+        tgt.append(slice(t0, t1))
+        src.append(slice(s0, s1))
+    return tuple(tgt), tuple(src)
+
+
 def normalise(image: np.ndarray, norm: dict) -> np.ndarray:
     """Normalise in place when `image` is float32 (else a float32 copy), per the plan."""
     out = image if image.dtype == np.float32 else image.astype(np.float32)

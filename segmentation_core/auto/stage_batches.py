@@ -19,7 +19,13 @@ import numpy as np
 from segmentation_core.auto import distributed, orientation, synth_source
 from segmentation_core.auto.cases import AutoCase
 from segmentation_core.auto.patches import PatchSampler, StageCase
-from segmentation_core.auto.preprocess import label_to_classes, normalise, resample, target_shape
+from segmentation_core.auto.preprocess import (
+    label_to_classes,
+    normalise,
+    resample,
+    resample_classes,
+    target_shape,
+)
 
 
 class ShardedCases:
@@ -49,7 +55,7 @@ def prepare_stage_case(case: AutoCase, plan: dict, stage: dict, prev=None) -> St
     shape = target_shape(case.image.shape, case.spacing_zyx, stage["spacing_zyx"])
     img = normalise(resample(case.image, shape, order=1), plan["normalization"])
     classes = label_to_classes(case.label, plan["label_values"])
-    classes = resample(classes, shape, order=0, dtype=np.uint8)
+    classes = resample_classes(classes, shape, int(plan["n_classes"]))
     return StageCase(case.name, img, classes, tuple(stage["spacing_zyx"]), prev)
 
 
