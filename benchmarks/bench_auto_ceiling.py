@@ -29,6 +29,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench_auto import BRAIN, T1  # noqa: E402
+
 from segmentation_core.auto.infer import to_image_grid  # noqa: E402
 from segmentation_core.auto.preprocess import (  # noqa: E402
     label_to_classes,
@@ -36,12 +38,9 @@ from segmentation_core.auto.preprocess import (  # noqa: E402
     resample_classes,
     target_shape,
 )
+from segmentation_core.masks import dice  # noqa: E402
 
-T1_LABEL = REPO.parent / "shared" / "data" / "seg" / "mr_brain_freesurfer" / "label.nii.gz"
-BRAIN = {
-    17: "L-hippo", 53: "R-hippo", 18: "L-amyg", 54: "R-amyg", 11: "L-caud", 50: "R-caud",
-    12: "L-put", 51: "R-put", 13: "L-pall", 52: "R-pall", 10: "L-thal", 49: "R-thal",
-}  # fmt: skip
+T1_LABEL = T1 / "label.nii.gz"
 
 
 def one_hot_u8(small: np.ndarray, n_classes: int) -> np.ndarray:
@@ -82,11 +81,6 @@ def _box_average(mask: np.ndarray, shape, factors) -> np.ndarray:
         weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
         out = np.moveaxis(np.tensordot(weights, np.moveaxis(out, axis, 0), axes=1), 0, axis)
     return out.astype(np.float32)
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    total = int(a.sum()) + int(b.sum())
-    return 1.0 if total == 0 else 2.0 * int(np.logical_and(a, b).sum()) / total
 
 
 def main() -> int:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import SimpleITK as sitk
 from safetensors.numpy import load_file
 from test_training import _sphere_case
 
@@ -51,18 +50,6 @@ def test_the_crafted_pickle_really_runs_code_when_unpickled(tmp_path):
     evil = _crafted_pickle(tmp_path / "evil.pdparams", marker)
     pickle.loads(evil.read_bytes())
     assert marker.exists()
-
-
-@pytest.fixture
-def case_dir(tmp_path) -> Path:
-    case = _sphere_case()
-    d = tmp_path / "cases" / "spheres"
-    d.mkdir(parents=True)
-    for name, arr in (("image", case.image), ("label", case.label.astype(np.uint8))):
-        img = sitk.GetImageFromArray(arr)
-        img.SetSpacing((2.0, 2.0, 2.0))
-        sitk.WriteImage(img, str(d / f"{name}.nii.gz"))
-    return d
 
 
 def _train(case_dir: Path, out: Path, *extra: str) -> int:

@@ -6,24 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-import SimpleITK as sitk
-from test_training import _sphere_case
 
 from viewer.cli.main import run_cli
-
-
-@pytest.fixture
-def case_dir(tmp_path) -> Path:
-    case = _sphere_case()
-    d = tmp_path / "cases" / "spheres"
-    d.mkdir(parents=True)
-    for name, arr in (("image", case.image), ("label", case.label.astype(np.uint8))):
-        img = sitk.GetImageFromArray(arr)
-        img.SetSpacing((2.0, 2.0, 2.0))
-        sitk.WriteImage(img, str(d / f"{name}.nii.gz"))
-    return d
 
 
 def _train(case_dir: Path, out: Path, *extra: str) -> int:
