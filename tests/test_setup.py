@@ -36,6 +36,7 @@ def _requirement_names(reqs: list[str]) -> set[str]:
 def _third_party_imports(paths: list[Path]) -> dict[str, Path]:
     local = {"viewer", "segmentation_core", "main", "conftest"}
     local |= {p.stem for p in (REPO / "tests").rglob("*.py")}  # helpers imported by tests
+    local |= {p.stem for p in (REPO / "benchmarks").glob("*.py")}  # one benchmark reusing another
     found: dict[str, Path] = {}
     for path in paths:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
