@@ -13,7 +13,7 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
-from segmentation_core.training.static_graph import reduce_sum
+from segmentation_core.training.static_graph import exp, reduce_sum
 
 MAX_CLASS_WEIGHT = 30.0  # cap: a class of a few voxels must not swamp the batch
 
@@ -38,20 +38,26 @@ def dice_ce(logits, target, n_classes: int, smooth: float = 1e-5, weights=None):
     """logits (N, C, D, H, W), target int64 (N, D, H, W); `weights`: per-class cross-entropy
     weights (numpy or a tensor, length C) or None.
 
-    Built from ops that also make the static training graph (`reduce_sum`; the weighted
+    Built from ops that also make the static training graph (`reduce_sum`, `exp`; the weighted
     cross-entropy by hand, sum(w_y * nll) / sum(w_y) as `F.cross_entropy` defines it, whose
-    weighted path calls a PIR-only binding there)."""
-    onehot = paddle.transpose(F.one_hot(target, n_classes), [0, 4, 1, 2, 3])
-    nll = -reduce_sum(F.log_softmax(logits, axis=1) * onehot, [1])
+    weighted path calls a PIR-only binding there).
+
+    Why channels last: Paddle's CPU (log-)softmax over axis 1 of an NCDHW tensor walks memory
+    with a stride of D*H*W, and was a fifth of the automatic model's training step; over the
+    last axis it is contiguous (`benchmarks/bench_auto_step.py`). The probabilities are the
+    exponential of the log-probabilities rather than a second softmax."""
+    logp = F.log_softmax(paddle.transpose(logits, [0, 2, 3, 4, 1]), axis=-1)
+    onehot = F.one_hot(target, n_classes)  # (N, D, H, W, C)
+    nll = -reduce_sum(logp * onehot, [4])
     if weights is None:
         ce = paddle.mean(nll)
     else:
         if isinstance(weights, np.ndarray):
             weights = paddle.to_tensor(weights.astype(np.float32))
-        per_voxel = reduce_sum(onehot * paddle.reshape(weights, [1, n_classes, 1, 1, 1]), [1])
+        per_voxel = reduce_sum(onehot * paddle.reshape(weights, [1, 1, 1, 1, n_classes]), [4])
         ce = reduce_sum(nll * per_voxel) / reduce_sum(per_voxel)
-    probs = F.softmax(logits, axis=1)
-    dims = [0, 2, 3, 4]
+    probs = exp(logp)
+    dims = [0, 1, 2, 3]
     inter = reduce_sum(probs * onehot, dims)
     counts = reduce_sum(onehot, dims)
     dice = (2 * inter + smooth) / (reduce_sum(probs, dims) + counts + smooth)

@@ -91,6 +91,15 @@ def sigmoid(x):
     return _legacy_op("sigmoid", x)
 
 
+def exp(x):
+    """`paddle.exp` for both engines (the same PIR-only binding as `reduce_sum`)."""
+    import paddle
+
+    if paddle.in_dynamic_mode() or paddle.framework.in_pir_mode():
+        return paddle.exp(x)
+    return _legacy_op("exp", x)
+
+
 def clip_by_global_norm(params_grads: list, clip_norm: float) -> list:
     """`paddle.nn.ClipGradByGlobalNorm` in the legacy graph (Paddle's own static clip calls the
     PIR-only `paddle.sqrt`): g * clip / max(||g||, clip), in float32."""
