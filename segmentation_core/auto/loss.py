@@ -43,9 +43,10 @@ def dice_ce(logits, target, n_classes: int, smooth: float = 1e-5, weights=None):
     weighted path calls a PIR-only binding there).
 
     Why channels last: Paddle's CPU (log-)softmax over axis 1 of an NCDHW tensor walks memory
-    with a stride of D*H*W, and was a fifth of the automatic model's training step; over the
-    last axis it is contiguous (`benchmarks/bench_auto_loss.py`). The probabilities are the
-    exponential of the log-probabilities rather than a second softmax."""
+    with a stride of D*H*W; in the profiler of the automatic model's static training step it
+    was the largest cost after the convolutions. Over the last axis it is contiguous
+    (`benchmarks/bench_auto_loss.py` times both). The probabilities are the exponential of the
+    log-probabilities rather than a second softmax."""
     logp = F.log_softmax(paddle.transpose(logits, [0, 2, 3, 4, 1]), axis=-1)
     onehot = F.one_hot(target, n_classes)  # (N, D, H, W, C)
     nll = -reduce_sum(logp * onehot, [4])
