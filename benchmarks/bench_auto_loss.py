@@ -43,6 +43,7 @@ def dice_ce_axis1(logits, target, n_classes: int, smooth: float = 1e-5, weights=
     import paddle
     import paddle.nn.functional as F
 
+    from segmentation_core.auto.loss import present_class_dice_loss
     from segmentation_core.training.static_graph import reduce_sum
 
     onehot = paddle.transpose(F.one_hot(target, n_classes), [0, 4, 1, 2, 3])
@@ -50,13 +51,7 @@ def dice_ce_axis1(logits, target, n_classes: int, smooth: float = 1e-5, weights=
     per_voxel = reduce_sum(onehot * paddle.reshape(weights, [1, n_classes, 1, 1, 1]), [1])
     ce = reduce_sum(nll * per_voxel) / reduce_sum(per_voxel)
     probs = F.softmax(logits, axis=1)
-    dims = [0, 2, 3, 4]
-    inter = reduce_sum(probs * onehot, dims)
-    counts = reduce_sum(onehot, dims)
-    dice = (2 * inter + smooth) / (reduce_sum(probs, dims) + counts + smooth)
-    present = (counts[1:] > 0).astype("float32")
-    fg_dice = reduce_sum((1.0 - dice[1:]) * present) / paddle.clip(reduce_sum(present), min=1.0)
-    return ce + fg_dice
+    return ce + present_class_dice_loss(probs, onehot, [0, 2, 3, 4], smooth)
 
 
 def build(loss_fn):

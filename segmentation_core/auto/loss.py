@@ -57,8 +57,12 @@ def dice_ce(logits, target, n_classes: int, smooth: float = 1e-5, weights=None):
             weights = paddle.to_tensor(weights.astype(np.float32))
         per_voxel = reduce_sum(onehot * paddle.reshape(weights, [1, 1, 1, 1, n_classes]), [4])
         ce = reduce_sum(nll * per_voxel) / reduce_sum(per_voxel)
-    probs = exp(logp)
-    dims = [0, 1, 2, 3]
+    return ce + present_class_dice_loss(exp(logp), onehot, [0, 1, 2, 3], smooth)
+
+
+def present_class_dice_loss(probs, onehot, dims: list[int], smooth: float = 1e-5):
+    """1 - soft Dice, averaged over the foreground classes present in `onehot`; `dims`: every
+    axis but the class axis (the class axis last or second)."""
     inter = reduce_sum(probs * onehot, dims)
     counts = reduce_sum(onehot, dims)
     dice = (2 * inter + smooth) / (reduce_sum(probs, dims) + counts + smooth)
@@ -67,8 +71,7 @@ def dice_ce(logits, target, n_classes: int, smooth: float = 1e-5, weights=None):
     # probability to zero everywhere (the net collapsed to background); cross-entropy still
     # penalises false positives of absent classes
     present = (counts[1:] > 0).astype("float32")
-    fg_dice = reduce_sum((1.0 - dice[1:]) * present) / paddle.clip(reduce_sum(present), min=1.0)
-    return ce + fg_dice
+    return reduce_sum((1.0 - dice[1:]) * present) / paddle.clip(reduce_sum(present), min=1.0)
 
 
 def supervision_weights(n_outputs: int) -> np.ndarray:
