@@ -193,3 +193,27 @@ def test_predict_auto_says_when_mirror_is_not_used(trained, tmp_path):
     assert r.stdout.splitlines()[0] == (
         "--mirror: not used (this model trains without mirroring: one-sided structures)"
     )
+
+
+def test_base_width_sets_the_first_level_and_is_recorded_in_the_plan(tmp_path):
+    write_case(tmp_path / "cases" / "case0", 0)
+    r = main(
+        "train-auto", "--data", str(tmp_path / "cases"), "--fold", "all", "--steps", "1",
+        "--minutes", "0", "--max-patch", "16", "--threads", "1", "--base-width", "12",
+        "--out", str(tmp_path / "model"),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    plan = json.loads((tmp_path / "model" / "plan.json").read_text())
+    for stage in plan["stages"]:
+        n = len(stage["pool_kernels"]) + 1
+        assert stage["widths"] == [min(12 * 2**i, 128) for i in range(n)]
+    assert plan["budget"]["base_width"] == 12
+
+
+def test_base_width_out_of_range_is_one_line(tmp_path):
+    r = main("train-auto", "--data", str(tmp_path), "--base-width", "100", "--out", str(tmp_path))
+    assert r.returncode != 0
+    assert (
+        r.stderr.strip().splitlines()[-1] == "error: --base-width must be between 4 and 64, not 100"
+    )
+    assert "Traceback" not in r.stderr
