@@ -94,20 +94,21 @@ def main() -> int:
     x = rng.standard_normal((2, 1, *PATCH)).astype(np.float32)
     y = np.zeros((2, *PATCH), np.int64)
     y[:, 8:20, 8:20, 8:20] = rng.integers(1, N_CLASSES, (2, 12, 12, 12))  # structures mid-patch
-    variants = {"softmaxes over axis 1 (before)": dice_ce_axis1, "log-softmax, last axis": dice_ce}
-    runs: dict[str, list[float]] = {name: [] for name in variants}
+    losses = {"softmaxes over axis 1 (before)": dice_ce_axis1, "log-softmax, last axis": dice_ce}
+    runs: dict[str, list[float]] = {name: [] for name in losses}
     first_loss: dict[str, float] = {}
+    prepared = {}  # name -> (trainer, feed)
     weights = None
-    for name, fn in variants.items():
+    for name, fn in losses.items():
         trainer, shapes = build(fn)
         if weights is None:
             weights = trainer.weights()
         trainer.load_weights(weights)  # both start from the same weights
         feed = supervision_feed(x, y, shapes, N_CLASSES, True)
         first_loss[name] = trainer.step(feed, 1e-3)
-        variants[name] = (trainer, feed)
+        prepared[name] = (trainer, feed)
     for _ in range(args.repeats):
-        for name, (trainer, feed) in variants.items():
+        for name, (trainer, feed) in prepared.items():
             for _ in range(3):
                 trainer.step(feed, 1e-3)
             t0 = time.perf_counter()
