@@ -188,6 +188,151 @@ def test_device_and_proc_files_are_refused(tmp_path, target):
         load_volume(header)
 
 
+def _tricky_header(kind: str, ref: str) -> tuple[str, str]:
+    """(file name, header text) whose data-file field a looser or stricter parser than the
+    library's would miss: every reader that could see `ref` must be stopped."""
+    nrrd = nrrd_header()
+    meta_lines = mhd_header("x").splitlines()[:-1]
+    meta = "\n".join(meta_lines) + "\n"
+    if kind == "meta-colon":
+        return "h.mhd", meta + f"ElementDataFile: {ref}\n"
+    if kind == "meta-lowercase-first":
+        return "h.mhd", meta + f"elementdatafile = LOCAL\nElementDataFile = {ref}\n"
+    if kind == "meta-lowercase-only":
+        return "h.mhd", meta + f"elementdatafile = {ref}\n"
+    if kind == "nrrd-formfeed":
+        return "h.nhdr", nrrd.rstrip("\n") + f"\n#\x0c\ndata file: {ref}\n"
+    if kind == "nrrd-key-value":
+        return "h.nhdr", nrrd.rstrip("\n") + f"\ndata file:={ref}\n"
+    if kind == "nrrd-twice":
+        return "h.nhdr", nrrd.rstrip("\n") + f"\ndata file: a.raw\ndata file: {ref}\n"
+    if kind == "nrrd-lone-cr":
+        return "h.nhdr", nrrd.rstrip("\n") + f"\nencoding: raw\rdata file: {ref}\n"
+    raise ValueError(kind)
+
+
+TRICKY = [
+    "meta-colon",
+    "meta-lowercase-first",
+    "meta-lowercase-only",
+    "nrrd-formfeed",
+    "nrrd-key-value",
+    "nrrd-twice",
+    "nrrd-lone-cr",
+]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("kind", TRICKY)
+@pytest.mark.parametrize("target", ["outside", "fifo"])
+def test_data_file_fields_written_to_slip_past_a_parser_are_refused(
+    tmp_path, outside, kind, target
+):
+    case = tmp_path / "case"
+    (case / "a.raw").write_bytes(RAW)
+    ref = str(outside) if target == "outside" else str(make_fifo(case / "pipe.raw").name)
+    name, text = _tricky_header(kind, ref)
+    header = case / name
+    header.write_bytes(text.encode("latin-1"))
+    with pytest.raises(LoadError) as e:
+        load_volume(header)
+    assert str(header) in e.value.message
+    assert "\n" not in e.value.message
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("kind", ["nrrd-key-value", "nrrd-formfeed"])
+def test_seg_nrrd_data_file_fields_written_to_slip_past_a_parser_are_refused(
+    tmp_path, outside, kind
+):
+    outside.write_bytes(bytes(5 * 4 * 3))  # exactly what a 5x4x3 uchar label needs
+    _, text = _tricky_header(kind, str(outside))
+    header = tmp_path / "case" / "labels.seg.nrrd"
+    header.write_bytes(text.replace("type: short", "type: unsigned char").encode("latin-1"))
+    with pytest.raises(LoadError, match="data file") as e:
+        read_seg_nrrd(header)
+    assert str(header) in e.value.message
+
+
+def test_a_header_that_never_ends_within_the_limit_is_refused(tmp_path, outside):
+    from viewer.io.file_checks import HEADER_LIMIT
+
+    header = tmp_path / "case" / "h.nhdr"
+    comments = "#" + "x" * 99 + "\n"
+    padding = comments * (HEADER_LIMIT // len(comments) + 1)
+    header.write_text(nrrd_header().rstrip("\n") + "\n" + padding + f"data file: {outside}\n")
+    with pytest.raises(LoadError, match="does not end within") as e:
+        load_volume(header)
+    assert str(header) in e.value.message
+
+
+def test_crlf_headers_with_their_data_file_beside_them_still_load(tmp_path):
+    (tmp_path / "data.raw").write_bytes(RAW)
+    nhdr = tmp_path / "a.nhdr"
+    nhdr.write_bytes(nrrd_header("data.raw").replace("\n", "\r\n").encode())
+    mhd = tmp_path / "a.mhd"
+    mhd.write_bytes(mhd_header("data.raw").replace("\n", "\r\n").encode())
+    for header in (nhdr, mhd):
+        np.testing.assert_array_equal(load_volume(header).array, pixels())
+
+
+def test_dicom_folder_link_to_a_file_outside_is_skipped(tmp_path):
+    folder = tmp_path / "study"
+    folder.mkdir()
+    (folder / "slice.dcm").write_bytes(dicom_bytes())
+    other = tmp_path / "other_patient"
+    other.mkdir()
+    (other / "x.dcm").write_bytes(dicom_bytes())
+    (folder / "link.dcm").symlink_to(other / "x.dcm")
+    scan = scan_dicom_folder(folder)
+    assert [(Path(s.path).name, s.reason) for s in scan.skipped] == [
+        ("link.dcm", "a link to a file outside the folder")
+    ]
+    (series,) = scan.all_series()
+    assert [Path(h.path).name for h in series.headers] == ["slice.dcm"]
+
+
+def _write_seg(path: Path, data: np.ndarray, **header) -> Path:
+    import nrrd
+
+    fields = {
+        "space": "left-posterior-superior",
+        "space directions": np.diag([0.5, 0.75, 2.0]),
+        "space origin": np.zeros(3),
+        "kinds": ["domain"] * 3,
+    }
+    fields.update(header)
+    fields = {k: v for k, v in fields.items() if v is not None}
+    nrrd.write(str(path), data, fields, index_order="C")
+    return path
+
+
+@pytest.mark.parametrize(
+    "data, header, match",
+    [
+        (np.full((3, 4, 5), 70000, np.uint32), {}, "0..65535"),
+        (
+            np.ones((3, 4, 5), np.uint8),
+            {"space directions": np.array([[0.5, 0.3, 0], [0, 0.75, 0], [0, 0, 2.0]])},
+            "non-orthonormal",
+        ),
+        (np.ones((3, 4, 5), np.uint8), {"space directions": None}, "space directions"),
+        (np.ones((3, 4, 5), np.uint8), {"space directions": np.diag([1e-9, 1, 1])}, "voxel size"),
+        (
+            np.ones((3, 4, 5), np.uint8),
+            {"space origin": np.array([np.nan, 0, 0])},
+            "origin",
+        ),
+    ],
+    ids=["value-over-65535", "sheared", "no-directions", "tiny-spacing", "nan-origin"],
+)
+def test_seg_nrrd_with_unusable_values_or_grid_is_refused(tmp_path, data, header, match):
+    path = _write_seg(tmp_path / "bad.seg.nrrd", data, **header)
+    with pytest.raises(LoadError, match=match) as e:
+        read_seg_nrrd(path)
+    assert str(path) in e.value.message
+
+
 # --- item 7: nothing hangs ----------------------------------------------------------------------
 
 

@@ -87,6 +87,37 @@ def test_nifti2_ras_affine_becomes_lps_geometry(tmp_path):
     assert v.geometry.orientation_code() == "LAS"
 
 
+def test_nifti2_with_a_zero_dimension_is_refused(tmp_path):
+    import struct
+
+    from viewer.errors import LoadError
+
+    path = tmp_path / "empty.nii"
+    nib.save(nib.Nifti2Image(np.zeros((4, 4, 4), np.int16), np.eye(4)), path)
+    raw = bytearray(path.read_bytes())
+    struct.pack_into("<q", raw, 16 + 8 * 2, 0)  # dim[2] of the NIfTI-2 header (int64 at 16)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(LoadError, match="size below 1") as e:
+        load_volume(path)
+    assert str(path) in e.value.message
+
+
+def test_nifti2_memory_check_counts_scaled_voxels(tmp_path, monkeypatch):
+    from viewer.errors import LoadError
+
+    data = np.ones((16, 16, 16), np.uint8)
+    img = nib.Nifti2Image(data, np.eye(4))
+    img.header.set_slope_inter(2.0, 0.0)
+    path = tmp_path / "scaled.nii"
+    nib.save(img, path)
+    monkeypatch.setenv("RADLABEL_MAX_IMAGE_BYTES", str(data.nbytes * 2))
+    with pytest.raises(LoadError) as e:
+        load_volume(path)
+    assert str(path) in e.value.message
+    monkeypatch.setenv("RADLABEL_MAX_IMAGE_BYTES", str(data.nbytes * 16))
+    np.testing.assert_array_equal(load_volume(path).array, 2 * data.transpose(2, 1, 0))
+
+
 def test_4d_nifti_picks_time_point(tmp_path):
     data = np.zeros((4, 3, 2, 5), dtype=np.int16)
     for t in range(5):

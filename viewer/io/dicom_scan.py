@@ -162,6 +162,13 @@ def list_files(root: str) -> list[str]:
     return out
 
 
+def _within(folder: str, real: str) -> bool:
+    try:
+        return os.path.commonpath([folder, real]) == folder
+    except ValueError:  # another drive
+        return False
+
+
 def scan_dicom_files(
     files: list[str],
     root: str,
@@ -172,9 +179,14 @@ def scan_dicom_files(
     scan = DicomScan(root=root)
     headers: list[DicomHeader] = []
     n = len(files)
+    inside = os.path.realpath(root) if os.path.isdir(root) else None
     for i, path in enumerate(files):
         if cancel is not None and cancel():
             raise LoadCancelled("scan cancelled", root)
+        if inside is not None and not _within(inside, os.path.realpath(path)):
+            # a folder's contents decide nothing outside it: a link out is not followed
+            scan.skipped.append(SkippedFile(path, "a link to a file outside the folder"))
+            continue
         try:
             headers.append(read_header(path))
         except NotAnImage as e:

@@ -140,21 +140,48 @@ def _expand(ref: str, rest: list[str], header: str) -> list[str]:
     return [ref.strip()]
 
 
-def _read_header_text(path: str) -> str:
-    regular_file_size(path)
+def _read_header_text(path: str) -> tuple[str, bool]:
+    """The first HEADER_LIMIT bytes of `path` as text, and whether the file goes on past them."""
+    size = regular_file_size(path)
     with open(path, "rb") as f:
         head = f.read(HEADER_LIMIT)
-    return head.decode("latin-1")
+    return head.decode("latin-1"), size > len(head)
+
+
+# Every byte some reader takes as the end of a header line (Python's splitlines, Teem's \r);
+# the strict parsers below split on \n (NRRD) or \r/\n (MetaIO) like the libraries do, and a
+# data-file field that only a looser split would see is refused instead of missed.
+_ANY_LINE_START = r"(?:^|[\r\n\x0b\x0c\x1c\x1d\x1e\x85])[ \t]*"
+_NRRD_DATA_KEY = re.compile(_ANY_LINE_START + r"data ?file[ \t]*:", re.IGNORECASE)
+_META_DATA_KEY = re.compile(_ANY_LINE_START + r"elementdatafile[ \t]*[=:]", re.IGNORECASE)
+
+
+def _one_data_field(pattern: re.Pattern, region: str, found: bool, path: str) -> None:
+    """LoadError unless `region` names a data file exactly as often as the parser found one
+    (0 or 1): pynrrd, Teem and MetaIO differ in separators, case and line breaks, and a header
+    that any of them could read two ways is refused rather than guessed."""
+    count = len(pattern.findall(region))
+    if count > 1:
+        raise LoadError("the header names its data file more than once", path)
+    if count != int(found):
+        raise LoadError("the header's data file field is written in an unreadable form", path)
 
 
 def _nrrd_fields(path: str) -> tuple[dict[str, str], list[str]]:
     """NRRD fields (lower-case keys) up to the blank line, and the lines after a data-file
-    field (the names of a LIST)."""
-    text = _read_header_text(path)
+    field (the names of a LIST). Lines end at \n (a \r before it dropped), as in Teem and
+    pynrrd."""
+    text, more = _read_header_text(path)
+    end = re.search(r"\n\r?\n", text)
+    if end is None and more:
+        raise LoadError(f"the header does not end within its first {HEADER_LIMIT} bytes", path)
+    region = text if end is None else text[: end.start() + 1]
     fields: dict[str, str] = {}
     rest: list[str] = []
     in_list = False
-    for line in text.splitlines()[1:]:
+    data_key = False
+    for raw in region.split("\n")[1:]:
+        line = raw[:-1] if raw.endswith("\r") else raw
         if in_list:
             if not line.strip():
                 break
@@ -168,25 +195,35 @@ def _nrrd_fields(path: str) -> tuple[dict[str, str], list[str]]:
         if sep:
             key = key.strip().lower()
             fields[key] = value.strip()
-            if key in ("data file", "datafile") and value.split()[:1] == ["LIST"]:
-                in_list = True
+            if key in ("data file", "datafile"):
+                data_key = True
+                in_list = value.split()[:1] == ["LIST"]
+    _one_data_field(_NRRD_DATA_KEY, region, data_key, path)
     return fields, rest
 
 
 def _meta_fields(path: str) -> tuple[dict[str, str], list[str]]:
-    """MetaImage fields (lower-case keys) up to ElementDataFile (always the last field), and
-    the lines after it (a LIST's names; binary pixels for LOCAL, which are not used)."""
-    text = _read_header_text(path)
+    """MetaImage fields (lower-case keys) up to ElementDataFile (MetaIO stops reading at it),
+    and the lines after it (a LIST's names; binary pixels for LOCAL, which are not used).
+    As in MetaIO, a key ends at the first '=' or ':' and ElementDataFile is matched exactly."""
+    text, more = _read_header_text(path)
     fields: dict[str, str] = {}
-    lines = text.splitlines()
+    pieces = re.split(r"(\r\n|\r|\n)", text)
+    lines, breaks = pieces[0::2], [*pieces[1::2], ""]
+    consumed = 0
     for i, line in enumerate(lines):
-        key, sep, value = line.partition("=")
-        if not sep:
+        consumed += len(line) + len(breaks[i])
+        m = re.match(r"\s*([^=:]*?)\s*[=:](.*)", line)
+        if m is None:
             continue
-        key = key.strip().lower()
-        fields[key] = value.strip()
-        if key == "elementdatafile":
+        key, value = m.group(1), m.group(2)
+        fields[key.lower()] = value.strip()
+        if key == "ElementDataFile":
+            _one_data_field(_META_DATA_KEY, text[:consumed], True, path)
             return fields, lines[i + 1 :] if value.split()[:1] == ["LIST"] else []
+    if more:
+        raise LoadError(f"no ElementDataFile within the header's first {HEADER_LIMIT} bytes", path)
+    _one_data_field(_META_DATA_KEY, text, False, path)
     return fields, []
 
 

@@ -14,6 +14,10 @@ from viewer.model.geometry import Geometry
 # Direction matrices whose columns deviate from orthonormal by more than this are refused:
 # they carry a shear or scale that a (spacing, direction) grid cannot represent.
 ORTHONORMAL_TOL = 1e-3
+NON_ORTHONORMAL_REASON = (
+    "non-orthonormal affine: the voxel axes in the header are sheared or not perpendicular, "
+    "which cannot be shown as an image grid (resample it to an orthonormal grid first)"
+)
 
 
 def direction_is_orthonormal(direction: np.ndarray, tol: float = ORTHONORMAL_TOL) -> bool:

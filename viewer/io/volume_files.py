@@ -28,7 +28,12 @@ from viewer.io.file_checks import (
 )
 from viewer.io.native_output import native_output_to_log
 from viewer.io.plausible import check_geometry, check_nifti1_header
-from viewer.io.sitk_convert import direction_is_orthonormal, geometry_from_image, orthonormalize
+from viewer.io.sitk_convert import (
+    NON_ORTHONORMAL_REASON,
+    direction_is_orthonormal,
+    geometry_from_image,
+    orthonormalize,
+)
 from viewer.io.size_guard import check_claimed_size, claimed_bytes
 from viewer.model.geometry import Geometry
 from viewer.model.volume import Volume
@@ -37,11 +42,6 @@ NIFTI_SUFFIXES = (".nii", ".nii.gz", ".hdr", ".img", ".img.gz")
 NRRD_SUFFIXES = (".nrrd", ".nhdr", ".seg.nrrd")
 META_SUFFIXES = (".mha", ".mhd")
 FILE_SUFFIXES = NIFTI_SUFFIXES + NRRD_SUFFIXES + META_SUFFIXES
-
-NON_ORTHONORMAL_REASON = (
-    "non-orthonormal affine: the voxel axes in the header are sheared or not perpendicular, "
-    "which cannot be shown as an image grid (resample it to an orthonormal grid first)"
-)
 
 
 def is_volume_file(path: str | os.PathLike) -> bool:
@@ -174,6 +174,8 @@ def _read_nifti2(path: str, time_index: int) -> Volume:
     except Exception as e:  # nibabel raises many types for bad headers
         raise LoadError(f"cannot read NIfTI-2 header ({e})", path) from None
     shape = tuple(int(s) for s in img.shape)
+    if any(s < 1 for s in shape):
+        raise LoadError(f"NIfTI-2 dimensions {list(shape)} include a size below 1", path)
     itemsize = np.dtype(img.get_data_dtype()).itemsize
     check_claimed_size(
         path,
@@ -181,6 +183,11 @@ def _read_nifti2(path: str, time_index: int) -> Volume:
         stored_bytes=os.path.getsize(path),
         compressed=path.lower().endswith(".gz"),
     )
+    # nibabel moves scl_slope/scl_inter from the header to the array proxy; scaled voxels come
+    # out as floats (up to 64-bit), so memory must hold that, not the stored size
+    slope, inter = getattr(img.dataobj, "slope", 1.0), getattr(img.dataobj, "inter", 0.0)
+    if (slope != 1.0 or inter != 0.0) and itemsize < 8:
+        check_claimed_size(path, claimed_bytes(shape, 8))
     metadata: dict = {"source_files": [path], "nifti_version": 2}
     if len(shape) > 5 or len(shape) < 2:
         raise LoadError(f"unsupported NIfTI-2 dimension {len(shape)}", path)

@@ -19,6 +19,8 @@ from viewer.errors import LoadError, SaveError
 from viewer.io.atomic_save import atomic_write
 from viewer.io.file_checks import detached_data
 from viewer.io.labels.format import LabelFormat
+from viewer.io.plausible import check_geometry
+from viewer.io.sitk_convert import NON_ORTHONORMAL_REASON, direction_is_orthonormal, orthonormalize
 from viewer.io.size_guard import check_claimed_size, claimed_bytes
 from viewer.io.write_check import WriteCheckError
 from viewer.model.geometry import Geometry
@@ -123,16 +125,29 @@ def _geometry_from_header(header: dict, shape_zyx: tuple[int, int, int], p: Path
     if space not in _SPACES:
         raise LoadError(f"unsupported NRRD space '{space}'", p)
     flip = np.diag(np.array(_SPACES[space], dtype=float))
-    dirs = np.asarray(header.get("space directions"), dtype=float)
+    try:
+        dirs = np.asarray(header.get("space directions"), dtype=float)
+        origin = flip @ np.asarray(header.get("space origin", np.zeros(3)), dtype=float)
+    except (TypeError, ValueError):
+        raise LoadError("NRRD 'space directions' or 'space origin' are not numbers", p) from None
+    if dirs.ndim != 2 or origin.shape != (3,):
+        raise LoadError("NRRD 'space directions' must give three 3D axes", p)
     dirs = dirs[~np.isnan(dirs).any(axis=1)]  # drop the 'none' row of a list axis
     if dirs.shape != (3, 3):
         raise LoadError("NRRD 'space directions' must give three 3D axes", p)
     axes = flip @ dirs.T  # columns: LPS world step of x, y, z index
     spacing = np.linalg.norm(axes, axis=0)
-    if np.any(spacing <= 0):
-        raise LoadError("NRRD 'space directions' has a zero-length axis", p)
-    origin = flip @ np.asarray(header.get("space origin", np.zeros(3)), dtype=float)
-    return Geometry(shape_zyx, tuple(spacing), tuple(origin), axes / spacing)
+    if not np.all(np.isfinite(axes)) or np.any(spacing <= 0):
+        raise LoadError("NRRD 'space directions' has a zero-length or unusable axis", p)
+    direction = axes / spacing
+    if not direction_is_orthonormal(direction):
+        raise LoadError(NON_ORTHONORMAL_REASON, p)
+    try:
+        geometry = Geometry(shape_zyx, tuple(spacing), tuple(origin), orthonormalize(direction))
+    except ValueError as e:
+        raise LoadError(f"unusable NRRD grid ({e})", p) from None
+    check_geometry(geometry, str(p))
+    return geometry
 
 
 def _rgb(text: str | None, fallback: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -172,6 +187,8 @@ def read_seg_nrrd(path: str | Path) -> LabelLayers:
         raise LoadError("segmentation voxels must be non-negative integers", p)
     shape = tuple(int(s) for s in data.shape[:3])
     geometry = _geometry_from_header(header, shape, p)  # type: ignore[arg-type]
+    if data.size and int(data.max()) > 65535:
+        raise LoadError(f"segmentation values must lie in 0..65535 (found {int(data.max())})", p)
     layers = [np.ascontiguousarray(data[..., i]).astype(np.uint16) for i in range(data.shape[3])]
     segments = _segments_from_header(header, layers, p)
     ids = [s.id for s in segments]
