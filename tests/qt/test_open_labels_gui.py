@@ -91,7 +91,7 @@ def test_plain_label_keeps_the_open_names_of_its_values(window, editing, tmp_pat
     assert [s.name for s in doc.segments] == ["kidney"]
 
 
-def test_overlapping_layers_are_flattened_with_a_note(window, editing, tmp_path):
+def test_overlapping_layers_are_flattened_with_a_note(window, editing, tmp_path, monkeypatch):
     ctl, doc = editing
     layers = LabelLayers(doc.geometry, [], [])
     a = np.zeros(doc.labels.array.shape, bool)
@@ -106,6 +106,34 @@ def test_overlapping_layers_are_flattened_with_a_note(window, editing, tmp_path)
     assert "o.seg.nrrd" in message and "200 voxels belong to more than one segment" in message
     assert "kidney 200" in message
     assert np.count_nonzero(doc.labels.array == 2) == np.count_nonzero(b)
+    # Ctrl+S must not write the flattened copy over the file that holds the overlaps
+    assert "Save asks for a new file: its overlapping segments were flattened" in message
+    assert doc.label_path == ""
+    before = path.read_bytes()
+    ctl.execute(RenameSegment(2, "mass"))
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: ("", ""))
+    ctl.edit_menu.save_action.trigger()  # asks for a file; cancelled
+    assert path.read_bytes() == before
+    back = open_labels(doc.volume, path)
+    assert back.layers.overlap_voxels() == 200
+
+
+def test_label_on_another_grid_is_not_saved_back_over_its_file(window, editing, tmp_path):
+    ctl, doc = editing
+    from viewer.model.geometry import Geometry
+
+    g = doc.geometry
+    z, y, x = g.shape_zyx
+    fine = Geometry((z, 2 * y, 2 * x), (g.spacing[0] / 2, g.spacing[1] / 2, g.spacing[2]), g.origin)
+    a = np.zeros(fine.shape_zyx, np.uint16)
+    a[2:6, 20:40, 20:40] = 5
+    path = tmp_path / "fine.nii.gz"
+    write_volume(a, fine, str(path))
+    assert window.open_label(str(path)) and not window.errors
+    assert doc.label_path == ""
+    assert "Save asks for a new file: its labels were placed on the image's grid" in (
+        window.statusBar().currentMessage()
+    )
 
 
 def test_bad_label_file_is_an_error_and_keeps_the_labels(window, editing, tmp_path):

@@ -373,9 +373,13 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         if not confirm_unsaved(self, f"opening the label file {path}"):
             return False
-        self.execute(open_labels_command(self.document, loaded, path, _saves_to(path)))
+        lossy = loaded.lossy_on_save_back()
+        writable = _saves_to(path) and not lossy
+        if lossy:  # Ctrl+S must not overwrite the source with a lossy copy of it
+            notes.append(f"Save asks for a new file: {lossy}")
+        self.execute(open_labels_command(self.document, loaded, path, writable))
         self.labels_opened.emit(os.fspath(path))  # e.g. its measurements sidecar is read
-        self.history.mark_clean()  # the labels now equal a file on disk
+        self.history.mark_clean()  # nothing edited yet; the file itself is untouched
         self.document.dirty = False
         self._show_notes(path, notes, 20000)
         return True

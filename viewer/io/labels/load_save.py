@@ -52,6 +52,15 @@ class LoadedLabels:
     def labelmap(self) -> LabelMap:
         return self.layers.to_labelmap()
 
+    def lossy_on_save_back(self) -> str:
+        """Why writing the open labels back over this file would lose part of it ("" when it
+        would not): labels moved onto another grid, or overlapping segments flattened."""
+        if self.fit is not GridFit.SAME_GRID:
+            return "its labels were placed on the image's grid"
+        if self.layers.overlap_voxels():
+            return "its overlapping segments were flattened"
+        return ""
+
     @property
     def segments(self) -> SegmentTable:
         return self.layers.segment_table()
