@@ -239,6 +239,88 @@ def test_corrupt_project_and_case_files_are_refused_naming_them(project_with_cas
     assert tree_bytes(tmp_path / "p") == before
 
 
+@pytest.mark.parametrize(
+    "content, match",
+    [(b"\xff{}", "not UTF-8 text"), (b"[" * 100_000, "nested too deeply")],
+)
+def test_undecodable_project_and_case_files_are_refused_naming_them(
+    project_with_case, tmp_path, content, match
+):
+    pj = tmp_path / "p" / "project.json"
+    good = pj.read_bytes()
+    pj.write_bytes(content)
+    with pytest.raises(LoadError, match=match) as info:
+        Project.open(tmp_path / "p")
+    assert info.value.path == str(pj)
+    pj.write_bytes(good)
+    cj = tmp_path / "p" / "cases" / "img0" / "case.json"
+    cj.write_bytes(content)
+    with pytest.raises(LoadError, match=match) as info:
+        Project.open(tmp_path / "p").cases()
+    assert info.value.path == str(cj)
+
+
+@pytest.mark.parametrize("key", ["active_version", "active_auto_version"])
+@pytest.mark.parametrize("value", ["/tmp/evil", "../../x", "v1/../..", 5, ["v1"]])
+def test_project_versions_must_be_plain_names(project_with_case, tmp_path, key, value):
+    pj = tmp_path / "p" / "project.json"
+    data = json.loads(pj.read_text())
+    data[key] = value
+    pj.write_text(json.dumps(data))
+    with pytest.raises(LoadError, match=f"'{key}' must be a version name") as info:
+        Project.open(tmp_path / "p")
+    assert info.value.path == str(pj)
+    with pytest.raises(LoadError):
+        project_with_case.active_model_dir()
+    with pytest.raises(LoadError):
+        project_with_case.active_auto_model_dir()
+
+
+@pytest.mark.parametrize("value", ["/etc/hostname", "../../img1/draft.nii.gz", "a/b.nii.gz", 5])
+def test_case_label_names_must_stay_in_the_case_folder(project_with_case, tmp_path, value):
+    cj = tmp_path / "p" / "cases" / "img0" / "case.json"
+    data = json.loads(cj.read_text())
+    data["labels"]["draft"] = value
+    cj.write_text(json.dumps(data))
+    with pytest.raises(LoadError, match="label 'draft' must be a file name") as info:
+        project_with_case.label_path("img0", "draft")
+    assert info.value.path == str(cj)
+    with pytest.raises(LoadError):
+        project_with_case.cases()
+
+
+@pytest.mark.parametrize("name", ["scan.nrrd", "scan.mha"])
+def test_copy_of_an_image_with_a_detached_data_file_keeps_its_pixels(tmp_path, name):
+    import shutil
+
+    from viewer.io import load_volume
+
+    project = make_project(tmp_path / "p")
+    src = tmp_path / "elsewhere"
+    src.mkdir()
+    array = (np.arange(8 * 10 * 12) % 251).astype(np.uint8).reshape(8, 10, 12)
+    (src / "pixels.raw").write_bytes(array.tobytes())
+    if name.endswith(".nrrd"):
+        header = (
+            "NRRD0004\ntype: uint8\ndimension: 3\nspace: left-posterior-superior\n"
+            "sizes: 12 10 8\nspace directions: (1.5,0,0) (0,1,0) (0,0,2)\n"
+            "space origin: (10,-5,3)\nencoding: raw\ndata file: pixels.raw\n"
+        )
+    else:
+        header = (
+            "ObjectType = Image\nNDims = 3\nDimSize = 12 10 8\nElementSpacing = 1.5 1 2\n"
+            "Offset = 10 -5 3\nElementType = MET_UCHAR\nElementDataFile = pixels.raw\n"
+        )
+    (src / name).write_text(header)
+    original = load_volume(src / name)
+    case = project.add_case(src / name, copy=True)
+    shutil.rmtree(src)  # the user trusts the copy and removes the source
+    copied = load_volume(project.image_path(case.case_id))
+    np.testing.assert_array_equal(copied.array, array)
+    assert copied.geometry.spacing == original.geometry.spacing == (1.5, 1.0, 2.0)
+    assert copied.geometry.origin == original.geometry.origin == (10.0, -5.0, 3.0)
+
+
 def test_dicom_folder_case_keeps_series_and_patient_and_copies_its_files(tmp_path):
     from viewer.io import load_volume
 

@@ -84,7 +84,7 @@ def label_names(label_path: str) -> dict[int, str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return {int(k): str(v) for k, v in data.get("labels", {}).items()}
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return {}
 
 

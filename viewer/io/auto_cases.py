@@ -64,7 +64,7 @@ def label_names_of(label: Path) -> dict[int, str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return {int(k): str(v) for k, v in data.get("labels", {}).items()}
-    except (ValueError, AttributeError, OSError):
+    except (ValueError, AttributeError, OSError, RecursionError):
         return {}
 
 
@@ -89,8 +89,10 @@ def cases_from_nnunet(folder) -> tuple[list, dict[int, str]]:
         ending = doc.get("file_ending", ".nii.gz")
         labels = {int(v): str(k) for k, v in doc["labels"].items() if int(v) != 0}
         channels = doc.get("channel_names", doc.get("modality", {}))
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise LoadError(f"dataset.json is not readable ({e})", doc_path) from None
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
+        raise LoadError(
+            f"dataset.json is not readable ({type(e).__name__}: {e})", doc_path
+        ) from None
     if len(channels) > 1:
         raise LoadError("only single-channel datasets are supported", doc_path)
     groups = _split_groups(root / "splits_final.json")
@@ -152,5 +154,5 @@ def _split_groups(path: Path) -> dict[str, str]:
     try:
         splits = json.loads(path.read_text(encoding="utf-8"))
         return {case: f"split{k}" for k, s in enumerate(splits) for case in s["val"]}
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return {}

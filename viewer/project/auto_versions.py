@@ -49,7 +49,7 @@ def _cv_of(model_dir: Path | None) -> float | None:
         card = json.loads((model_dir / CARD).read_text(encoding="utf-8"))
         value = card.get("cv", {}).get("mean_dice")
         return None if value is None else float(value)
-    except (ValueError, OSError, AttributeError, TypeError):
+    except (ValueError, OSError, AttributeError, TypeError, RecursionError):
         return None
 
 

@@ -63,7 +63,7 @@ def read_owner(path: Path) -> LockOwner | None:
         return LockOwner(
             str(data["user"]), str(data["host"]), int(data["pid"]), float(data["time"])
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 

@@ -5,6 +5,7 @@ LoadError naming it."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -20,6 +21,15 @@ CaseState = Literal["new", "in_progress", "finished"]
 STATES: tuple[str, ...] = ("new", "in_progress", "finished")
 LabelTag = Literal["original", "draft", "final"]
 TAGS: tuple[str, ...] = ("original", "draft", "final")
+
+# a name the project joins to one of its folders (a label file, a version): no separators,
+# no "..", so a record can never point outside the project
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+def is_plain_name(name: object) -> bool:
+    """Whether `name` is a string that names a file or folder inside one folder, nothing more."""
+    return isinstance(name, str) and bool(_PLAIN_NAME.match(name)) and ".." not in name
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,10 @@ def check_project(data: dict, path: Path) -> list[LabelDef]:
     for key in ("split", "settings"):
         if not isinstance(data.get(key), dict):
             raise LoadError(f"'{key}' must be a JSON object", path)
+    for key in ("active_version", "active_auto_version"):
+        value = data.get(key)
+        if value is not None and not is_plain_name(value):
+            raise LoadError(f"'{key}' must be a version name, not {value!r:.60}", path)
     return parse_labels(data.get("labels"), path)
 
 
@@ -133,6 +147,9 @@ def case_from_json(data: dict, path: Path) -> CaseRecord:
         labels = data.get("labels", {})
         if not isinstance(labels, dict):
             raise ValueError("'labels' must be an object")
+        for tag, name in labels.items():
+            if not is_plain_name(name):
+                raise ValueError(f"label '{tag}' must be a file name in the case folder")
         dice = data.get("dice_original_final")
         geometry_from_json(data["grid"], path)
         return CaseRecord(

@@ -53,10 +53,14 @@ def read_json(path: Path, what: str) -> dict:
         raise LoadError(f"no {what} here", path) from None
     except OSError as e:
         raise LoadError(f"cannot read the {what} ({e.strerror or e})", path) from e
+    except UnicodeDecodeError:
+        raise LoadError(f"the {what} is not UTF-8 text", path) from None
     try:
         data = json.loads(text)
     except ValueError as e:
         raise LoadError(f"the {what} is not valid JSON ({e})", path) from None
+    except RecursionError:
+        raise LoadError(f"the {what} is nested too deeply to be one of ours", path) from None
     if not isinstance(data, dict):
         raise LoadError(f"the {what} is not a JSON object", path)
     return data

@@ -615,8 +615,10 @@ def _load_image(path: Path, series_uid: str | None) -> Volume:
 def _copy_image(source: Path, volume: Volume, folder: Path) -> str:
     """Copy the image into the hidden case folder; returns its name there. Single-file images
     are copied byte for byte (size checked); a DICOM series copies its files into `image/`;
-    a two-file format (.mhd/.raw, .hdr/.img, .nhdr) is rewritten as one verified NIfTI."""
+    a two-file format (.mhd/.raw, .hdr/.img, .nhdr, or a .nrrd/.mha with a detached data file)
+    is rewritten as one verified NIfTI."""
     from viewer.io import save_volume
+    from viewer.io.file_checks import detached_data
 
     lower = source.name.lower()
     if source.is_dir() or volume.metadata.get(MetaKey.FORMAT) == "DICOM":
@@ -626,7 +628,10 @@ def _copy_image(source: Path, volume: Volume, folder: Path) -> str:
         for n, f in enumerate(dict.fromkeys(files)):
             shutil.copy2(f, target / f"{n:05d}_{Path(f).name}")
         return "image"
-    for suffix in SINGLE_FILE_IMAGES:
+    # a .nrrd or .mha may still keep its pixels in another file (`data file:` / ElementDataFile):
+    # copying the header alone would leave the case without its image
+    single = detached_data(str(source)) is None
+    for suffix in SINGLE_FILE_IMAGES if single else ():
         if lower.endswith(suffix) and not lower.endswith(".seg.nrrd"):
             target = folder / f"image{suffix}"
             shutil.copy2(source, target)

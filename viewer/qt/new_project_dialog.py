@@ -126,8 +126,8 @@ def labels_from_json(path: str) -> list:
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise RadLabelError(f"cannot read a label set ({e})", p) from None
+    except (OSError, ValueError, RecursionError) as e:
+        raise RadLabelError(f"cannot read a label set ({type(e).__name__})", p) from None
     if isinstance(data, dict) and "labels" in data:  # a project.json works too
         data = data["labels"]
     return parse_labels(data, p)

@@ -84,8 +84,8 @@ def load_connections(path: str | os.PathLike | None = None) -> list[PacsConnecti
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
         return [PacsConnection.from_dict(d) for d in data["connections"]]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise LoadError(f"cannot read the PACS connections ({e})", p) from None
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as e:
+        raise LoadError(f"cannot read the PACS connections ({type(e).__name__}: {e})", p) from None
 
 
 def save_connections(
