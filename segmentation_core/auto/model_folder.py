@@ -8,6 +8,8 @@ Dice, post-processing), `plan.json`, and per fold `fold_<k>/<stage>/` holding th
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 
 from segmentation_core.checkpoint_io import CheckpointError, read_json, write_json
@@ -34,6 +36,60 @@ def stage_dir(model_dir: Path, fold, stage: str) -> Path:
 def export_dir(model_dir: Path, fold, stage: str) -> Path:
     """Where that stage's exported inference model is published."""
     return stage_dir(model_dir, fold, stage) / "model"
+
+
+_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+MAX_CLASSES = 255  # class probabilities and indices are uint8 at inference
+
+
+def _plain(name: object) -> bool:
+    """A folder name that stays inside its parent (no separators, no "..")."""
+    return isinstance(name, str) and bool(_PLAIN.match(name)) and ".." not in name
+
+
+def _ints(value, n: int, lo: int, hi: int, what: str) -> list[int]:
+    if not isinstance(value, list) or len(value) != n:
+        raise ValueError(f"{what} must be {n} numbers")
+    out = [int(v) for v in value]
+    if any(isinstance(v, bool) or v != int(v) or not lo <= int(v) <= hi for v in value):
+        raise ValueError(f"{what} must be whole numbers in {lo}..{hi}")
+    return out
+
+
+def check_plan(plan: dict) -> list[str]:
+    """The plan's stage names, after checking every field inference reads (types and ranges
+    that keep memory bounded and paths inside the folder); ValueError/TypeError/KeyError
+    otherwise."""
+    if not isinstance(plan, dict):
+        raise TypeError("'plan' must be an object")
+    n = int(plan["n_classes"])
+    if not 2 <= n <= MAX_CLASSES:
+        raise ValueError(f"n_classes must be in 2..{MAX_CLASSES}")
+    _ints(plan["label_values"], n - 1, 1, 65535, "label_values")
+    if not isinstance(plan["normalization"], dict) or not isinstance(
+        plan["normalization"].get("scheme"), str
+    ):
+        raise ValueError("normalization must name its scheme")
+    stages = plan["stages"]
+    if not isinstance(stages, list) or not 1 <= len(stages) <= 4:
+        raise ValueError("stages must be a list of 1 to 4 stages")
+    for stage in stages:
+        if not _plain(stage["name"]):
+            raise ValueError("a stage name must be a plain folder name")
+        spacing = stage["spacing_zyx"]
+        if not isinstance(spacing, list) or len(spacing) != 3:
+            raise ValueError("spacing_zyx must be 3 numbers")
+        if any(not (math.isfinite(float(v)) and 0.05 <= float(v) <= 100.0) for v in spacing):
+            raise ValueError("spacing_zyx must lie in 0.05..100 mm")
+        _ints(stage["patch_zyx"], 3, 4, 1024, "patch_zyx")
+        extra = int(stage.get("extra_channels", 0))
+        if not 0 <= extra <= n:
+            raise ValueError("extra_channels out of range")
+    axes = plan.get("mirror_axes", [])
+    _ints(axes, len(axes) if isinstance(axes, list) else -1, 0, 2, "mirror_axes")
+    for pair in plan.get("mirror_pairs", []):
+        _ints(pair, 2, 1, n - 1, "a mirror pair")
+    return [stage["name"] for stage in stages]
 
 
 def write_card(model_dir: Path, card: dict) -> Path:
@@ -66,9 +122,14 @@ def read_auto_model(model_dir) -> dict:
         plan = card["plan"]
         folds = list(card["inference_folds"])
         labels = {int(v): str(n) for v, n in plan["label_names"].items()}
-        stages = [s["name"] for s in plan["stages"]]
-    except (KeyError, TypeError, ValueError) as e:
-        raise AutoModelError(f"model card is incomplete ({e})", d / CARD) from None
+        stages = check_plan(plan)
+        if any(not _plain(fold_name(f)) for f in folds):
+            raise ValueError("a fold is not a plain name")
+        lcc = card.get("postprocessing", {"largest_component": []})["largest_component"]
+        if not set(int(v) for v in lcc) <= set(plan["label_values"]):
+            raise ValueError("post-processing names a label the model does not predict")
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise AutoModelError(f"model card is incomplete or damaged ({e})", d / CARD) from None
     if not folds:
         raise AutoModelError("the model has no trained fold yet", d)
     for f in folds:
