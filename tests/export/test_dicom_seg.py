@@ -3,6 +3,8 @@ dcmqi SEG files (including overlapping segments) import onto their series."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import highdicom as hd
 import nrrd
 import numpy as np
@@ -166,3 +168,49 @@ def test_import_of_a_non_seg_file_is_a_clear_error(ct3_volume):
 
     with pytest.raises(LoadError, match="not a DICOM SEG"):
         read_dicom_seg(ct3_volume.metadata["source_files"][0], ct3_volume.geometry)
+
+
+def _mutated_seg(ct_seg, tmp_path, change) -> Path:
+    ds = pydicom.dcmread(ct_seg.path)
+    change(ds)
+    out = tmp_path / "mutated_seg.dcm"
+    ds.save_as(out)
+    return out
+
+
+def test_tracking_ids_that_are_not_label_values_fall_back_to_the_segment_number(
+    ct_case, ct_seg, tmp_path
+):
+    def change(ds):
+        ds.SegmentSequence[0].TrackingID = "RadLabel label 70000"
+        ds.SegmentSequence[1].TrackingID = "RadLabel label x"
+
+    volume, _ = ct_case
+    path = _mutated_seg(ct_seg, tmp_path, change)
+    back = read_dicom_seg(path, volume.geometry)
+    numbers = [int(item.SegmentNumber) for item in pydicom.dcmread(path).SegmentSequence[:2]]
+    ids = [s.id for s in back.layers.segments]
+    assert ids[:2] == numbers and max(ids) <= 65535
+
+
+@pytest.mark.parametrize("damage", ["no-segment-number", "one-pixel-spacing", "no-position"])
+def test_a_seg_with_damaged_tags_is_one_load_error_naming_it(ct_case, ct_seg, tmp_path, damage):
+    from viewer.errors import LoadError
+
+    def change(ds):
+        if damage == "no-segment-number":
+            del ds.SegmentSequence[0].SegmentNumber
+        elif damage == "one-pixel-spacing":
+            shared = ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0]
+            shared.PixelSpacing = [0.7]
+            for frame in ds.PerFrameFunctionalGroupsSequence:
+                if "PixelMeasuresSequence" in frame:
+                    frame.PixelMeasuresSequence[0].PixelSpacing = [0.7]
+        else:
+            del ds.PerFrameFunctionalGroupsSequence[0].PlanePositionSequence[0].ImagePositionPatient
+
+    volume, _ = ct_case
+    path = _mutated_seg(ct_seg, tmp_path, change)
+    with pytest.raises(LoadError) as e:
+        read_dicom_seg(path, volume.geometry)
+    assert str(path) in e.value.message and "\n" not in e.value.message

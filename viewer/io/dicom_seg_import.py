@@ -28,6 +28,7 @@ SEG_SOP_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.66.7",  # Label Map Segmentation Storage
 }
 _TOL = 1e-2  # voxels
+MAX_ID = 65535  # segment ids are label values (uint16)
 
 
 class SegPlacement(str, Enum):
@@ -63,9 +64,15 @@ def read_dicom_seg(
     """
     p = Path(path)
     ds = _read(p)
-    seg_for = _check_frame_of_reference(ds, frame_of_reference_uid, p)
-    segments, by_number = _segments(ds, table)
-    placed = _place_frames(ds, p, geometry, list(by_number))
+    try:
+        seg_for = _check_frame_of_reference(ds, frame_of_reference_uid, p)
+        segments, by_number = _segments(ds, table, p)
+        placed = _place_frames(ds, p, geometry, list(by_number))
+    except LoadError:
+        raise
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError, OverflowError) as e:
+        # a tag missing or of the wrong kind, found deep in pydicom/highdicom
+        raise LoadError(f"damaged DICOM SEG header ({type(e).__name__}: {e})", p) from None
     if not any(m.any() for m in placed.masks.values()) and placed.outside:
         raise GeometryError(
             "the SEG frames lie outside the image grid (is it the segmentation of another series?)",
@@ -206,7 +213,7 @@ def _read(p: Path) -> pydicom.Dataset:
 
 
 def _segments(
-    ds: pydicom.Dataset, table: SegmentTable | None
+    ds: pydicom.Dataset, table: SegmentTable | None, p: Path
 ) -> tuple[list[SegmentInfo], dict[int, SegmentInfo]]:
     names = {s.name.lower(): s.id for s in table} if table is not None else {}
     by_number: dict[int, SegmentInfo] = {}
@@ -216,12 +223,15 @@ def _segments(
         name = str(item.get("SegmentLabel", "") or f"Segment {number}")
         sid = None
         tracking = str(item.get("TrackingID", ""))
-        if tracking.startswith("RadLabel label "):
-            sid = int(tracking.rsplit(" ", 1)[1])
+        tail = tracking.rsplit(" ", 1)[-1]
+        if tracking.startswith("RadLabel label ") and tail.isdigit() and 1 <= int(tail) <= MAX_ID:
+            sid = int(tail)
         elif name.lower() in names:
             sid = names[name.lower()]
         if sid is None or sid in used:
             sid = number if number not in used else max(used | {0}) + 1
+        if not 1 <= sid <= MAX_ID:
+            raise LoadError(f"segment number {number} is outside 1..{MAX_ID}", p)
         used.add(sid)
         colour = default_colour(sid)
         if "RecommendedDisplayCIELabValue" in item:
