@@ -117,6 +117,9 @@ def run_gui(argv: list[str]) -> int:
         return 1
     app = ensure_app()
     window = create_main_window(args.path, args.label)
+    from viewer.qt.crash_guard import CrashGuard
+
+    CrashGuard(window).install()  # an error in a slot: a message, not an abort
     window.restore_dock_state()
     stamp = os.environ.get(STARTUP_PROBE)
     if stamp:  # benchmarks/bench_bundle_startup.py: time to a shown window, then quit
