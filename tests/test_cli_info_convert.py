@@ -50,6 +50,18 @@ def test_convert_writes_what_the_loader_holds(test_data, tmp_path, capsys):
     assert written.geometry.same_grid(original.geometry)
 
 
+def test_convert_refuses_an_existing_output_without_overwrite(test_data, tmp_path, capsys):
+    out = tmp_path / "kept.nii.gz"
+    out.write_bytes(b"the user's file")
+    src = str(test_data / "dicom/non_isotropic")
+    assert main(["convert", src, str(out)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(out) in err and "--overwrite" in err
+    assert out.read_bytes() == b"the user's file"
+    assert main(["convert", src, str(out), "--overwrite"]) == 0
+    assert load_volume(out).array.shape == load_volume(src).array.shape
+
+
 def test_convert_needs_series_when_folder_has_several(test_data, tmp_path, capsys):
     code = main(["convert", str(test_data / "dicom"), str(tmp_path / "x.nii.gz")])
     err = capsys.readouterr().err.strip()

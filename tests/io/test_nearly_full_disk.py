@@ -114,7 +114,7 @@ def test_convert_on_a_full_disk_fails_and_keeps_the_old_file(
     assert len(before) == (2 if name.endswith(".mhd") else 1)
     capfd.readouterr()
     filler = fill_disk(small_fs, leave)
-    assert run_cli(argv) == 2
+    assert run_cli([*argv, "--overwrite"]) == 2
     err = capfd.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(small_fs / name) in err[0] and ".tmp" not in err[0], err
     filler.unlink()

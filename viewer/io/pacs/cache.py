@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -44,7 +45,7 @@ def cache_limit_bytes() -> int:
 
 def _safe_uid(uid: str) -> str:
     # UIDs are digits and dots; anything else (a hostile server) must not walk out of the cache
-    if not uid or not all(c.isdigit() or c == "." for c in uid) or len(uid) > 64:
+    if len(uid) > 64 or not re.fullmatch(r"[0-9]+(\.[0-9]+)*", uid):  # no "." or ".."
         raise ValueError(f"not a DICOM UID: {uid!r}")
     return uid
 
@@ -63,7 +64,7 @@ def cached_series(folder: Path) -> bool:
         info = json.loads(marker.read_text(encoding="utf-8"))
         files = [p for p in folder.iterdir() if p.suffix == ".dcm"]
         complete = len(files) == int(info["instances"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         complete = False
     if complete:
         os.utime(marker)  # least-recently-used order
