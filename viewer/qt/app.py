@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -128,7 +129,15 @@ def run_gui(argv: list[str]) -> int:
 
     # after a crash: offer the autosaved labels (after the study given on the command line opened)
     window.after_first_paint(lambda: offer_recovery(window))
-    return int(app.exec_())
+    code = int(app.exec_())
+    from viewer.qt.background_job import BackgroundJob
+
+    if not BackgroundJob.stop_all():
+        # a thread destroyed while it runs aborts the process (and its exit code) at teardown
+        logging.getLogger(__name__).warning("a background job did not stop; leaving at once")
+        logging.shutdown()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -382,9 +382,9 @@ class ExportDialog(QtWidgets.QDialog):
         return False
 
     def reject(self) -> None:
-        if self.busy():
+        if self.busy():  # it stops at its next check and cleans up; it outlives the dialog
             self.job.cancel_event.set()
-            self.job.wait(30_000)
+            self.job.wait(2_000)
         super().reject()
 
 
