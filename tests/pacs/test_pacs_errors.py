@@ -137,3 +137,27 @@ def test_missing_orthanc_gives_the_skip_reason(monkeypatch):
         "Orthanc is not installed (apt-get install orthanc orthanc-dicomweb "
         "(make test does this when run as root))"
     )
+
+
+def test_a_series_that_arrives_short_is_refused_and_not_cached(tmp_path, monkeypatch):
+    from viewer.io.pacs import cache
+
+    url = "http://127.0.0.1:9/dicom-web"
+    client = PacsClient(PacsConnection("short", url))
+    series = PacsSeries("1.2.3", "1.2.3.4")
+    monkeypatch.setattr(client, "instance_uids", lambda s: [f"1.2.3.4.{i}" for i in range(5)])
+
+    def three_of_five(series, into, expected, progress, cancel):
+        for i in range(3):  # the server listed 5, the stream ended after 3 (HTTP 206, a cut)
+            (into / f"{i + 1:05d}.dcm").write_bytes(b"DICM")
+        return 3
+
+    monkeypatch.setattr(client, "_download", three_of_five)
+    with pytest.raises(LoadError) as e:
+        client.retrieve_series(series, root=tmp_path)
+    assert e.value.message == (
+        f"{url}: the server sent 3 of the series' 5 instances; nothing was kept (try again)"
+    )
+    folder = cache.series_dir(tmp_path, url, series.study_uid, series.series_uid)
+    assert not cache.cached_series(folder)
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

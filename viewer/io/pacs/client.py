@@ -313,6 +313,12 @@ class PacsClient:
             count = self._download(series, partial, len(uids), progress, cancel)
             if count == 0:
                 raise self._series_gone()
+            if count < len(uids):  # a partial answer (206, a cut stream) is not the series
+                raise LoadError(
+                    f"the server sent {count} of the series' {len(uids)} instances; "
+                    "nothing was kept (try again)",
+                    self.url,
+                )
             cache.commit_series(partial, folder, count)
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
