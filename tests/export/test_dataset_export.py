@@ -167,6 +167,24 @@ def test_unknown_label_is_a_clear_error(tmp_path):
         export_nnunet([ExportCase(v, labels)], tmp_path, 1, "X", _table([(9, "a")]))
 
 
+def test_two_labels_with_one_name_are_refused_not_merged(tmp_path):
+    g = Geometry((2, 3, 4))
+    v = Volume(np.zeros(g.shape_zyx, np.int16), g, modality="CT")
+    array = np.zeros(g.shape_zyx, np.uint16)
+    array[0] = 1
+    array[1] = 2
+    labels = LabelMap(g, array)
+    case_names = _table([(1, "kidney"), (2, "Kidney ")])
+    with pytest.raises(SaveError, match=r"case 0: values 1 and 2 are both named 'Kidney'"):
+        export_nnunet(
+            [ExportCase(v, labels, case_names)], tmp_path / "a", 1, "X", _table([(1, "kidney")])
+        )
+    with pytest.raises(SaveError, match=r"the label set names 'kidney' twice \(values 1 and 2\)"):
+        export_nnunet(
+            [ExportCase(v, labels)], tmp_path / "b", 1, "X", _table([(1, "kidney"), (2, "kidney")])
+        )
+
+
 def test_msd_layout(cases, tmp_path):
     case_list, label_set = cases
     r = export_msd(case_list[1:], tmp_path, 9, "Liver", label_set)

@@ -73,11 +73,28 @@ def _label_lut(case: ExportCase, label_set: SegmentTable, index: int) -> np.ndar
     """Look-up table from this case's label values to training ids."""
     ordered = sorted(label_set, key=lambda s: s.id)
     by_id = {s.id: i for i, s in enumerate(ordered, start=1)}
-    by_name = {s.name.strip().lower(): i for i, s in enumerate(ordered, start=1)}
+    by_name: dict[str, int] = {}
+    for i, s in enumerate(ordered, start=1):
+        key = s.name.strip().lower()
+        if key in by_name:  # two classes one name: a case's labels could not tell them apart
+            raise SaveError(
+                f"the label set names '{s.name.strip()}' twice (values "
+                f"{ordered[by_name[key] - 1].id} and {s.id}); give each label its own name"
+            )
+        by_name[key] = i
     values = case.labels.values()
     lut = np.zeros((max(values) if values else 0) + 1, dtype=np.uint16)
+    named: dict[str, int] = {}
     for v in values:
         seg = case.segments.get(v) if case.segments is not None else None
+        if seg is not None:
+            key = seg.name.strip().lower()
+            if key in named:  # would silently become one class
+                raise SaveError(
+                    f"case {index}: values {named[key]} and {v} are both named "
+                    f"'{seg.name.strip()}'; give each label its own name before exporting"
+                )
+            named[key] = v
         target = by_name.get(seg.name.strip().lower()) if seg is not None else None
         if target is None:
             target = by_id.get(v)
