@@ -80,3 +80,22 @@ def test_nnunet_dataset_from_repeated_cases(real_data, tmp_path, capsys):
         "case_000_0000.nii.gz",
         "case_001_0000.nii.gz",
     ]
+
+
+def test_dataset_export_says_which_case_labels_were_resampled(tmp_path, capsys):
+    from viewer.io import write_volume
+    from viewer.model.geometry import Geometry
+
+    image_grid = Geometry((8, 10, 12), (2.0, 2.0, 2.0), (0.0, 0.0, 0.0))
+    label_grid = Geometry((16, 20, 24), (1.0, 1.0, 1.0), (-0.5, -0.5, -0.5))
+    write_volume(np.zeros(image_grid.shape_zyx, np.int16), image_grid, str(tmp_path / "img.nii.gz"))
+    lab = np.zeros(label_grid.shape_zyx, np.uint16)
+    lab[4:12, 4:16, 4:20] = 1
+    label = tmp_path / "fine_label.nii.gz"
+    write_volume(lab, label_grid, str(label))
+    argv = ["export", "--format", "nnunet", "--out", str(tmp_path / "raw"), "--dataset-id", "7"]
+    argv += ["--name", "Fine", "--case", str(tmp_path / "img.nii.gz"), str(label)]
+    assert run_cli(argv) == 0
+    out = capsys.readouterr().out
+    (note,) = [line for line in out.splitlines() if line.startswith("note: case 0 ")]
+    assert str(label) in note and "resampled" in note

@@ -266,6 +266,8 @@ def export_dataset(
             raise type(e)(f"case {i}: {e.reason}", e.path) from None
         cases.append(ExportCase(c.volume, c.labelmap, c.segments))
         merge_label_set(label_set, fixed or c.segments)
+        # resampled onto the image, values lost, overlaps flattened: training data must say so
+        lines += [f"note: case {i} ({label}): {n}" for n in c.notes]
     kwargs = {"channel_name": req.channel_name, "overwrite": req.overwrite}
     # the writers stage the whole dataset beside its place and swap it in when complete: a
     # cancel (raised while they take the next case) leaves an earlier dataset as it was
