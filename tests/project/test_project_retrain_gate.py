@@ -213,3 +213,23 @@ def test_auto_retrain_is_due_after_n_newly_finished_cases(tmp_path):
     assert not project.auto_retrain_due()
     project.submit("img3", blob_label(), user="ann", time_spent_s=1, clicks=1)
     assert project.finished_since_last_retrain() == ["img3"]
+
+
+def test_a_ranking_failure_after_publishing_still_finishes_the_retrain(tmp_path, monkeypatch):
+    project = _finished_project(tmp_path)
+
+    def broken_refresh(*args, **kwargs):
+        raise RuntimeError("the predictor ran out of memory")
+
+    monkeypatch.setattr("viewer.project.uncertainty.refresh", broken_refresh)
+    done = retrain_blocking(
+        project.folder,
+        minutes=1,
+        threads=1,
+        user="ann",
+        trainer=fake_trainer("good"),
+        evaluator=fake_evaluator({"good": 0.7, "base": 0.5}),
+    )
+    assert (done["type"], done["version"], done["activated"]) == ("done", "v1", True)
+    events = [e["event"] for e in project.journal()]
+    assert events[-4:] == ["retrain_start", "publish", "activate", "retrain_done"]

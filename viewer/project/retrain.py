@@ -274,6 +274,8 @@ def _rank_open_cases(project: Project, threads: int, stop: Callable[[], bool]) -
         refresh(project, threads=threads, should_stop=stop)
     except RadLabelError as e:
         log.warning("open cases not ranked: %s", e.message)
+    except Exception:  # the version is published already: ranking is only a convenience
+        log.exception("open cases not ranked")
 
 
 class _Heartbeat:
