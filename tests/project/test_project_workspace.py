@@ -349,3 +349,20 @@ def test_a_torn_last_journal_line_is_skipped(tmp_path):
     with open(tmp_path / "p" / "journal.jsonl", "a") as f:
         f.write('{"event": "add_ca')  # a crash in the middle of an append
     assert [e["event"] for e in project.journal()] == ["create", "add_case"]
+
+
+def test_training_refuses_a_case_whose_image_left_its_grid(tmp_path):
+    from viewer.io.auto_cases import cases_from_project
+    from viewer.project.retrain import _load_case
+
+    project = make_project(tmp_path / "p", 2)
+    for i in range(2):
+        project.submit(f"img{i}", blob_label(), user="ann", time_spent_s=5, clicks=2)
+    assert _load_case(project, "img0").label.shape == GRID.shape_zyx
+    moved = Geometry(GRID.shape_zyx, GRID.spacing, (GRID.origin[0] + 1.0, *GRID.origin[1:]))
+    write_image(project.image_path("img0"), grid=moved)  # the referenced file was re-exported
+    with pytest.raises(LoadError, match="no longer matches the grid its labels were drawn on"):
+        _load_case(project, "img0")
+    with pytest.raises(LoadError, match="no longer matches") as e:
+        cases_from_project(project)
+    assert e.value.path == str(project.image_path("img0"))

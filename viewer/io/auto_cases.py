@@ -33,17 +33,21 @@ def load_auto_case(
     patient: str = "",
     index: int = 0,
     series_uid: str | None = None,
+    grid=None,
 ):
-    """An `AutoCase` from an image (file or DICOM folder) and a label file."""
+    """An `AutoCase` from an image (file or DICOM folder) and a label file; `grid` (a
+    Geometry), when given, is the grid the labels were drawn on, which the image must keep."""
     from segmentation_core.auto.cases import AutoCase
     from viewer.io.dataset_export_splits import patient_key
     from viewer.io.labels.open import load_label_for
     from viewer.io.loader import load_volume
+    from viewer.io.training_cases import require_grid
     from viewer.model.modality import effective_modality
 
     vol = load_volume(str(image), series_uid=series_uid)
     if not vol.is_segmentable:
         raise LoadError("image is not a scalar volume (RGB or multi-component)", image)
+    require_grid(vol, grid, image)  # a project case: its labels were drawn on this grid
     lab = load_label_for(vol, str(label))
     return AutoCase(
         name=name,
@@ -141,6 +145,7 @@ def cases_from_project(project, case_ids=None) -> tuple[list, dict[int, str]]:
                 rec.patient_id or case_id,
                 i,
                 rec.series_uid,
+                project.case_grid(case_id),
             )
         )
     return cases, {d.value: d.name for d in project.labels}

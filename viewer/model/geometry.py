@@ -99,6 +99,13 @@ class Geometry:
         return w.min(axis=0), w.max(axis=0)
 
     # --- comparisons -----------------------------------------------------------------------
+    def describe(self) -> str:
+        """The grid in words, for messages: size, spacing and origin."""
+        return (
+            f"size {self.size_xyz}, spacing {tuple(round(s, 4) for s in self.spacing)}, "
+            f"origin {tuple(round(o, 3) for o in self.origin)}"
+        )
+
     def same_grid(self, other: Geometry, tol: float = 1e-4) -> bool:
         """True when both describe the same voxels in the same places (within `tol` mm/cosine)."""
         if self.shape_zyx != other.shape_zyx:

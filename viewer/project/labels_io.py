@@ -21,10 +21,7 @@ LABEL_SUFFIX = ".nii.gz"
 
 
 def describe_grid(g: Geometry) -> str:
-    return (
-        f"size {g.size_xyz}, spacing {tuple(round(s, 4) for s in g.spacing)}, "
-        f"origin {tuple(round(o, 3) for o in g.origin)}"
-    )
+    return g.describe()
 
 
 def read_label_file(path: str | os.PathLike, grid: Geometry, allowed: set[int]) -> np.ndarray:

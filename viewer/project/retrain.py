@@ -107,7 +107,11 @@ def _load_case(project: Project, case_id: str):
     if final is None:
         raise RadLabelError(f"case {case_id} has no final label", project.folder)
     return load_training_case(
-        case_id, project.image_path(case_id), final, series_uid=project.image_series_uid(case_id)
+        case_id,
+        project.image_path(case_id),
+        final,
+        series_uid=project.image_series_uid(case_id),
+        grid=project.case_grid(case_id),
     )
 
 
