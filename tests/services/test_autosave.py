@@ -190,3 +190,47 @@ def test_forget_drops_only_the_current_documents_autosave():
     assert not service.session.folder.exists() and not service.dirty
     service.stop(clean=True)  # A was never saved nor discarded: left for recovery
     assert [e.image_path for e in find_recoverable()] == ["img.nrrd"]
+
+
+def test_a_failing_autosave_says_so_once_and_keeps_going(monkeypatch):
+    doc = make_doc()
+    service = AutosaveService(doc, interval_s=3600)
+    told: list[str] = []
+    service.on_failure = told.append
+    h = History(doc)
+    tool = BrushTool(doc, EditorState(active_segment_id=1), BrushSettings(2.0))
+    real_write = service.session.write
+    failures = iter([OSError(28, "No space left on device"), MemoryError()])
+
+    def failing_write(*args):
+        raise next(failures)
+
+    monkeypatch.setattr(service.session, "write", failing_write)
+    h.push(tool.on_press(ViewEvent((5, 5, 5), 0)))
+    assert not service.save_if_due()
+    assert told == ["Autosave failed: [Errno 28] No space left on device"]
+    assert not service.save_if_due()  # still failing (memory): logged, not told again
+    assert len(told) == 1 and service.last_error == "MemoryError: "
+    monkeypatch.setattr(service.session, "write", real_write)
+    assert service.save_if_due() and service.last_error == ""  # space again: it saves
+    service.stop(clean=True)
+
+
+def test_the_autosave_thread_outlives_an_unexpected_error(monkeypatch):
+    doc = make_doc()
+    service = AutosaveService(doc, interval_s=0.05)
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("unexpected")
+        return False
+
+    monkeypatch.setattr(service, "save_if_due", flaky)
+    service.start()
+    deadline = time.time() + 10
+    while len(calls) < 3 and time.time() < deadline:
+        time.sleep(0.02)
+    service.stop(clean=True)
+    assert len(calls) >= 3

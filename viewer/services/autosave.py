@@ -16,6 +16,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +61,9 @@ class AutosaveService:
         self._thread: threading.Thread | None = None
         self.last_error: str = ""
         self.saves = 0
+        # called (from the autosave thread) with one line when saving starts to fail, so the
+        # user knows the labels are not protected; called again only after a save succeeded
+        self.on_failure: Callable[[str], None] | None = None
         self.set_document(document)
 
     # --- document ------------------------------------------------------------------------
@@ -144,9 +148,14 @@ class AutosaveService:
             }
             try:
                 self.session.write(arr, segs, meta)
-            except (SaveError, OSError) as e:
-                self.last_error = str(e)
-                log.warning("autosave failed: %s", e)
+            except Exception as e:  # a full disk, a read-only home, memory: never end autosave
+                first = not self.last_error
+                self.last_error = (
+                    str(e) if isinstance(e, (SaveError, OSError)) else (f"{type(e).__name__}: {e}")
+                )
+                log.warning("autosave failed: %s", self.last_error, exc_info=True)
+                if first and self.on_failure is not None:
+                    self.on_failure(f"Autosave failed: {self.last_error}")
                 return False
             self._saved_generation = gen
             self.saves += 1
@@ -172,7 +181,10 @@ class AutosaveService:
                 break
             self._wake.clear()
             if woke or time.monotonic() >= next_due:
-                self.save_if_due()
+                try:
+                    self.save_if_due()
+                except Exception:  # the thread must outlive any one failure
+                    log.exception("autosave round failed")
                 next_due = time.monotonic() + self.interval_s
 
     def stop(self, clean: bool = True) -> None:

@@ -10,7 +10,7 @@ import os
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PyQt5 import QtCore
+from PyQt5 import QtCore, QtWidgets
 
 from viewer.commands.label_file import restore_labels_command
 from viewer.errors import RadLabelError
@@ -41,6 +41,7 @@ class EditingController(QtCore.QObject):
     `tool_selected(key)` is emitted after a tool (None: navigation) became the active one."""
 
     tool_selected = QtCore.pyqtSignal(object)
+    autosave_failed = QtCore.pyqtSignal(str)  # from the autosave thread: queued to the UI
 
     def __init__(
         self, window: MainWindow, autosave_interval_s: float = 30.0, autosave: bool = True
@@ -77,7 +78,19 @@ class EditingController(QtCore.QObject):
         self.on_document(window.document)
         self._history_changed()
         if self.autosave is not None:
+            self.autosave_failed.connect(self._warn_autosave_failed)
+            self.autosave.on_failure = self.autosave_failed.emit
             self.autosave.start()
+
+    def _warn_autosave_failed(self, message: str) -> None:
+        """The labels are no longer protected against a crash: say so once, plainly."""
+        self.window.statusBar().showMessage(message, 120_000)
+        QtWidgets.QMessageBox.warning(
+            self.window,
+            "Autosave failed",
+            f"{message}\n\nYour labels are not being autosaved; save them (Ctrl+S) to keep "
+            "them safe. Autosave keeps trying and says so again if it fails after working.",
+        )
 
     # --- properties --------------------------------------------------------------------------
     @property
