@@ -143,6 +143,23 @@ def test_stale_case_lock_of_a_dead_process_is_broken(tmp_path):
     assert project.lock_holder("img0") == "ann"
 
 
+def test_the_same_users_second_window_gets_the_case_read_only(tmp_path):
+    import os
+    import socket
+    import time
+
+    project = make_project(tmp_path / "p", 1)
+    lock = tmp_path / "p" / "cases" / "img0" / "lock"
+    other_window = os.getppid()  # a live process of this user on this host, not this one
+    held = {"user": "ann", "host": socket.gethostname(), "pid": other_window, "time": time.time()}
+    lock.write_text(json.dumps(held))
+    assert not project.acquire_lock("img0", "ann", this_process_only=True)
+    project.release_lock("img0", "ann", this_process_only=True)  # not ours: left alone
+    assert json.loads(lock.read_text())["pid"] == other_window
+    assert project.acquire_lock("img0", "ann")  # the command line: the same person may
+    assert project.acquire_lock("img0", "bob", this_process_only=True) is False
+
+
 # --- bad input leaves the project byte-identical ------------------------------------------------
 
 

@@ -392,15 +392,17 @@ class Project:
         ]
 
     # --- locks ----------------------------------------------------------------------------------
-    def acquire_lock(self, case_id: str, user: str) -> bool:
+    def acquire_lock(self, case_id: str, user: str, this_process_only: bool = False) -> bool:
         """Lock the case for `user`; False when someone else (another user, or the same user on
-        another computer) holds it. Taking it again as its holder refreshes it."""
+        another computer) holds it. Taking it again as its holder refreshes it. With
+        `this_process_only` (a GUI window) the holder must also be this process: the same user's
+        second window gets the case read-only instead of a second writer."""
         self._case_json(case_id)
         lock = self.store.case_lock(case_id)
         if lock.acquire(user):
             return True
         owner = lock.owner()
-        if owner is not None and _same_person(owner, user):
+        if owner is not None and _holder(owner, user, this_process_only):
             lock.touch()
             return True
         return False
@@ -414,10 +416,11 @@ class Project:
         """The heartbeat of an editor's lock: the GUI calls it while the case stays open."""
         self.store.case_lock(case_id).touch()
 
-    def release_lock(self, case_id: str, user: str) -> None:
+    def release_lock(self, case_id: str, user: str, this_process_only: bool = False) -> None:
+        """Give the case back; with `this_process_only`, only a lock this process holds."""
         lock = self.store.case_lock(case_id)
         owner = lock.owner()
-        if owner is not None and _same_person(owner, user):
+        if owner is not None and _holder(owner, user, this_process_only):
             lock.force_release()
 
     def _check_writer(self, case_id: str, user: str) -> None:
@@ -574,6 +577,10 @@ def _same_person(owner: LockOwner, user: str) -> bool:
     import socket
 
     return owner.user == user and owner.host == socket.gethostname()
+
+
+def _holder(owner: LockOwner, user: str, this_process_only: bool) -> bool:
+    return _same_person(owner, user) and (not this_process_only or owner.pid == os.getpid())
 
 
 def _case_stem(path: Path) -> str:

@@ -172,13 +172,13 @@ class ProjectController(QtCore.QObject):
         locked = False
         notes: list[str] = []
         try:
-            locked = project.acquire_lock(case_id, self.user)
+            locked = project.acquire_lock(case_id, self.user, this_process_only=True)
             holder = None if locked else (project.lock_holder(case_id) or "another user")
             doc = case_document(project, case_id, notes)
             source = str(project.image_path(case_id))
         except Exception as e:
             if locked:
-                project.release_lock(case_id, self.user)
+                project.release_lock(case_id, self.user, this_process_only=True)
             if isinstance(e, RadLabelError):
                 self.window.show_error("Cannot open the case", e.message)
             else:  # an unexpected failure must not take the window down
@@ -191,7 +191,7 @@ class ProjectController(QtCore.QObject):
             doc.volume, source, f"opening case {case_id}", remember=False, document=doc
         ):
             if locked:
-                project.release_lock(case_id, self.user)
+                project.release_lock(case_id, self.user, this_process_only=True)
             return False
         self.session = CaseSession(case_id, doc, holder, time.monotonic())
         self._apply_session()
@@ -273,7 +273,7 @@ class ProjectController(QtCore.QObject):
             return False
         self._mark_saved(doc)
         s.submitted = True
-        self.project.release_lock(s.case_id, self.user)
+        self.project.release_lock(s.case_id, self.user, this_process_only=True)
         self._heartbeat.stop()
         set_read_only(self.window, submitted_text(s.case_id))
         self.cases_changed.emit()
@@ -305,7 +305,7 @@ class ProjectController(QtCore.QObject):
         self._heartbeat.stop()
         if s is not None and self.project is not None and s.holder is None and not s.submitted:
             try:
-                self.project.release_lock(s.case_id, self.user)
+                self.project.release_lock(s.case_id, self.user, this_process_only=True)
             except RadLabelError as e:
                 log.warning("releasing the lock of case %s failed: %s", s.case_id, e)
         if self.window.read_only:
