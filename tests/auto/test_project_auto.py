@@ -113,3 +113,22 @@ def test_train_auto_on_a_project_refuses_while_another_training_runs(tmp_path):
         "a time, retrain or automatic model"
     ), text
     assert not (folder / "auto_models").exists() and lock.exists()
+
+
+def test_a_rerun_resumes_the_same_run_and_discards_any_other(tmp_path):
+    from viewer.project import LabelDef, Project
+    from viewer.project.auto_versions import RUN_KEY, prepare_work_dir, work_dir
+
+    project = Project.create(tmp_path / "p", "x", [LabelDef(1, "a", (1, 2, 3))])
+    key = {"cases": ["c1", "c2"], "folds": 5, "fold": "cv", "seed": 0, "labels": [1]}
+    assert prepare_work_dir(project, key) == ""
+    folder = work_dir(project)
+    (folder / "plan.json").write_text("{}")  # an interrupted run's files
+    assert prepare_work_dir(project, dict(key)) == ""  # the same run: resumed
+    assert (folder / "plan.json").is_file()
+    grown = {**key, "cases": ["c1", "c2", "c3"]}  # one more case finished since
+    note = prepare_work_dir(project, grown)
+    assert note == "an interrupted automatic training on other cases or settings was discarded"
+    assert sorted(p.name for p in folder.iterdir()) == [RUN_KEY]
+    assert json.loads((folder / RUN_KEY).read_text()) == grown
+    assert prepare_work_dir(project, {**grown, "folds": 3}) != ""  # other folds: other splits

@@ -196,6 +196,19 @@ def _train(args: argparse.Namespace, project) -> int:
         names = label_names_beside(args.synth_labelmaps)
     if project is not None and values is None:
         values = sorted(project.label_values()) or None
+    if project is not None:
+        from viewer.project.auto_versions import prepare_work_dir
+
+        key = {
+            "cases": sorted(c.name for c in cases),
+            "folds": args.folds,
+            "fold": args.fold,
+            "seed": args.seed,
+            "labels": values,
+        }
+        note = prepare_work_dir(project, key)
+        if note:
+            print(f"note: {note}", flush=True)
     print(f"{len(cases)} cases: {', '.join(c.name for c in cases)}", flush=True)
     if synth is not None:
         print(

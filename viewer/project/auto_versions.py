@@ -1,7 +1,9 @@
 """A project's automatic segmentation models (issue 15): `auto_models/<version>/`, gating and
 activation.
 
-`train-auto --project` trains in `auto_models/.training/` (running it again resumes there), then
+`train-auto --project` trains in `auto_models/.training/` (running it again with the same cases,
+folds, seed and labels resumes there; an interrupted run on anything else is discarded, since
+its folds and plan no longer apply), then
 `publish_auto_model` moves the finished folder to the next version (`auto-001`, ...) and
 activates it only if its cross-validated mean Dice is at least the active automatic model's
 (the same rule as the interactive model's gate). A model trained with `--fold all` has no
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 from viewer.errors import RadLabelError
@@ -21,6 +24,7 @@ from viewer.project.store import write_json
 
 AUTO_DIR = "auto_models"
 WORK = ".training"
+RUN_KEY = "run_key.json"  # what a run in WORK trains on: a rerun resumes only the same run
 CARD = "auto_model.json"
 _VERSION = re.compile(r"^auto-(\d{3,})$")
 
@@ -32,6 +36,26 @@ def auto_models_dir(project) -> Path:
 def work_dir(project) -> Path:
     """Where `train-auto --project` trains (and resumes)."""
     return auto_models_dir(project) / WORK
+
+
+def prepare_work_dir(project, key: dict) -> str:
+    """Make `work_dir` ready for a run described by `key` (cases, folds, seed, labels): an
+    interrupted run with the same key is kept to resume; any other is removed, because its
+    plan and fold assignment belong to other data. Returns a note when one was removed."""
+    folder = work_dir(project)
+    note = ""
+    if folder.exists():
+        try:
+            old = json.loads((folder / RUN_KEY).read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            old = None
+        if old == key:
+            return ""
+        shutil.rmtree(folder)
+        note = "an interrupted automatic training on other cases or settings was discarded"
+    folder.mkdir(parents=True)
+    write_json(folder / RUN_KEY, key)
+    return note
 
 
 def auto_versions(project) -> list[str]:
