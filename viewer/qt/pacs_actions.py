@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from pathlib import Path
 
 from PyQt5 import QtWidgets
 
@@ -38,6 +39,9 @@ class PacsActions:
         file_menu.insertSeparator(self.open_action)
         window.document_changed.connect(lambda doc: self.export_action.setEnabled(doc is not None))
         self.export_action.setEnabled(window.document is not None)
+        self.pinned: Path | None = None  # the open PACS series' cache folder
+        window.document_changed.connect(self._pin_open_series)
+        self._pin_open_series(window.document)
 
     # --- open ----------------------------------------------------------------------------------
     def open_browser(self):
@@ -58,6 +62,22 @@ class PacsActions:
         volume = dialog.volume
         if volume is not None:
             self.window.adopt_volume(volume, volume.name, f"opening {volume.name}", remember=False)
+
+    def _pin_open_series(self, doc) -> None:
+        """Keep the open PACS series in the cache (its files are re-read for a DICOM SEG and
+        for recovery): pinned while it is this window's document."""
+        from viewer.io.pacs import cache
+
+        folder = None
+        if doc is not None and (doc.volume.metadata or {}).get("pacs"):
+            folder = Path(doc.volume.source_path)
+        if folder == self.pinned:
+            return
+        if self.pinned is not None:
+            cache.unpin(self.pinned)
+        if folder is not None:
+            cache.pin(folder)
+        self.pinned = folder
 
     def edit_servers(self) -> None:
         from viewer.qt.pacs_connections import PacsConnectionsDialog

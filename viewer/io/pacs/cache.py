@@ -3,7 +3,8 @@
 A series is downloaded into a temporary sibling folder and renamed into place only when every
 instance arrived, with a `.complete` marker listing the instance count: a cancelled or broken
 retrieval never leaves a half series that looks whole. When the cache grows past its limit the
-least recently used series are removed (never the one just retrieved).
+least recently used series are removed (never the one just retrieved, nor one open in this
+process: `pin` / `unpin`).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import os
 import re
 import shutil
 import time
+from collections import Counter
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 MARKER = ".complete"
+_pinned: Counter[str] = Counter()  # real paths of series open in this process (per window)
 DEFAULT_LIMIT_BYTES = 5 * 1024**3  # 5 GiB: a few dozen CT studies
 LIMIT_ENV = "RADLABEL_PACS_CACHE_MB"
 
@@ -84,6 +87,18 @@ def _size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
 
 
+def pin(folder: Path) -> None:
+    """A window opened the series in `folder`: eviction leaves it alone until `unpin`."""
+    _pinned[os.path.realpath(folder)] += 1
+
+
+def unpin(folder: Path) -> None:
+    key = os.path.realpath(folder)
+    _pinned[key] -= 1
+    if _pinned[key] <= 0:
+        del _pinned[key]
+
+
 def evict(root: Path, limit: int, keep: Path | None = None) -> list[Path]:
     """Remove least recently used series until the cache holds at most `limit` bytes."""
     entries = []
@@ -98,8 +113,8 @@ def evict(root: Path, limit: int, keep: Path | None = None) -> list[Path]:
     for _, size, folder in sorted(entries, key=lambda e: e[0]):
         if total <= limit:
             break
-        if keep is not None and folder == keep:
-            continue
+        if (keep is not None and folder == keep) or os.path.realpath(folder) in _pinned:
+            continue  # just retrieved, or open in a window: its images are in use
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder)
         total -= size
