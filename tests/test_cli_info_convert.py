@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from viewer.cli.main import run_cli as main
 from viewer.io import load_volume
@@ -87,3 +88,29 @@ def test_error_is_one_line_without_traceback(test_data):
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, r.stderr
     assert str(bad) in lines[0] and "truncated" in lines[0] and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train-base", "--out", "x", "--minutes", "nan"],
+        ["train-auto", "--out", "x", "--minutes", "inf"],
+        ["train-base", "--out", "x", "--minutes", "-5"],
+        ["project", "retrain", "p", "--minutes", "nan"],
+    ],
+)
+def test_a_training_budget_must_be_a_finite_number_of_minutes(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "argument --minutes:" in last and "is not a number of minutes" in last
+
+
+def test_a_retrain_of_zero_minutes_is_refused(tmp_path, capsys):
+    from viewer.project import LabelDef, Project
+
+    Project.create(tmp_path / "p", "x", [LabelDef(1, "a", (1, 2, 3))])
+    assert main(["project", "retrain", str(tmp_path / "p"), "--minutes", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: --minutes must be above 0 for a retrain, not 0"

@@ -23,6 +23,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from viewer.cli.arg_types import budget_minutes
 from viewer.errors import LoadError, RadLabelError
 
 WORKER = "retrain-worker"
@@ -56,7 +57,9 @@ def add_parser(subparsers) -> None:
 
     r = actions.add_parser("retrain", help="fine-tune the active model on the finished cases")
     r.add_argument("dir")
-    r.add_argument("--minutes", type=float, default=None, help="training budget (default 10)")
+    r.add_argument(
+        "--minutes", type=budget_minutes, default=None, help="training budget (default 10)"
+    )
     r.add_argument("--threads", type=int, default=None, help="CPU threads (default 2)")
     r.add_argument("--steps", type=int, default=0, help="stop after this many steps (0: budget)")
     r.add_argument("--resume", metavar="RUN_ID", help="resume an interrupted or cancelled run")
@@ -270,6 +273,8 @@ def _retrain(args) -> int:
     settings = project.settings()
     minutes = args.minutes if args.minutes is not None else settings["retrain_minutes"]
     threads = args.threads if args.threads is not None else settings["retrain_threads"]
+    if not minutes > 0 and not args.steps:  # nothing would be trained, yet a version published
+        raise RadLabelError(f"--minutes must be above 0 for a retrain, not {minutes:g}")
     job = RetrainJob.start(
         project.folder, minutes=minutes, threads=threads, max_steps=args.steps, resume=args.resume
     )

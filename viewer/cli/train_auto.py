@@ -21,6 +21,7 @@ import json
 import time
 from pathlib import Path
 
+from viewer.cli.arg_types import budget_minutes
 from viewer.cli.train_synth import add_synth_arguments, load_synth_spec
 from viewer.errors import RadLabelError
 
@@ -41,7 +42,7 @@ def add_parser(sub) -> None:
         "case; default: every cross-validation fold",
     )
     p.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
-    p.add_argument("--minutes", type=float, default=60.0, help="time budget (default 60)")
+    p.add_argument("--minutes", type=budget_minutes, default=60.0, help="time budget (default 60)")
     p.add_argument("--steps", type=int, default=0, help="steps per fold and stage (0: budget)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
     p.add_argument("--labels", default="", help="label values to learn (default: all present)")

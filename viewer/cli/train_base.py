@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from viewer.cli.arg_types import budget_minutes
 from viewer.cli.train_synth import SYNTH_EXCLUDE_KEY, add_synth_arguments, load_synth_spec
 from viewer.errors import RadLabelError
 
@@ -26,7 +27,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--val", nargs="*", default=[], help="validation case folders (not trained on)")
     p.add_argument("--out", required=True, help="work folder: checkpoints, log, exported model")
-    p.add_argument("--minutes", type=float, default=60.0, help="time budget (default 60)")
+    p.add_argument("--minutes", type=budget_minutes, default=60.0, help="time budget (default 60)")
     p.add_argument("--steps", type=int, default=0, help="stop after this many steps (0: budget)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--patch", type=int, default=48, help="training patch edge in voxels")

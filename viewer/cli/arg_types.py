@@ -1,0 +1,18 @@
+"""Argument types shared by the subcommands: values argparse alone would take (nan, inf, a
+negative budget) and that would make a command run forever or do nothing."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def budget_minutes(text: str) -> float:
+    """A time budget in minutes: a finite number, 0 or more (0: the step count decides)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of minutes") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of minutes (0 or more)")
+    return value
