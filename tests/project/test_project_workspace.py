@@ -366,6 +366,8 @@ def test_a_torn_last_journal_line_is_skipped(tmp_path):
     with open(tmp_path / "p" / "journal.jsonl", "a") as f:
         f.write('{"event": "add_ca')  # a crash in the middle of an append
     assert [e["event"] for e in project.journal()] == ["create", "add_case"]
+    project.save_label("img0", "draft", blob_label(), user="ann")  # the next append survives
+    assert [e["event"] for e in project.journal()] == ["create", "add_case", "save_label"]
 
 
 def test_training_refuses_a_case_whose_image_left_its_grid(tmp_path):

@@ -7,14 +7,13 @@ trainer's work folder (`work/`: checkpoints, the exported candidate) and a `canc
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 from viewer.errors import RadLabelError
-from viewer.project.store import LocalFolderStore, now_iso, read_json, write_json
+from viewer.project.store import LocalFolderStore, append_line, now_iso, read_json, write_json
 
 RUN_FILE = "run.json"
 EVENTS_FILE = "events.jsonl"
@@ -54,12 +53,7 @@ class RunFolder:
     # --- events --------------------------------------------------------------------------------
     def emit(self, event: dict) -> dict:
         event = {"time": now_iso(), "run_id": self.run_id, **event}
-        fd = os.open(str(self.folder / EVENTS_FILE), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-        try:
-            os.write(fd, (json.dumps(event, sort_keys=True) + "\n").encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_line(self.folder / EVENTS_FILE, json.dumps(event, sort_keys=True))
         return event
 
     def read_events(self, offset: int = 0) -> tuple[list[dict], int]:

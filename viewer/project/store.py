@@ -66,6 +66,22 @@ def read_json(path: Path, what: str) -> dict:
     return data
 
 
+def append_line(path: Path, line: str) -> None:
+    """Append `line` and a newline to a JSON-lines file, fsynced. A torn last line (a crash or a
+    full disk mid-append) is ended first, so it never swallows the line written after it."""
+    fd = os.open(str(path), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        size = os.fstat(fd).st_size
+        torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+        data = ("\n" if torn else "") + line + "\n"
+        view = memoryview(data.encode("utf-8"))
+        while view:  # a short write (a nearly full disk) goes on or raises
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_json(path: Path, data: dict) -> None:
     """Replace `path` with `data` as JSON, atomically and verified."""
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
@@ -130,13 +146,7 @@ class LocalFolderStore:
         """Append one JSON line (fsynced). Call under the mutex: lines never interleave."""
         entry = {"time": now_iso(), "event": event, "user": user or _default_user()}
         entry.update(fields)
-        line = json.dumps(entry, sort_keys=True) + "\n"
-        fd = os.open(str(self.journal_file), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-        try:
-            os.write(fd, line.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_line(self.journal_file, json.dumps(entry, sort_keys=True))
         return entry
 
     def read_journal(self) -> list[dict]:
