@@ -76,3 +76,16 @@ def test_oblique_uses_nearest_anatomical_axes(deg, expect_swap):
     letters = f.edge_letters("axial")
     assert {letters["left"], letters["right"]} == {"R", "L"}
     assert {letters["top"], letters["bottom"]} == {"A", "P"}
+
+
+def test_array_axis_of_each_view_follows_the_stored_order():
+    import numpy as np
+
+    from viewer.model.display_frame import array_axis_of_view
+    from viewer.model.geometry import Geometry
+
+    axial = Geometry((4, 5, 6))
+    assert [array_axis_of_view(axial, v) for v in ("axial", "coronal", "sagittal")] == [0, 1, 2]
+    sagittal_stack = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
+    g = Geometry((4, 5, 6), direction=sagittal_stack)
+    assert [array_axis_of_view(g, v) for v in ("axial", "coronal", "sagittal")] == [1, 2, 0]

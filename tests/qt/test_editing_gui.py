@@ -191,3 +191,39 @@ def test_ctrl_s_on_a_full_disk_keeps_the_old_file_and_the_unsaved_state(
     assert target.read_bytes() == old and sorted(p.name for p in small_fs.iterdir()) == [
         "labels.nii.gz"
     ]
+
+
+# a sagittal acquisition stored as is (dcm2niix keeps the order): array x runs posterior,
+# array y inferior, array z left; the axial view then cuts array axis 1, not 0
+SAGITTAL_STACK = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
+
+
+def test_tools_paint_in_the_shown_plane_of_a_sagittal_stack(window, qtbot):
+    from viewer.model.display_frame import DisplayFrame
+
+    ctl = install_editing(window, autosave=False)
+    doc = phantom_document(direction=SAGITTAL_STACK, spacing=(1.0, 1.0, 1.0), shape=(30, 40, 50))
+    window.set_document(doc)
+    axis = DisplayFrame.from_geometry(doc.geometry).array_axis("axial")
+    assert axis == 1
+    voxel = (15, 20, 25)
+    window.state.set_cursor(doc.geometry.index_to_world(voxel))
+    ax = window.slice_views["axial"]
+    ctl.segments_panel.add_segment("Lesion")
+    sid = ctl.state.active_segment_id
+    ctl.select_tool("brush")
+    ctl.tools_panel.options_for("brush").size.setValue(6.0)
+    drag(qtbot, ax, [viewport_pos(ax, voxel, doc)] * 2)
+    painted = np.argwhere(doc.labels.array == sid)
+    assert set(painted[:, axis].tolist()) == {voxel[axis]}  # one axial slice: the shown one
+    # a 6 mm disk on 1 mm pixels, in the axial plane (array axes 0 and 2 here)
+    expected = within_mm(doc.geometry, [voxel], 3.0) & in_plane_axis(doc, axis, voxel[axis])
+    np.testing.assert_array_equal(doc.labels.array == sid, expected)
+
+
+def in_plane_axis(doc, axis, index):
+    mask = np.zeros(doc.labels.array.shape, bool)
+    sl = [slice(None)] * 3
+    sl[axis] = index
+    mask[tuple(sl)] = True
+    return mask

@@ -103,6 +103,11 @@ class DisplayFrame:
         sp = self.geometry.spacing_zyx
         return tuple(sp[a] for a in self.src_axis)  # type: ignore[return-value]
 
+    def array_axis(self, view: str) -> int:
+        """The array axis (0 = z, 1 = y, 2 = x) that `view` cuts through: 0 for the axial view
+        of an image stored in axial order, another axis for sagittal or coronal stacks."""
+        return self.src_axis[view_axes(view).normal]
+
     def slice_count(self, view: str) -> int:
         return self.shape[view_axes(view).normal]
 
@@ -207,3 +212,8 @@ class DisplayFrame:
             out[pos_edge] = toward
             out[neg_edge] = away
         return out
+
+
+def array_axis_of_view(geometry: Geometry, view: str) -> int:
+    """`DisplayFrame.array_axis` for a grid."""
+    return DisplayFrame.from_geometry(geometry).array_axis(view)

@@ -272,9 +272,11 @@ class SliceView(QtWidgets.QWidget):
         names = {QtCore.Qt.LeftButton: "left", QtCore.Qt.RightButton: "right"}
         return ViewEvent(
             index_zyx=tuple(float(v) for v in idx),
-            axis=AXIS_OF_VIEW[self.view],
+            # the array axis this view cuts: not the display axis for sagittal/coronal stacks
+            axis=self.frame.array_axis(self.view),
             button=names.get(button, "middle"),
             modifiers=_modifiers(QtWidgets.QApplication.keyboardModifiers()),
+            view=self.view,
         )
 
     def _call_tool(self, method: str, event: ViewEvent) -> None:

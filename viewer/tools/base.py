@@ -19,7 +19,10 @@ class ViewEvent:
     """A mouse event in a slice view, already mapped into the image grid.
 
     index_zyx: continuous voxel index under the cursor (z, y, x).
-    axis: the array axis the view slices through (0 = axial/z, 1 = coronal/y, 2 = sagittal/x).
+    axis: the array axis the view slices through (0 = z, 1 = y, 2 = x). For an image stored in
+        axial order that is 0 for the axial view; a sagittal or coronal acquisition stores its
+        slices along another array axis (viewer.model.display_frame.DisplayFrame.src_axis).
+    view: the view's name ("axial", "coronal", "sagittal"); "" when not from a view.
     button: "left", "right" or "middle"; modifiers: subset of {"shift", "ctrl", "alt"}.
     """
 
@@ -27,6 +30,7 @@ class ViewEvent:
     axis: int
     button: str = "left"
     modifiers: frozenset[str] = frozenset()
+    view: str = ""
 
     @property
     def voxel(self) -> tuple[int, int, int]:

@@ -60,7 +60,7 @@ class MeasureTool(Tool):
         if event.button != "left":
             self._reset()  # right click: drop the points placed so far
             return None
-        view = VIEWS[event.axis]
+        view = event.view or VIEWS[event.axis]
         world = self._world(event)
         if self._placed and view != self._view:
             self._reset()  # an angle is drawn in one view

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
+from viewer.model.display_frame import VIEWS, array_axis_of_view
 from viewer.tools import islands, logical, morphology
 from viewer.tools.interpolate import fill_between_slices
 
@@ -103,12 +104,14 @@ class OperationsPanel(QtWidgets.QWidget):
 
     def _between(self, rows: _Rows) -> None:
         rows.heading("Fill between slices")
-        self.axis = QtWidgets.QComboBox()  # the index is the array axis (z, y, x)
-        self.axis.addItems(["axial", "coronal", "sagittal"])
+        self.axis = QtWidgets.QComboBox()  # a view: its array axis depends on the image's order
+        self.axis.addItems(list(VIEWS))
         self.axis.setToolTip("Orientation of the drawn slices whose gaps are filled")
         between = self._button(
             "Fill between",
-            lambda d, s: fill_between_slices(d, s, self.axis.currentIndex(), self._opts()),
+            lambda d, s: fill_between_slices(
+                d, s, array_axis_of_view(d.geometry, self.axis.currentText()), self._opts()
+            ),
             "Interpolate the segment between the drawn slices",
         )
         rows.add((between, 1), (self.axis, 2))
