@@ -181,3 +181,42 @@ def test_all_segment_ops_on_ct_liver_keep_locks_and_undo_exactly(ct):
     while h.undo():
         pass
     assert np.array_equal(doc.labels.array, before)
+
+
+@pytest.mark.parametrize("method", ["median", "opening", "closing"])
+def test_smoothing_keeps_a_segment_that_runs_out_of_the_image(method):
+    lab = np.zeros((20, 40, 40), np.uint16)
+    z, y, x = np.mgrid[:20, :40, :40]
+    lab[(y - 20) ** 2 + (x - 20) ** 2 <= 64] = 1  # a cylinder through every slice
+    doc = make_doc(lab)
+    per_slice = (lab == 1).sum(axis=(1, 2))
+    History(doc).push(morphology.smooth(doc, 1, method, 3.0))
+    after = (doc.labels.array == 1).sum(axis=(1, 2))
+    # the first and last slices are not eaten as if the image ended in background
+    assert after[0] == after[10] == after[19] and after[0] >= 0.9 * per_slice[0]
+
+
+@pytest.mark.parametrize("method", ["median", "opening", "closing"])
+def test_smoothing_and_fill_holes_work_on_a_one_slice_image(method):
+    lab = np.zeros((1, 60, 60), np.uint16)
+    y, x = np.mgrid[:60, :60]
+    disk = (y - 30) ** 2 + (x - 30) ** 2 <= 225
+    lab[0][disk] = 1
+    doc = make_doc(lab, spacing=(0.5, 0.5, 1.0))
+    History(doc).push(morphology.smooth(doc, 1, method, 3.0))
+    assert (doc.labels.array == 1).sum() >= 0.95 * disk.sum()
+    ring = disk & ((y - 30) ** 2 + (x - 30) ** 2 > 4)
+    lab[0] = np.where(ring, 1, 0)
+    doc = make_doc(lab, spacing=(0.5, 0.5, 1.0))
+    History(doc).push(morphology.fill_holes(doc, 1))
+    assert np.array_equal(doc.labels.array[0] == 1, disk)
+
+
+def test_median_of_a_large_kernel_keeps_a_solid_block():
+    lab = np.zeros((50, 50, 50), np.uint16)
+    lab[5:45, 5:45, 5:45] = 1
+    doc = make_doc(lab, spacing=(0.25, 0.25, 0.25))
+    # a 10 mm ball at 0.25 mm: about 33,500 voxels, past the 16-bit vote count
+    History(doc).push(morphology.smooth(doc, 1, "median", 10.0))
+    assert doc.labels.array[25, 25, 25] == 1
+    assert (doc.labels.array[15:35, 15:35, 15:35] == 1).all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from scipy import ndimage
 
 from viewer.commands.mask_apply import MaskMode, PaintOptions, edit_from_mask
@@ -15,6 +16,9 @@ def fill_holes(doc, segment_id: int, options: PaintOptions | None = None, axis: 
     if found is None:
         return None
     bbox, mask = found
+    flat = [a for a in range(3) if doc.labels.array.shape[a] == 1]
+    if axis is None and flat:  # a 2D image: in 3D every voxel touches the border, nothing fills
+        axis = flat[0]
     if axis is None:
         filled = ndimage.binary_fill_holes(mask)
     else:
@@ -42,14 +46,21 @@ def smooth(
         return None
     bbox, mask = found
     k = ball(radius, spacing)
+    # Beyond the image the segment is taken to go on as it is at the edge ('nearest', or a
+    # border of 1 for erosion): treating it as background would eat the first and last slices,
+    # and the whole segment of a one-slice (2D) image. Inside the image the box is padded with
+    # background beyond the kernel's reach, so its own edges change nothing.
     if method == "median":
-        # a binary median over a ball = majority vote of the neighbourhood
-        votes = ndimage.convolve(mask.astype("uint16"), k.astype("uint16"), mode="constant")
+        # a binary median over a ball = majority vote of the neighbourhood; int32 votes: a
+        # kernel of 32,768 voxels or more overflows 16 bits
+        votes = ndimage.convolve(mask.astype(np.int32), k.astype(np.int32), mode="nearest")
         out = votes * 2 > int(k.sum())
     elif method == "opening":
-        out = ndimage.binary_opening(mask, structure=k)
+        eroded = ndimage.binary_erosion(mask, structure=k, border_value=1)
+        out = ndimage.binary_dilation(eroded, structure=k)
     elif method == "closing":
-        out = ndimage.binary_closing(mask, structure=k)
+        dilated = ndimage.binary_dilation(mask, structure=k)
+        out = ndimage.binary_erosion(dilated, structure=k, border_value=1)
     else:
         raise ValueError(f"unknown smoothing method {method!r}")
     name = f"Smooth ({method}) {segment_name(doc, segment_id)}"
