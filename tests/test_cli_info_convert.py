@@ -97,14 +97,32 @@ def test_error_is_one_line_without_traceback(test_data):
         ["train-auto", "--out", "x", "--minutes", "inf"],
         ["train-base", "--out", "x", "--minutes", "-5"],
         ["project", "retrain", "p", "--minutes", "nan"],
+        ["train-base", "--out", "x", "--steps", "-1"],
+        ["train-auto", "--out", "x", "--steps", "-5"],
     ],
 )
-def test_a_training_budget_must_be_a_finite_number_of_minutes(argv, capsys):
+def test_a_training_budget_must_be_a_finite_number_of_minutes_or_steps(argv, capsys):
     with pytest.raises(SystemExit) as e:
         main(argv)
     assert e.value.code == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert "argument --minutes:" in last and "is not a number of minutes" in last
+    flag = argv[-2]
+    assert f"argument {flag}:" in last and "is not a" in last
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--minutes", "0"], "give a time budget (--minutes above 0) or a step count (--steps)"),
+        (["--lr", "nan"], "--lr must be a positive learning rate, not nan"),
+        (["--lr", "-0.1"], "--lr must be a positive learning rate, not -0.1"),
+    ],
+)
+def test_train_base_refuses_a_run_that_would_train_nothing_or_diverge(
+    tmp_path, capsys, extra, message
+):
+    assert main(["train-base", "--out", str(tmp_path / "out"), *extra]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {message}"
 
 
 def test_a_retrain_of_zero_minutes_is_refused(tmp_path, capsys):

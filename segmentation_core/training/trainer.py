@@ -602,7 +602,9 @@ class Trainer:
         losses: list[float] = []
         while True:
             elapsed = time.monotonic() - start
-            if elapsed >= budget or (cfg.max_steps and self.state.step >= cfg.max_steps):
+            # a budget of 0 with a step count: the steps decide (minutes 0 is "no time limit")
+            out_of_time = elapsed >= budget and (budget > 0 or not cfg.max_steps)
+            if out_of_time or (cfg.max_steps and self.state.step >= cfg.max_steps):
                 break
             if should_stop is not None and should_stop():
                 break

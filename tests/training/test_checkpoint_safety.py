@@ -174,3 +174,8 @@ def test_a_model_folder_with_a_pickle_as_pdiparams_never_runs_it(tmp_path):
     assert not marker.exists()
     # the shipped model passes the check unchanged
     assert check_model_dir(default_model_dir())[1].name == "model.pdiparams"
+
+
+def test_a_budget_of_zero_minutes_lets_the_step_count_decide(tmp_path):
+    t = Trainer([_sphere_case()], tmp_path, _config(minutes=0.0, max_steps=2))
+    assert t.run().step == 2  # it stopped at once before: an untrained model was exported

@@ -16,3 +16,14 @@ def budget_minutes(text: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of minutes (0 or more)")
     return value
+
+
+def step_count(text: str) -> int:
+    """A number of steps: a whole number, 0 or more (0: the time budget decides)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of steps") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of steps (0 or more)")
+    return value

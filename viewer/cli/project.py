@@ -23,7 +23,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from viewer.cli.arg_types import budget_minutes
+from viewer.cli.arg_types import budget_minutes, step_count
 from viewer.errors import LoadError, RadLabelError
 
 WORKER = "retrain-worker"
@@ -61,7 +61,9 @@ def add_parser(subparsers) -> None:
         "--minutes", type=budget_minutes, default=None, help="training budget (default 10)"
     )
     r.add_argument("--threads", type=int, default=None, help="CPU threads (default 2)")
-    r.add_argument("--steps", type=int, default=0, help="stop after this many steps (0: budget)")
+    r.add_argument(
+        "--steps", type=step_count, default=0, help="stop after this many steps (0: budget)"
+    )
     r.add_argument("--resume", metavar="RUN_ID", help="resume an interrupted or cancelled run")
 
     v = actions.add_parser("activate", help="make a version active (or 'base')")

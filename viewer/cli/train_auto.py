@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 
-from viewer.cli.arg_types import budget_minutes
+from viewer.cli.arg_types import budget_minutes, step_count
 from viewer.cli.train_synth import add_synth_arguments, load_synth_spec
 from viewer.errors import RadLabelError
 
@@ -43,7 +44,9 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
     p.add_argument("--minutes", type=budget_minutes, default=60.0, help="time budget (default 60)")
-    p.add_argument("--steps", type=int, default=0, help="steps per fold and stage (0: budget)")
+    p.add_argument(
+        "--steps", type=step_count, default=0, help="steps per fold and stage (0: budget)"
+    )
     p.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
     p.add_argument("--labels", default="", help="label values to learn (default: all present)")
     p.add_argument("--max-patch", type=int, default=0, help="largest patch edge (default: plan)")
@@ -175,7 +178,7 @@ def _train(args: argparse.Namespace, project) -> int:
     from segmentation_core.auto.train import AutoTrainConfig, train_auto
     from viewer.cli.auto_progress import progress_printer
 
-    if args.lr is not None and not args.lr > 0:
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
         raise RadLabelError(f"bad --lr {args.lr} (a positive learning rate)")
     if project is not None:
         from viewer.project.auto_versions import work_dir

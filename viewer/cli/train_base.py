@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
 
-from viewer.cli.arg_types import budget_minutes
+from viewer.cli.arg_types import budget_minutes, step_count
 from viewer.cli.train_synth import SYNTH_EXCLUDE_KEY, add_synth_arguments, load_synth_spec
 from viewer.errors import RadLabelError
 
@@ -28,7 +29,9 @@ def add_parser(sub) -> None:
     p.add_argument("--val", nargs="*", default=[], help="validation case folders (not trained on)")
     p.add_argument("--out", required=True, help="work folder: checkpoints, log, exported model")
     p.add_argument("--minutes", type=budget_minutes, default=60.0, help="time budget (default 60)")
-    p.add_argument("--steps", type=int, default=0, help="stop after this many steps (0: budget)")
+    p.add_argument(
+        "--steps", type=step_count, default=0, help="stop after this many steps (0: budget)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--patch", type=int, default=48, help="training patch edge in voxels")
     p.add_argument("--batch", type=int, default=2)
@@ -116,6 +119,10 @@ def _run(args: argparse.Namespace) -> int:
     )
     from viewer.io.training_cases import find_cases, load_training_case
 
+    if args.minutes == 0 and args.steps == 0:
+        raise RadLabelError("give a time budget (--minutes above 0) or a step count (--steps)")
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
+        raise RadLabelError(f"--lr must be a positive learning rate, not {args.lr}")
     # refuse a pickle checkpoint before minutes of loading cases
     check_resume_folder(Path(args.out))
     if args.init_from:
