@@ -227,3 +227,19 @@ def in_plane_axis(doc, axis, index):
     sl[axis] = index
     mask[tuple(sl)] = True
     return mask
+
+
+def test_an_image_with_nan_voxels_gets_a_finite_threshold_histogram(window, qtbot):
+    from viewer.model.document import Document
+    from viewer.model.geometry import Geometry
+    from viewer.model.volume import Volume
+
+    ctl = install_editing(window, autosave=False)
+    a = np.linspace(0, 100, 8 * 10 * 12, dtype=np.float32).reshape(8, 10, 12)
+    a[:, :2] = np.nan
+    a[0, 5, 5] = np.inf
+    window.set_document(Document(Volume(a, Geometry(a.shape), "MR")))
+    threshold = ctl.tools_panel.threshold
+    assert np.isfinite(threshold.lo.value()) and np.isfinite(threshold.hi.value())
+    edges, counts = threshold.hist_curve.getData()
+    assert np.all(np.isfinite(edges)) and counts.sum() > 0

@@ -77,3 +77,14 @@ def test_lasso_drag_fills_slice_in_sagittal_view():
     assert np.flatnonzero(m.any(axis=(0, 1))).tolist() == [7]
     assert m[5:21, 5:21, 7].all() and m.sum() == 16 * 16
     assert h.undo_names() == ["Lasso fill A"]
+
+
+def test_flood_fill_started_on_a_nan_voxel_fills_nothing():
+    from viewer.tools.flood_fill import flood_region
+
+    image = np.zeros((3, 8, 8), np.float32)
+    image[1, 4, 4] = np.nan  # outside the scanner's field of view, say
+    assert flood_region(image, (1, 4, 4), 100.0, 0) is None
+    assert flood_region(image, (1, 4, 4), 100.0, None) is None
+    bbox, mask = flood_region(image, (1, 0, 0), 100.0, 0)
+    assert mask.sum() == 63  # a finite seed still fills its region, the NaN voxel left out

@@ -47,6 +47,7 @@ class GreyLUT:
         g = np.clip((values - window.low) * scale, 0.0, 255.0)
         if invert:
             g = 255.0 - g
+        g = np.nan_to_num(g, nan=0.0)  # NaN voxels (no data) are drawn black, not undefined
         return (g + 0.5).astype(np.uint8)
 
     def apply(self, image: np.ndarray) -> np.ndarray:

@@ -35,6 +35,8 @@ def flood_region(
         offset = [0, 0, 0]
         offset[axis] = seed_zyx[axis]
     seed_val = float(image[z, y, x])
+    if not np.isfinite(seed_val):  # no intensity to be near: fill nothing, not everything
+        return None
     inside = np.abs(region.astype(np.float32) - seed_val) <= tolerance
     lab, _ = ndimage.label(inside)
     local = [v - o for v, o in zip(seed_zyx, offset)]

@@ -118,6 +118,10 @@ class ThresholdOptions(QtWidgets.QGroupBox):
         self.setEnabled(True)
         arr = doc.volume.array
         sample = arr[:: max(1, arr.shape[0] // 32), ::2, ::2]
+        if sample.dtype.kind == "f":  # NaN or inf voxels (outside a scanner's field of view)
+            sample = sample[np.isfinite(sample)]
+        if sample.size == 0:
+            sample = np.zeros(1, np.float32)
         lo, hi = float(sample.min()), float(sample.max())
         if hi <= lo:
             hi = lo + 1
