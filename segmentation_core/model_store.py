@@ -36,9 +36,29 @@ def default_model_dir() -> Path:
 
 
 def read_meta(model_dir: Path) -> dict:
-    path = Path(model_dir) / META_FILE
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    """The model's meta card (a JSON object, size-capped); CheckpointError naming it when it
+    is unreadable, not JSON, nested too deeply or not an object."""
+    from segmentation_core.checkpoint_io import read_json
+
+    return read_json(Path(model_dir) / META_FILE, limit=1 << 20)
+
+
+MAX_PATCH_EDGE = 256  # a (1, C, 256^3) float32 input is already ~0.5 GB per channel
+
+
+def check_patch(value) -> tuple[int, int, int]:
+    """The inference patch of a model card: three whole numbers, multiples of 8 (the network
+    pools three times) in 8..MAX_PATCH_EDGE; ValueError otherwise."""
+    if not isinstance(value, (list, tuple)) or len(value) != 3:
+        raise ValueError("inference_patch must be three numbers")
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v) for v in value):
+        raise ValueError("inference_patch must be whole numbers")
+    out = tuple(int(v) for v in value)
+    if any(not 8 <= v <= MAX_PATCH_EDGE or v % 8 for v in out):
+        raise ValueError(
+            f"inference_patch {list(out)} must be multiples of 8 in 8..{MAX_PATCH_EDGE}"
+        )
+    return out  # type: ignore[return-value]
 
 
 def model_files_present(model_dir: Path) -> bool:

@@ -24,10 +24,10 @@ EXIT_WAIT_S = 5.0  # how long a worker whose pipe broke may take to be reaped
 
 
 def _warmup_shape(model_dir: str) -> tuple[int, int, int]:
-    from segmentation_core.model_store import DEFAULT_INFERENCE_PATCH, read_meta
+    from segmentation_core.model_store import DEFAULT_INFERENCE_PATCH, check_patch, read_meta
 
     try:
-        return tuple(int(v) for v in read_meta(Path(model_dir))["inference_patch"])  # type: ignore[return-value]
+        return check_patch(read_meta(Path(model_dir))["inference_patch"])
     except (OSError, KeyError, ValueError, TypeError):
         return DEFAULT_INFERENCE_PATCH
 

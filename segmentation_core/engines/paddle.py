@@ -25,19 +25,26 @@ def _sigmoid(logits: np.ndarray) -> np.ndarray:
 
 def _inference_patch(model_dir: Path) -> tuple[int, ...]:
     """The patch the model was exported for; refuses a model trained for another encoding."""
-    from segmentation_core.model_store import model_files_present, read_meta
+    from segmentation_core.checkpoint_io import CheckpointError
+    from segmentation_core.model_store import check_patch, model_files_present, read_meta
 
     if not model_files_present(model_dir):
         return DEFAULT_PATCH
-    meta = read_meta(model_dir)
-    trained_for = int(meta.get("encoding_version", 1))
+    try:
+        meta = read_meta(model_dir)
+        trained_for = int(meta.get("encoding_version", 1))
+        patch = check_patch(meta.get("inference_patch", DEFAULT_PATCH))
+    except CheckpointError as e:
+        raise EngineError(f"{e.path}: {e.reason}") from None
+    except (TypeError, ValueError) as e:
+        raise EngineError(f"{Path(model_dir) / 'meta.json'}: unusable model card ({e})") from None
     if trained_for != ENCODING_VERSION:
         raise EngineError(
             f"{model_dir}: this model was trained for input encoding v{trained_for}, but this "
             f"version of RadLabel feeds encoding v{ENCODING_VERSION}; use a model exported "
             "by this version (python main.py train-base ...)"
         )
-    return tuple(int(v) for v in meta.get("inference_patch", DEFAULT_PATCH))
+    return patch
 
 
 def _predictor(model_dir: Path, options: SessionOptions):

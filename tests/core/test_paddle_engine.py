@@ -77,3 +77,34 @@ def test_model_for_another_input_encoding_is_refused_clearly(untrained_model_dir
     (old / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(EngineError, match="encoding v1"):
         open_session(model_dir=old, in_process=True)
+
+
+@pytest.mark.parametrize(
+    "meta, match",
+    [
+        ({"inference_patch": [1024, 1024, 1024]}, "must be multiples of 8 in 8..256"),
+        ({"inference_patch": [64, 64]}, "must be three numbers"),
+        ({"inference_patch": [0, -5, 64]}, "must be multiples of 8"),
+        ({"inference_patch": [64.5, 64, 64]}, "must be whole numbers"),
+        ({"encoding_version": "two"}, "unusable model card"),
+        (["not", "an", "object"], "expected a JSON object"),
+        ("{not json", "not valid JSON"),
+    ],
+)
+def test_a_damaged_model_card_is_one_engine_error_naming_it(
+    untrained_model_dir, tmp_path, meta, match
+):
+    import json
+    import shutil
+
+    bad = tmp_path / "bad_model"
+    shutil.copytree(untrained_model_dir, bad)
+    if isinstance(meta, dict):
+        card = json.loads((bad / "meta.json").read_text())
+        card.update(meta)
+        (bad / "meta.json").write_text(json.dumps(card))
+    else:
+        (bad / "meta.json").write_text(meta if isinstance(meta, str) else json.dumps(meta))
+    with pytest.raises(EngineError, match=match) as e:
+        open_session(model_dir=bad, in_process=True)
+    assert str(bad / "meta.json") in str(e.value)
