@@ -52,3 +52,16 @@ def test_export_csv_button_asks_for_a_path_and_writes_the_statistics(
     assert asked == [("Export statistics", "segment_statistics.csv", "CSV (*.csv)")]
     assert target.read_text(encoding="utf-8") == statistics_csv(segment_statistics(doc))
     assert window.errors == []
+
+
+def test_remove_leaves_a_locked_segment_and_says_why(window, editing, qtbot):
+    ctl, doc = editing
+    panel = ctl.segments_panel
+    before = doc.labels.array.copy()
+    lock_item = panel.table.item(0, 3)
+    lock_item.setCheckState(QtCore.Qt.Checked)
+    ctl.set_active_segment(doc.segments.ids()[0])
+    _click(qtbot, panel, "remove")
+    name = doc.segments.get(doc.segments.ids()[0]).name
+    assert len(doc.segments) == 1 and (doc.labels.array == before).all()
+    assert window.statusBar().currentMessage() == f"{name} is locked: unlock it to remove it"

@@ -288,8 +288,15 @@ class SegmentsPanel(QtWidgets.QWidget):
 
     def remove_segment(self) -> None:
         sid = self.controller.state.active_segment_id
-        if self.document is not None and sid is not None and self.document.segments.get(sid):
-            self.controller.execute(RemoveSegment(sid))
+        seg = self.document.segments.get(sid) if self.document is not None and sid else None
+        if seg is None:
+            return
+        if seg.locked:  # a lock protects the voxels from every edit, removal included
+            self.controller.window.statusBar().showMessage(
+                f"{seg.name} is locked: unlock it to remove it", 10000
+            )
+            return
+        self.controller.execute(RemoveSegment(sid))
 
     def move_segment(self, delta: int) -> None:
         sid = self.controller.state.active_segment_id
