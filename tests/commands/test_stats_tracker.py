@@ -97,3 +97,30 @@ def test_an_edit_of_many_label_values_is_followed_by_one_full_pass():
     history.push(LabelEdit.from_box("open", doc.labels.array, (0, 0, 0, *shape), new))
     _same(tracker.rows(), segment_statistics(doc))
     assert tracker.full_passes == 2
+
+
+def test_nan_voxels_count_for_the_volume_and_not_for_the_intensities():
+    shape = (6, 10, 12)
+    img = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    img[:, :3] = np.nan  # no data there (outside a field of view)
+    img[0, 5, 5] = np.inf
+    doc = Document(Volume(img, Geometry(shape), "MR"))
+    lab = np.zeros(shape, np.uint16)
+    lab[1:4, 1:6, 2:8] = 1  # partly over the NaN rows
+    doc.replace_labels(lab)
+    tracker = StatisticsTracker(doc)
+    (row,) = segment_statistics(doc)
+    inside = img[1:4, 1:6, 2:8]
+    finite = inside[np.isfinite(inside)].astype(np.float64)
+    assert row.voxels == inside.size
+    assert row.mean == pytest.approx(finite.mean()) and row.std == pytest.approx(finite.std())
+    assert (row.min, row.max) == (finite.min(), finite.max())
+    _same(tracker.rows(), [row])
+    history = History(doc)
+    new = lab.copy()
+    new[0:2, 0:4, 0:4] = 1  # paint over NaN voxels, then take it back
+    history.push(LabelEdit.from_box("Paint", lab, (0, 0, 0, *shape), new))
+    _same(tracker.rows(), segment_statistics(doc))
+    history.undo()
+    _same(tracker.rows(), [row])
+    assert tracker.full_passes == 1

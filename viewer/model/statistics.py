@@ -32,11 +32,17 @@ def segment_statistics(doc: Document) -> list[SegmentStats]:
     counts = np.bincount(labels, minlength=max(ids, default=0) + 1)
     voxel_ml = doc.geometry.voxel_volume_mm3 / 1000.0
     scalar = doc.volume.is_segmentable
+    finite = counts
     if scalar and ids:
         img = doc.volume.array.ravel().astype(np.float64, copy=False)
+        if doc.volume.array.dtype.kind == "f" and not np.all(np.isfinite(img)):
+            # NaN/inf voxels (no data there) count for the volume, not for the intensities
+            ok = np.isfinite(img)
+            labels, img = np.where(ok, labels, 0), np.where(ok, img, 0.0)
+        finite = np.bincount(labels, minlength=counts.size)
         sums = np.bincount(labels, weights=img, minlength=counts.size)
         sq = np.bincount(labels, weights=img * img, minlength=counts.size)
-        present = [i for i in ids if counts[i] > 0]
+        present = [i for i in ids if finite[i] > 0]
         # scipy computes `labels.max() + 1` in the labels' own dtype: with uint16 and a value
         # of 65535 that wraps to 0 (an IndexError), so the labels go in as int32
         labels = labels.astype(np.int32)
@@ -53,9 +59,10 @@ def segment_statistics(doc: Document) -> list[SegmentStats]:
     rows = []
     for seg in doc.segments:
         n = int(counts[seg.id]) if seg.id < counts.size else 0
-        if scalar and n:
-            mean = sums[seg.id] / n
-            std = float(np.sqrt(max(0.0, sq[seg.id] / n - mean * mean)))
+        m = int(finite[seg.id]) if seg.id < finite.size else 0
+        if scalar and m:
+            mean = sums[seg.id] / m
+            std = float(np.sqrt(max(0.0, sq[seg.id] / m - mean * mean)))
             stats = (float(mean), std, float(mins[seg.id]), float(maxs[seg.id]))
         else:
             stats = (float("nan"),) * 4

@@ -44,6 +44,9 @@ class StatisticsTracker:
         self._bins = 0  # histogram bins, set by the first full pass (no work before it is asked)
         self._range_known = False
         self._counts = np.zeros(1, np.int64)
+        # intensities count only finite voxels (a float image may hold NaN where it has no
+        # data): their own count, so mean and std are over them and NaN never enters the sums
+        self._finite = np.zeros(1, np.int64)
         self._sums = np.zeros(1, np.float64)
         self._sq = np.zeros(1, np.float64)
         self._hist: np.ndarray | None = None  # (label values, bins) int32, or None
@@ -117,6 +120,7 @@ class StatisticsTracker:
             return
         extra = top + 1 - self._counts.size
         self._counts = np.concatenate([self._counts, np.zeros(extra, np.int64)])
+        self._finite = np.concatenate([self._finite, np.zeros(extra, np.int64)])
         self._sums = np.concatenate([self._sums, np.zeros(extra)])
         self._sq = np.concatenate([self._sq, np.zeros(extra)])
         if self._hist is not None:
@@ -138,6 +142,11 @@ class StatisticsTracker:
         if values is None:
             return
         f = values.astype(np.float64)
+        if values.dtype.kind == "f":
+            f = f[np.isfinite(f)]
+        self._finite[value] += sign * f.size
+        if f.size == 0:
+            return
         self._sums[value] += sign * float(f.sum())
         self._sq[value] += sign * float((f * f).sum())
         if self._hist is not None:
@@ -169,6 +178,7 @@ class StatisticsTracker:
         top = int(labels.max()) if labels.size else 0
         n = top + 1
         self._counts = np.zeros(n, np.int64)
+        self._finite = np.zeros(n, np.int64)
         self._sums = np.zeros(n)
         self._sq = np.zeros(n)
         self._min, self._max = {}, {}
@@ -184,14 +194,19 @@ class StatisticsTracker:
                 continue
             vals = img[z : z + step].ravel()
             f = vals.astype(np.float64)
-            self._sums += np.bincount(lab, weights=f, minlength=n)
-            self._sq += np.bincount(lab, weights=f * f, minlength=n)
+            lab_f = lab
+            if vals.dtype.kind == "f":  # non-finite voxels: volume yes, intensity no
+                finite = np.isfinite(f)
+                lab_f, f = np.where(finite, lab, 0), np.where(finite, f, 0.0)
+            self._finite += np.bincount(lab_f, minlength=n)
+            self._sums += np.bincount(lab_f, weights=f, minlength=n)
+            self._sq += np.bincount(lab_f, weights=f * f, minlength=n)
             if self._hist is not None:
                 key = lab.astype(np.int64) * self._bins + (vals.astype(np.int64) - self._vmin)
                 flat = np.bincount(key, minlength=n * self._bins)
                 self._hist += flat.reshape(n, self._bins).astype(np.int32)
         if self._scalar and self._hist is None:
-            present = [int(v) for v in np.flatnonzero(self._counts) if v]
+            present = [int(v) for v in np.flatnonzero(self._finite) if v]
             self._set_extremes(present)
         self.voxels_read += labels.size
         self.full_passes += 1
@@ -207,11 +222,13 @@ class StatisticsTracker:
         # int32: scipy computes `labels.max() + 1` in the labels' dtype (uint16 65535 wraps)
         labels = self.document.labels.array.astype(np.int32)
         img = self.document.volume.array
+        if img.dtype.kind == "f":
+            labels[~np.isfinite(img)] = 0  # extremes of the finite voxels
         mins = np.atleast_1d(ndimage.minimum(img, labels, values))
         maxs = np.atleast_1d(ndimage.maximum(img, labels, values))
         self.voxels_read += labels.size
         for v, lo, hi in zip(values, mins, maxs, strict=True):
-            if self._counts[v] > 0:
+            if self._finite[v] > 0:
                 self._min[v], self._max[v] = float(lo), float(hi)
             else:
                 self._min.pop(v, None)
@@ -233,9 +250,10 @@ class StatisticsTracker:
             if ids is not None and seg.id not in ids:
                 continue
             n = int(self._counts[seg.id]) if seg.id < self._counts.size else 0
-            if self._scalar and n:
-                mean = self._sums[seg.id] / n
-                std = float(np.sqrt(max(0.0, self._sq[seg.id] / n - mean * mean)))
+            m = int(self._finite[seg.id]) if seg.id < self._finite.size else 0
+            if self._scalar and m:
+                mean = self._sums[seg.id] / m
+                std = float(np.sqrt(max(0.0, self._sq[seg.id] / m - mean * mean)))
                 lo, hi = self._extremes(seg.id)
                 stats = (float(mean), std, lo, hi)
             else:
