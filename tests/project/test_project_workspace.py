@@ -249,8 +249,12 @@ def test_corrupt_project_and_case_files_are_refused_naming_them(project_with_cas
     cj.write_text(json.dumps(data))
     before = tree_bytes(tmp_path / "p")
     with pytest.raises(LoadError, match="unknown state 'half-done'") as info:
-        Project.open(tmp_path / "p").cases()
+        Project.open(tmp_path / "p").case("img0")
     assert info.value.path == str(cj)
+    # the rest of the project goes on: the damaged case is left out and named
+    assert Project.open(tmp_path / "p").cases() == []
+    (damaged,) = Project.open(tmp_path / "p").damaged_cases()
+    assert damaged.startswith(str(cj)) and "unknown state 'half-done'" in damaged
     with pytest.raises(LoadError):
         project_with_case.save_label("img0", "draft", blob_label(), user="ann")
     assert tree_bytes(tmp_path / "p") == before
@@ -273,8 +277,9 @@ def test_undecodable_project_and_case_files_are_refused_naming_them(
     cj = tmp_path / "p" / "cases" / "img0" / "case.json"
     cj.write_bytes(content)
     with pytest.raises(LoadError, match=match) as info:
-        Project.open(tmp_path / "p").cases()
+        Project.open(tmp_path / "p").case("img0")
     assert info.value.path == str(cj)
+    assert [match in d for d in Project.open(tmp_path / "p").damaged_cases()] == [True]
 
 
 @pytest.mark.parametrize("key", ["active_version", "active_auto_version"])
@@ -302,8 +307,8 @@ def test_case_label_names_must_stay_in_the_case_folder(project_with_case, tmp_pa
     with pytest.raises(LoadError, match="label 'draft' must be a file name") as info:
         project_with_case.label_path("img0", "draft")
     assert info.value.path == str(cj)
-    with pytest.raises(LoadError):
-        project_with_case.cases()
+    assert project_with_case.cases() == []  # left out, and named:
+    assert "label 'draft' must be a file name" in project_with_case.damaged_cases()[0]
 
 
 @pytest.mark.parametrize("name", ["scan.nrrd", "scan.mha"])

@@ -136,6 +136,19 @@ def test_open_project_lists_cases_and_recent_reopens(pwin, qtbot, monkeypatch, p
     assert pwin.project.project is not None and panel.cases.rowCount() == 3
 
 
+def test_a_damaged_case_is_left_out_and_named_while_the_others_open(
+    pwin, qtbot, monkeypatch, project_dir
+):
+    (project_dir / "cases" / "case1" / "case.json").write_bytes(b"\xff not json")
+    open_through_menu(pwin, qtbot, monkeypatch, project_dir)
+    panel = pwin.project.panel
+    ids = [panel.cases.item(i, 0).text() for i in range(panel.cases.rowCount())]
+    assert ids == ["case0", "case2"] and pwin.errors == []
+    message = pwin.statusBar().currentMessage()
+    assert message.startswith("A damaged case is left out: ")
+    assert str(project_dir / "cases" / "case1" / "case.json") in message
+
+
 def test_open_project_on_a_folder_without_one_says_so(pwin, qtbot, monkeypatch, tmp_path):
     monkeypatch.setattr(
         QtWidgets.QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path)

@@ -139,6 +139,7 @@ def status_dict(project) -> dict:
         "folder": str(project.folder.absolute()),
         "labels": [d.to_dict() for d in project.labels],
         "cases": [{**asdict(c), "locked_by": project.lock_holder(c.case_id)} for c in cases],
+        "damaged_cases": project.damaged_cases(),
         "states": states,
         "split": project.split(),
         "versions": [
@@ -184,6 +185,8 @@ def _status(args) -> int:
         f"finished {st['finished']}); validation patients: "
         + (", ".join(info["split"]["validation"]) or "none yet")
     )
+    for line in info["damaged_cases"]:
+        print(f"  damaged, left out: {line}")
     for c in info["cases"]:
         lock = f"  locked by {c['locked_by']}" if c["locked_by"] else ""
         print(

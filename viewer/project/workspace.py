@@ -16,6 +16,7 @@ anything is written, so bad input leaves the project as it was.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -69,6 +70,8 @@ DEFAULT_SETTINGS = {
     "replay_dir": "",
 }
 ANY_ACTIVE = object()  # publish_version: activate whatever is active now
+log = logging.getLogger(__name__)
+
 SINGLE_FILE_IMAGES = (".nii.gz", ".nii", ".nrrd", ".mha")
 
 
@@ -178,11 +181,24 @@ class Project:
         return data
 
     def cases(self) -> list[CaseRecord]:
-        out = []
+        """Every readable case, oldest first. A damaged `case.json` is left out (logged, and
+        listed by `damaged_cases`): one broken file must not stop a whole team's project."""
+        return self._read_cases()[0]
+
+    def damaged_cases(self) -> list[str]:
+        """One line per case whose record cannot be read: "<case.json>: <why>"."""
+        return self._read_cases()[1]
+
+    def _read_cases(self) -> tuple[list[CaseRecord], list[str]]:
+        out, damaged = [], []
         for cid in self.store.case_ids():
             path = self.store.case_dir(cid) / CASE_FILE
-            out.append(case_from_json(read_json(path, "case record"), path))
-        return sorted(out, key=lambda c: (c.created, c.case_id))
+            try:
+                out.append(case_from_json(read_json(path, "case record"), path))
+            except LoadError as e:
+                log.warning("case left out: %s", e.message)
+                damaged.append(e.message)
+        return sorted(out, key=lambda c: (c.created, c.case_id)), damaged
 
     def case(self, case_id: str) -> CaseRecord:
         return case_from_json(self._case_json(case_id), self.store.case_dir(case_id) / CASE_FILE)

@@ -53,7 +53,14 @@ class BackgroundJob(QtCore.QThread):
         jobs = list(cls.running)
         for job in jobs:
             job.cancel_event.set()
-        return all(job.wait(timeout_ms) for job in jobs)
+        return all(_wait(job, timeout_ms) for job in jobs)
+
+
+def _wait(job: BackgroundJob, timeout_ms: int) -> bool:
+    try:
+        return job.wait(timeout_ms)
+    except RuntimeError:  # its owner deleted it (deleteLater) after it finished
+        return True
 
     def run(self) -> None:
         try:

@@ -137,7 +137,16 @@ class ProjectController(QtCore.QObject):
         self._refresh_model()
         self.project_changed.emit(project)
         self.window.show_dock(PANEL_TITLE)
-        self.window.statusBar().showMessage(f"Project {project.name} open: {project.folder}", 8000)
+        damaged = project.damaged_cases()
+        if damaged:  # the others open; this one needs someone to look at its file
+            more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+            self.window.statusBar().showMessage(
+                f"A damaged case is left out: {damaged[0]}{more}", 30000
+            )
+        else:
+            self.window.statusBar().showMessage(
+                f"Project {project.name} open: {project.folder}", 8000
+            )
 
     def close_project(self) -> bool:
         """Close the open project: its case (after the unsaved-labels question, whose Save

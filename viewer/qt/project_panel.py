@@ -31,6 +31,7 @@ class ProjectPanel(QtWidgets.QWidget):
     def __init__(self, controller, parent=None) -> None:
         super().__init__(parent)
         self.controller = controller
+        self._damaged_shown: list[str] = []
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         self.header = QtWidgets.QLabel("")
@@ -214,6 +215,13 @@ class ProjectPanel(QtWidgets.QWidget):
         self._show_versions(state["versions"])
         self._show_auto(*state["auto"])
         self.controller.show_model(state["model_dir"], state["active"])
+        damaged = state.get("damaged", [])
+        if damaged and damaged != self._damaged_shown:  # said once per change, not every poll
+            more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+            self.controller.window.statusBar().showMessage(
+                f"A damaged case is left out: {damaged[0]}{more}", 30000
+            )
+        self._damaged_shown = damaged
 
     def stop_reading(self) -> None:
         """Wait for a read in flight (the window closes: its thread must not outlive it)."""
@@ -274,6 +282,7 @@ def read_state(project) -> dict:
     """What the panel shows, read from the project's files (any thread)."""
     return {
         "cases": read_cases(project),
+        "damaged": project.damaged_cases(),
         "versions": project.versions(),
         "model_dir": project.active_model_dir(),
         "active": project.active_version(),
