@@ -251,3 +251,21 @@ def test_float_images_with_nan_and_inf_save_and_verify(tmp_path, name):
     f[0, 0, :3] = [np.nan, np.inf, -np.inf]
     save_volume(f, GEO, tmp_path / name)
     assert os.listdir(tmp_path) == [name]
+
+
+def test_saving_through_a_symlink_updates_the_file_it_points_to(tmp_path):
+    from viewer.io.labels.load_save import load_labels
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    real = shared / "labels.nii.gz"
+    g = Geometry((3, 4, 5))
+    save_labels(real, LabelMap(g, np.zeros(g.shape_zyx, np.uint16)))
+    link = tmp_path / "my_labels.nii.gz"
+    link.symlink_to(real)
+    new = np.zeros(g.shape_zyx, np.uint16)
+    new[1, 2, 3] = 7
+    save_labels(link, LabelMap(g, new))
+    assert link.is_symlink() and os.path.realpath(link) == str(real)
+    np.testing.assert_array_equal(load_labels(real).labelmap.array, new)
+    assert sorted(p.name for p in shared.iterdir()) == ["labels.nii.gz"]  # no temp left

@@ -82,6 +82,8 @@ def atomic_write(
     before the named file, which is the one readers open.
     """
     target = Path(path)
+    if target.is_symlink():  # write the file it points to: replacing the link would leave
+        target = Path(os.path.realpath(target))  # that file, which others read, unchanged
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise SaveError("the folder does not exist", str(target))
