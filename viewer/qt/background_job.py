@@ -55,13 +55,6 @@ class BackgroundJob(QtCore.QThread):
             job.cancel_event.set()
         return all(_wait(job, timeout_ms) for job in jobs)
 
-
-def _wait(job: BackgroundJob, timeout_ms: int) -> bool:
-    try:
-        return job.wait(timeout_ms)
-    except RuntimeError:  # its owner deleted it (deleteLater) after it finished
-        return True
-
     def run(self) -> None:
         try:
             result = self.fn(
@@ -74,3 +67,10 @@ def _wait(job: BackgroundJob, timeout_ms: int) -> bool:
             self.failed.emit(f"{type(e).__name__}: {e}")
         else:
             self.succeeded.emit(result)
+
+
+def _wait(job: BackgroundJob, timeout_ms: int) -> bool:
+    try:
+        return job.wait(timeout_ms)
+    except RuntimeError:  # its owner deleted it (deleteLater) after it finished
+        return True
