@@ -40,3 +40,7 @@ class GeometryError(RadLabelError):
 
 class SaveError(RadLabelError):
     """Writing a file failed; the previous file is left as it was."""
+
+
+class ExportCancelled(SaveError):
+    """The user cancelled an export."""

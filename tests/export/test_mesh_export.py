@@ -62,3 +62,22 @@ def test_empty_labels_are_refused(tmp_path):
         export_meshes(LabelMap(g), tmp_path)
     with pytest.raises(SaveError, match="mesh format"):
         export_meshes(LabelMap(g), tmp_path, fmt="ply")
+
+
+def test_a_cancelled_mesh_export_stops_between_surfaces(tmp_path):
+    from viewer.errors import ExportCancelled
+
+    g = Geometry((12, 12, 12))
+    array = np.zeros(g.shape_zyx, np.uint16)
+    array[1:4, 1:4, 1:4] = 1
+    array[6:9, 6:9, 6:9] = 2
+    array[1:4, 6:9, 6:9] = 3
+    asked = []
+
+    def stop_after_one() -> bool:
+        asked.append(1)
+        return len(asked) > 1
+
+    with pytest.raises(ExportCancelled, match="export cancelled after 1 of 3 surfaces"):
+        export_meshes(LabelMap(g, array), tmp_path / "m", None, "stl", should_stop=stop_after_one)
+    assert len(list((tmp_path / "m").iterdir())) == 1  # the one written is whole

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from skimage.measure import marching_cubes
 
-from viewer.errors import SaveError
+from viewer.errors import ExportCancelled, SaveError
 from viewer.io.atomic_save import atomic_write_bytes
 from viewer.model.labelmap import LabelMap
 from viewer.model.segments import SegmentTable
@@ -154,8 +155,10 @@ def export_meshes(
     out_dir: str | Path,
     segments: SegmentTable | None = None,
     fmt: str = "stl",
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[Path]:
-    """One file per non-empty segment: `<id>_<name>.<fmt>` in `out_dir`."""
+    """One file per non-empty segment: `<id>_<name>.<fmt>` in `out_dir`. `should_stop()` is
+    asked before each surface: ExportCancelled names how many were written (each one whole)."""
     if fmt not in MESH_FORMATS:
         raise SaveError(f"mesh format must be one of {MESH_FORMATS}, got '{fmt}'", out_dir)
     out = Path(out_dir)
@@ -164,7 +167,12 @@ def export_meshes(
     except OSError as e:
         raise SaveError(f"cannot create the folder ({e.strerror or e})", out) from e
     written = []
-    for value, (name, file_name) in mesh_file_names(labels, segments, fmt).items():
+    names = mesh_file_names(labels, segments, fmt)
+    for value, (name, file_name) in names.items():
+        if should_stop is not None and should_stop():
+            raise ExportCancelled(
+                f"export cancelled after {len(written)} of {len(names)} surfaces", out
+            )
         verts, faces = segment_mesh(labels, value)
         path = out / file_name
         writer = write_stl if fmt == "stl" else write_obj

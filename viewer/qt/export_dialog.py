@@ -272,7 +272,7 @@ class ExportDialog(QtWidgets.QDialog):
         # replacing was confirmed above (the file dialog asks for a single file)
         return self._run(
             lambda progress, cancel: export_study(
-                fmt, volume, labels, segments, out, overwrite=True
+                fmt, volume, labels, segments, out, overwrite=True, cancel=cancel
             )
         )
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from viewer.errors import LoadError, RadLabelError, SaveError
+from viewer.errors import ExportCancelled, LoadError, RadLabelError, SaveError
 from viewer.io import load_volume, open_labels
 from viewer.io.atomic_save import atomic_write_text
 from viewer.io.dataset_export import ExportCase, export_msd, export_nnunet
@@ -49,10 +49,6 @@ SINGLE = single_formats()  # the command line's choices
 
 Progress = Callable[[float, str], None]
 Cancel = Callable[[], bool]
-
-
-class ExportCancelled(SaveError):
-    """The user cancelled an export."""
 
 
 def _no_progress(_fraction: float, _text: str) -> None:
@@ -144,9 +140,13 @@ def export_study(
     out: str | Path,
     *,
     overwrite: bool = False,
+    cancel: Cancel = _never,
 ) -> list[str]:
     """Write one study's labels in format `fmt` (SINGLE) to `out` (a folder for stl/obj);
-    returns what to tell the user. An existing output is refused unless `overwrite`."""
+    returns what to tell the user. An existing output is refused unless `overwrite`.
+    `cancel()` is asked before the work and between surfaces (ExportCancelled)."""
+    if cancel():
+        raise ExportCancelled("export cancelled", out)
     if fmt not in single_formats():
         raise SaveError(f"unknown export format '{fmt}'", out)
     out = Path(out)
@@ -166,7 +166,7 @@ def export_study(
             f"references series {r.referenced_series_uid}"
         ]
     if fmt in ("stl", "obj"):
-        files = export_meshes(labelmap, out, segments, fmt)
+        files = export_meshes(labelmap, out, segments, fmt, should_stop=cancel)
         return [f"wrote {len(files)} {fmt.upper()} surfaces to {out}"]
     doc = Document(volume, labelmap)
     for s in segments:
