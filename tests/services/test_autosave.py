@@ -234,3 +234,34 @@ def test_the_autosave_thread_outlives_an_unexpected_error(monkeypatch):
         time.sleep(0.02)
     service.stop(clean=True)
     assert len(calls) >= 3
+
+
+def test_the_autosave_records_its_grid_and_a_damaged_grid_card_reads_as_unknown(tmp_path):
+    import json
+
+    from viewer.model.document import Document
+    from viewer.model.geometry import Geometry
+    from viewer.model.volume import Volume
+    from viewer.services.autosave import AutosaveService, find_recoverable, fits_grid
+
+    direction = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, -1.0]])
+    grid = Geometry((4, 5, 6), (0.5, 0.75, 2.0), (-3.0, 7.5, 120.0), direction)
+    doc = Document(Volume(np.zeros((4, 5, 6), np.int16), grid, "MR"))
+    crashed = AutosaveService(doc, root=tmp_path)
+    assert crashed.save_now()
+    crashed.stop(clean=False)
+    (entry,) = find_recoverable(tmp_path)
+    assert entry.geometry.same_grid(grid)
+    assert entry.geometry.spacing == (0.5, 0.75, 2.0)
+    assert np.array_equal(entry.geometry.direction, direction)
+    assert fits_grid(entry, grid)
+    shifted = Geometry((4, 5, 6), (0.5, 0.75, 2.0), (-3.0, 7.5, 121.0), direction)
+    assert not fits_grid(entry, shifted)
+
+    meta_path = entry.folder / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["geometry"] = {"size": [6, 5, 4], "spacing": [0, 1, 1], "origin": [0, 0, 0]}
+    meta_path.write_text(json.dumps(meta))
+    (entry,) = find_recoverable(tmp_path)
+    assert entry.geometry is None  # as an autosave that recorded none: the shape decides
+    assert fits_grid(entry, shifted)

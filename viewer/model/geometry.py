@@ -133,6 +133,20 @@ class Geometry:
     def is_oblique(self, tol: float = 1e-3) -> bool:
         return bool(np.any((np.abs(self.direction) > tol) & (np.abs(self.direction) < 1 - tol)))
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Geometry:
+        """The inverse of `to_dict`; ValueError (or TypeError/KeyError) when `data` is not one."""
+        size = [int(v) for v in data["size"]]
+        if len(size) != 3 or min(size) < 1:
+            raise ValueError(f"geometry size must be 3 positive integers, got {size}")
+        origin = [float(v) for v in data["origin"]]
+        direction = np.array(data["direction"], dtype=float)
+        if direction.shape != (3, 3) or not np.all(np.isfinite(direction)):
+            raise ValueError("geometry direction must be a finite 3x3 matrix")
+        if not np.all(np.isfinite(origin)):
+            raise ValueError("geometry origin must be finite")
+        return cls(tuple(size[::-1]), tuple(data["spacing"]), tuple(origin), direction)
+
     def to_dict(self) -> dict:
         return {
             "size": list(self.size_xyz),

@@ -10,7 +10,7 @@ from PyQt5 import QtWidgets
 
 from viewer.errors import RadLabelError
 from viewer.qt.panels.editing import install_editing
-from viewer.services.autosave import discard, find_recoverable, recover, series_uid
+from viewer.services.autosave import discard, find_recoverable, fits_grid, recover, series_uid
 
 if TYPE_CHECKING:
     from viewer.qt.main_window import MainWindow
@@ -53,6 +53,19 @@ def offer_recovery(window: MainWindow) -> bool:
         if not shown:
             if not window.open_path(entry.image_path, series_uid=entry.series_uid or None):
                 return False  # cannot be read, or the user kept the open labels: entry stays
+    doc = window.document
+    if doc is None or not fits_grid(entry, doc.geometry):
+        # the image is gone, or what is open (or now at its path) has another grid: labels
+        # put there would sit on the wrong voxels, so the autosave is kept for a later start
+        where = entry.image_path or "an unsaved image"
+        missing = entry.image_path and not os.path.exists(entry.image_path)
+        problem = "is not found" if missing or not entry.image_path else "has changed its grid"
+        window.show_error(
+            "Cannot recover labels",
+            f"the image the labels belong to ({where}) {problem}; the autosave is kept and "
+            "offered again at the next start (start RadLabel with that image, or choose Discard)",
+        )
+        return False
     restored = install_editing(window).restore(labels, segments, entry.label_path)
     if restored is None:
         return False

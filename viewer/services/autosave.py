@@ -29,12 +29,20 @@ from viewer.services.recovery_store import (
     SessionFolder,
     discard,
     find_recoverable,
+    fits_grid,
     recover,
 )
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AutosaveService", "RecoveryEntry", "discard", "find_recoverable", "recover"]
+__all__ = [
+    "AutosaveService",
+    "RecoveryEntry",
+    "discard",
+    "find_recoverable",
+    "fits_grid",
+    "recover",
+]
 
 
 class AutosaveService:

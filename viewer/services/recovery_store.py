@@ -21,6 +21,7 @@ import numpy as np
 
 from viewer.errors import LoadError
 from viewer.io.atomic_save import atomic_write_bytes, atomic_write_text
+from viewer.model.geometry import Geometry
 from viewer.model.segments import Segment
 from viewer.services import recovery_check
 from viewer.services.recovery_check import DamagedRecovery
@@ -61,6 +62,7 @@ class RecoveryEntry:
     segment_count: int
     pid: int
     series_uid: str = ""  # the DICOM series the labels belong to ("" for image files)
+    geometry: Geometry | None = None  # the grid the labels were drawn on (None: not recorded)
 
     def describe(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.saved_at))
@@ -164,6 +166,7 @@ def find_recoverable(
                     segment_count=int(meta.get("segment_count", 0)),
                     pid=pid,
                     series_uid=str(meta.get("series_uid", "")),
+                    geometry=_recorded_geometry(meta),
                 )
             )
         except DamagedRecovery as e:
@@ -171,6 +174,21 @@ def find_recoverable(
         except OSError as e:  # unreadable (permissions, I/O): not offered, left where it is
             log.warning("recovery folder %s cannot be read: %s", folder, e)
     return sorted(out, key=lambda e: e.saved_at, reverse=True)
+
+
+def _recorded_geometry(meta: dict) -> Geometry | None:
+    try:
+        return Geometry.from_dict(meta["geometry"])
+    except (KeyError, TypeError, ValueError):  # older autosaves wrote none
+        return None
+
+
+def fits_grid(entry: RecoveryEntry, geometry: Geometry) -> bool:
+    """The entry's labels belong on `geometry`: the same shape and, when the autosave recorded
+    its grid, the same spacing, origin and direction (a same-sized other image is not enough)."""
+    if tuple(entry.shape_zyx) != tuple(geometry.shape_zyx):
+        return False
+    return entry.geometry is None or entry.geometry.same_grid(geometry)
 
 
 def _locked_by_owner(folder: Path) -> bool:
