@@ -67,6 +67,12 @@ def test_save_into_a_missing_folder_is_a_save_error(tmp_path):
          "points of 3 finite numbers (mm)"),
         (doc({**RULER, "points": [[0, 0, 1e999], [1, 1, 1]]}), "measurement 1: a ruler needs 2 "
          "points of 3 finite numbers (mm)"),
+        (doc({**RULER, "points": [[0, 0, 10**400], [1, 1, 1]]}), "measurement 1: a ruler needs "
+         "2 points of 3 finite numbers (mm)"),
+        (doc({**RULER, "points": [[0, 0, 1e308], [1, 1, 1]]}), "measurement 1: a point lies "
+         "1e+308 mm from the origin (at most 1 km)"),
+        (doc({**RULER, "points": [[0, -2000001, 0], [1, 1, 1]]}), "measurement 1: a point lies "
+         "2e+06 mm from the origin (at most 1 km)"),
         (doc({**RULER, "kind": "x" * 100}), "measurement 1: unknown kind 'xxxxxxxxxxxxxxxxxxxx"
          "xxxxxxxxxxxxxxxx..."),
     ],

@@ -30,6 +30,7 @@ SUFFIX = ".measurements.json"
 MAX_BYTES = 16 * 1024 * 1024  # a sidecar of thousands of measurements is far below this
 MAX_COUNT = 100_000
 MAX_NAME = 200
+MAX_COORD_MM = 1e6  # a kilometre: any scanner's world fits; beyond it drawing overflows
 
 
 def sidecar_path(label_path: str | os.PathLike) -> str:
@@ -112,6 +113,11 @@ def _parse(data, path: str) -> list[Measurement]:
             and all(isinstance(p, list) and len(p) == 3 and all(map(_finite, p)) for p in points)
         ):
             raise LoadError(f"{where}: a {kind} needs {n} points of 3 finite numbers (mm)", path)
+        farthest = max(abs(float(c)) for p in points for c in p)
+        if farthest > MAX_COORD_MM:
+            raise LoadError(
+                f"{where}: a point lies {farthest:.3g} mm from the origin (at most 1 km)", path
+            )
         out.append(
             Measurement(i, kind, view, tuple(tuple(float(c) for c in p) for p in points), name)
         )
@@ -119,7 +125,12 @@ def _parse(data, path: str) -> list[Measurement]:
 
 
 def _finite(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def _clip(v) -> str:
