@@ -79,3 +79,32 @@ def test_bounded_inflate_reads_no_more_than_it_needs(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="inflates to more than 384 bytes"):
         inflate_exact(path, 384)
     assert calls == [385]
+
+
+def test_a_linked_session_folder_is_set_aside_and_its_target_left_alone(tmp_path):
+    from viewer.services.recovery_store import RecoveryEntry, discard
+
+    root = tmp_path / "recovery"
+    root.mkdir()
+    good = write_session(root, value=1)
+    elsewhere = write_session(tmp_path / "elsewhere", value=2)  # a complete autosave, outside
+    link = root / "session-1-2-linked"
+    link.symlink_to(elsewhere, target_is_directory=True)
+    notes: list[str] = []
+
+    assert [e.folder for e in find_recoverable(root, set_aside=notes)] == [good]
+
+    (moved,) = (root / QUARANTINE).iterdir()
+    assert notes == [f"damaged autosave set aside (a link, not a session folder): {moved}"]
+    assert moved.is_symlink() and moved.name.startswith("session-1-2-linked.bad-")
+    assert sorted(p.name for p in elsewhere.iterdir()) == [
+        "labels.bin",
+        "lock",
+        "meta.json",
+        "segments.json",
+    ]
+    # discarding an entry that is a link removes the link, not the folder it points to
+    entry = RecoveryEntry(moved, "", "", 0.0, (1, 1, 1), 0, 0)
+    discard(entry)
+    assert not moved.is_symlink() and elsewhere.is_dir()
+    assert (elsewhere / "labels.bin").is_file()

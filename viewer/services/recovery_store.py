@@ -150,6 +150,8 @@ def find_recoverable(
     out = []
     for folder in sorted(root.glob("session-*")) if root.is_dir() else []:
         try:
+            if folder.is_symlink():  # sessions write real folders: a link leads elsewhere
+                raise DamagedRecovery("a link, not a session folder")
             if not (folder / "meta.json").exists() or _locked_by_owner(folder):
                 continue  # meta.json is written last: without it the folder is not complete
             meta, _segments, _ = recovery_check.check_folder(folder)
@@ -224,4 +226,7 @@ def recover(entry: RecoveryEntry) -> tuple[np.ndarray, list[Segment]]:
 
 def discard(entry: RecoveryEntry) -> None:
     """Delete a recovery entry (the user declined, or recovered and saved it)."""
+    if entry.folder.is_symlink():  # remove the link itself, never what it points to
+        entry.folder.unlink(missing_ok=True)
+        return
     shutil.rmtree(entry.folder, ignore_errors=True)
