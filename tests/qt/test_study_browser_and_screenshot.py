@@ -121,3 +121,9 @@ def test_screenshot_command_errors_are_one_line(qapp_configured, tmp_path, capsy
     assert "missing.nii" in capsys.readouterr().err
     assert _run(["screenshot", demo, "--slice", "999", "--out", str(tmp_path / "x.png")]) == 2
     assert "outside" in capsys.readouterr().err
+    for text in ("nan", "inf", "nan,0,0", "0,1e400,0"):
+        out = tmp_path / "y.png"
+        assert _run(["screenshot", demo, "--slice", text, "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == f"error: {demo}: --slice must be finite numbers, got {text!r}", err
+        assert not out.exists()

@@ -166,6 +166,27 @@ def test_bad_input_one_line_naming_the_file(tmp_path):
     assert not out.exists()  # nothing written
 
 
+def test_two_maps_with_one_name_and_bad_numbers_are_refused_before_writing(tmp_path, capsys):
+    (first,) = _maps(tmp_path / "site_a", 1)
+    (second,) = _maps(tmp_path / "site_b", 1)  # the same file name in another folder
+    out = tmp_path / "out"
+    base = ["synth", "--labelmaps", str(first), str(second), "--out", str(out)]
+    assert run_cli(base) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {second}: two label maps are named 'seg_01' (also {first})"
+    )
+    for flag, value, reason in (
+        ("--seed", "-1", "'-1' is not a seed (0 or more)"),
+        ("--crop-margin", "nan", "'nan' is not a length in mm (0 or more)"),
+        ("--crop-margin", "-5", "'-5' is not a length in mm (0 or more)"),
+    ):
+        with pytest.raises(SystemExit) as e:
+            run_cli(["synth", "--labelmaps", str(first), "--out", str(out), flag, value])
+        assert e.value.code == 2
+        assert capsys.readouterr().err.strip().endswith(f"argument {flag}: {reason}")
+    assert not out.exists()
+
+
 @pytest.mark.shared_data
 @pytest.mark.slow
 def test_one_real_label_map(shared_data, tmp_path):

@@ -27,3 +27,25 @@ def step_count(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of steps (0 or more)")
     return value
+
+
+def seed(text: str) -> int:
+    """A random seed: a whole number, 0 or more (numpy's seed sequences take no negatives)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole-number seed") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a seed (0 or more)")
+    return value
+
+
+def millimetres(text: str) -> float:
+    """A length in mm: a finite number, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of mm") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a length in mm (0 or more)")
+    return value

@@ -16,6 +16,7 @@ import zlib
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from viewer.cli.arg_types import millimetres, seed
 from viewer.errors import RadLabelError
 from viewer.io.label_map_files import find_label_maps, load_label_map, map_stem
 
@@ -30,11 +31,11 @@ def add_parser(sub) -> None:
         default="",
         help="which maps, 1-based in name order, e.g. 1-15 or 1,3,16-20 (default all)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--threads", type=int, default=1, help="images generated in parallel")
     p.add_argument(
         "--crop-margin",
-        type=float,
+        type=millimetres,
         default=None,
         metavar="MM",
         help="crop each image to the head's box plus this margin (default: the whole grid)",
@@ -110,8 +111,12 @@ def run(args: argparse.Namespace) -> int:
         raise RadLabelError("--per-map must be at least 1")
     maps = find_label_maps(args.labelmaps)
     chosen = [maps[i] for i in parse_subjects(args.subjects, len(maps))]
+    seen: dict[str, Path] = {}
     for m in chosen:  # refuse bad input before anything is written
         load_label_map(m)
+        first = seen.setdefault(map_stem(m), m)
+        if first != m:  # their cases would overwrite each other's folders
+            raise RadLabelError(f"two label maps are named '{map_stem(m)}' (also {first})", m)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise RadLabelError("output exists and is not a folder", out)

@@ -22,7 +22,7 @@ import math
 import time
 from pathlib import Path
 
-from viewer.cli.arg_types import budget_minutes, step_count
+from viewer.cli.arg_types import budget_minutes, seed, step_count
 from viewer.cli.train_synth import add_synth_arguments, load_synth_spec
 from viewer.errors import RadLabelError
 
@@ -70,7 +70,7 @@ def add_parser(sub) -> None:
         help="share of patches centred on a labelled voxel (default 1/3, nnU-Net's)",
     )
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default 3e-3)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument(
         "--engine",
         choices=("static", "eager"),

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from viewer.cli.arg_types import budget_minutes, step_count
+from viewer.cli.arg_types import budget_minutes, seed, step_count
 from viewer.cli.train_synth import SYNTH_EXCLUDE_KEY, add_synth_arguments, load_synth_spec
 from viewer.errors import RadLabelError
 
@@ -32,7 +32,7 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--steps", type=step_count, default=0, help="stop after this many steps (0: budget)"
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--patch", type=int, default=48, help="training patch edge in voxels")
     p.add_argument("--batch", type=int, default=2)
     p.add_argument("--threads", type=int, default=1, help="CPU threads for Paddle")

@@ -127,6 +127,8 @@ def parse_slice(text: str | None, document: Document, view: str) -> np.ndarray |
         numbers = [float(p) for p in parts]
     except ValueError:
         raise ValueError(f"--slice must be 'x,y,z' (mm) or a slice number, got {text!r}") from None
+    if not all(np.isfinite(numbers)):
+        raise ValueError(f"--slice must be finite numbers, got {text!r}")
     if len(numbers) == 3:
         return np.array(numbers)
     if len(numbers) != 1 or numbers[0] != int(numbers[0]):
