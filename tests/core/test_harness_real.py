@@ -74,7 +74,11 @@ def test_evaluate_cli_writes_json(real_data, tmp_path, capsys):
     assert rc == 0
     text = capsys.readouterr().out
     assert "engine: classic" in text and "EDT in mm" in text
-    data = json.loads(out.read_text())
+
+    def strict(token):  # NaN / Infinity are not JSON: other readers refuse them
+        raise ValueError(f"non-standard JSON token {token}")
+
+    data = json.loads(out.read_text(), parse_constant=strict)
     r = data["engines"]["classic"]
     assert r["edt_units"] == "mm" and len(r["targets"]) == 1 and len(r["targets"][0]["dice"]) == 2
     assert set(r["mean"]) >= {"dice@1", "noc@85", "dsc_auc"}
@@ -97,3 +101,20 @@ def test_evaluate_cli_bad_input_is_one_line(tmp_path, capsys):
     assert rc == 2 and "none.nii.gz" in capsys.readouterr().err
     rc = run_cli(["evaluate", "--image", "a", "--label", "b", "--engine", "magic"])
     assert rc == 2 and "unknown engine" in capsys.readouterr().err
+    nowhere = tmp_path / "no_such_folder" / "r.json"
+    rc = run_cli(["evaluate", "--image", "a", "--label", "b", "--json", str(nowhere)])
+    assert rc == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {nowhere}: the folder for --json does not exist"
+    )
+
+
+def test_evaluation_json_writes_unreached_values_as_null():
+    from viewer.cli.evaluate import _json_safe
+
+    results = {"noc": {"noc@90": float("nan")}, "dice": [0.5, float("inf"), np.float64("nan")]}
+    safe = _json_safe(results)
+    assert safe == {"noc": {"noc@90": None}, "dice": [0.5, None, None]}
+    assert json.dumps(safe, allow_nan=False) == (
+        '{"noc": {"noc@90": null}, "dice": [0.5, null, null]}'
+    )

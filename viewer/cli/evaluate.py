@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from viewer.errors import LoadError
+from viewer.io.atomic_save import atomic_write_text
 
 
 def add_parser(subparsers) -> None:
@@ -97,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.clicks < 1:
         raise LoadError("--clicks must be at least 1")
+    if args.json_out and not Path(args.json_out).resolve().parent.is_dir():
+        # checked before minutes of evaluation, not after them
+        raise LoadError("the folder for --json does not exist", args.json_out)
     engines = parse_engines(args.engine)
     values = parse_values(args.values)
     image, spacing, label, names = load_case(args.image, args.label)
@@ -122,8 +127,20 @@ def run(args: argparse.Namespace) -> int:
             "label": os.fspath(args.label),
             "engines": {e: r.to_json() for e, r in results.items()},
         }
-        Path(args.json_out).write_text(json.dumps(out, indent=1), encoding="utf-8")
+        text = json.dumps(_json_safe(out), indent=1, allow_nan=False)  # strict JSON readers
+        atomic_write_text(args.json_out, text)
     return 0
+
+
+def _json_safe(value):
+    """`value` with NaN and infinities (a target no click reached) as null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def side_by_side(results: dict) -> str:
