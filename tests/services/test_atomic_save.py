@@ -269,3 +269,33 @@ def test_saving_through_a_symlink_updates_the_file_it_points_to(tmp_path):
     assert link.is_symlink() and os.path.realpath(link) == str(real)
     np.testing.assert_array_equal(load_labels(real).labelmap.array, new)
     assert sorted(p.name for p in shared.iterdir()) == ["labels.nii.gz"]  # no temp left
+
+
+def test_a_copy_is_whole_or_absent_and_a_failed_one_keeps_the_old_file(tmp_path, monkeypatch):
+    import errno
+    import shutil
+
+    from viewer.io.atomic_save import atomic_copy_file
+
+    source = tmp_path / "instance.dcm"
+    source.write_bytes(bytes(range(256)) * 40)
+    target = tmp_path / "out" / "instance.dcm"
+    target.parent.mkdir()
+    assert atomic_copy_file(source, target) == target
+    assert target.read_bytes() == source.read_bytes()
+
+    target.write_bytes(b"the earlier copy")
+
+    def half_then_full_disk(src, dst):
+        with open(dst, "wb") as f:
+            f.write(open(src, "rb").read()[:1000])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfile", half_then_full_disk)
+    with pytest.raises(SaveError) as e:
+        atomic_copy_file(source, target)
+    assert e.value.message == (
+        f"{target}: save failed, previous file kept (No space left on device)"
+    )
+    assert target.read_bytes() == b"the earlier copy"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["instance.dcm"]

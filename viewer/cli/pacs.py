@@ -15,12 +15,12 @@ import argparse
 import getpass
 import json
 import os
-import shutil
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from viewer.errors import LoadError, SaveError
+from viewer.io.atomic_save import atomic_copy_file
 from viewer.io.pacs import Credentials, PacsClient, PacsConnection
 from viewer.io.pacs.credentials import PASSWORD_ENV, resolve_password
 
@@ -157,11 +157,8 @@ def _get(client: PacsClient, args: argparse.Namespace) -> int:
         dest = out / s.series_uid
         dest.mkdir(parents=True, exist_ok=True)
         files = sorted(folder.glob("*.dcm"))
-        try:
-            for f in files:
-                shutil.copyfile(f, dest / f.name)
-        except OSError as e:
-            raise SaveError(f"cannot write the files ({e.strerror})", dest) from None
+        for f in files:  # each file whole or not at all; a failure names the file and why
+            atomic_copy_file(f, dest / f.name)
         print(f"wrote {len(files)} files to {dest}")
     return 0
 

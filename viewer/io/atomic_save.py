@@ -156,3 +156,16 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_copy_file(source: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """Copy `source` to `path` atomically (checked: the same number of bytes), so a full disk
+    or an interruption never leaves a torn copy that later reads as a damaged file."""
+    expected = os.path.getsize(source)
+
+    def verify(tmp: str) -> None:
+        size = os.path.getsize(tmp)
+        if size != expected:
+            raise WriteCheckError(f"copied {size} of {expected} bytes")
+
+    return atomic_write(path, lambda tmp: shutil.copyfile(source, tmp), verify, allow_empty=True)
