@@ -110,10 +110,10 @@ def test_evaluate_cli_bad_input_is_one_line(tmp_path, capsys):
 
 
 def test_evaluation_json_writes_unreached_values_as_null():
-    from viewer.cli.evaluate import _json_safe
+    from viewer.cli.strict_json import finite
 
     results = {"noc": {"noc@90": float("nan")}, "dice": [0.5, float("inf"), np.float64("nan")]}
-    safe = _json_safe(results)
+    safe = finite(results)
     assert safe == {"noc": {"noc@90": None}, "dice": [0.5, None, None]}
     assert json.dumps(safe, allow_nan=False) == (
         '{"noc": {"noc@90": null}, "dice": [0.5, null, null]}'

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from viewer.cli import strict_json
 from viewer.errors import LoadError
 from viewer.io.atomic_save import atomic_write_text
 
@@ -127,20 +127,8 @@ def run(args: argparse.Namespace) -> int:
             "label": os.fspath(args.label),
             "engines": {e: r.to_json() for e, r in results.items()},
         }
-        text = json.dumps(_json_safe(out), indent=1, allow_nan=False)  # strict JSON readers
-        atomic_write_text(args.json_out, text)
+        atomic_write_text(args.json_out, strict_json.dumps(out))
     return 0
-
-
-def _json_safe(value):
-    """`value` with NaN and infinities (a target no click reached) as null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def side_by_side(results: dict) -> str:

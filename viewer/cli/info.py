@@ -6,12 +6,12 @@ JSON keys are stable (external scripts read them): path, kind, series, skipped, 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 
 import numpy as np
 
+from viewer.cli import strict_json
 from viewer.io import load_volume_from_scan, scan_dicom_folder
 from viewer.io.loader import load_volume
 from viewer.io.volume_files import is_volume_file
@@ -87,21 +87,10 @@ def collect(path: str, series: str | None = None, time_index: int = 0) -> dict:
 def run(args: argparse.Namespace) -> int:
     info = collect(args.path, args.series, args.time)
     if args.json:
-        print(json.dumps(_finite(info), indent=2, allow_nan=False))
+        print(strict_json.dumps(info, indent=2))
     else:
         print(format_text(info))
     return 0
-
-
-def _finite(value):
-    """`value` with every non-finite float replaced by None (JSON has no Infinity or NaN)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 def format_text(info: dict) -> str:
