@@ -83,3 +83,17 @@ def test_the_heartbeat_keeps_an_old_lock_alive(tmp_path):
     lock.touch()  # its holder (on the other host) is still there
     assert lock.owner().user == "eve"
     assert not lock.acquire("ann")
+
+
+@pytest.mark.parametrize("pid", ["1e999", "100000000000000000000", "-5", "0"])
+def test_a_lock_with_an_impossible_pid_is_unreadable_and_its_age_breaks_it(tmp_path, pid):
+    path = tmp_path / "lock"
+    path.write_text(f'{{"user": "eve", "host": "{socket.gethostname()}", "pid": {pid}, "time": 0}}')
+    lock = FileLock(path, stale_after_s=3600)
+    assert read_owner(path) is None
+    assert not lock.acquire("ann")  # young: could be a writer between create and write
+    old = time.time() - 31
+    os.utime(path, (old, old))
+    assert lock.owner() is None
+    assert lock.acquire("ann")
+    assert read_owner(path).user == "ann"

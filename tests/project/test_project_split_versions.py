@@ -137,3 +137,29 @@ def test_copy_of_a_two_file_image_is_rewritten_as_one_verified_file(tmp_path):
     b = load_volume(project.image_path("scan"))
     assert b.geometry.same_grid(a.geometry, tol=1e-9)
     assert (a.array == b.array).all()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"version": "v1 (old)"},
+        {"version": "v2"},  # another folder's name
+        {"metrics": {"candidate": [0.9]}},
+        {"metrics": {"candidate": {"dice@1": "0.9"}}},
+        {"metrics": {"active_before": {"dice@3": float("inf")}}},
+    ],
+)
+def test_a_version_record_that_could_break_activation_or_the_panel_is_skipped(tmp_path, change):
+    import json
+
+    project = make_project(tmp_path / "p")
+    v1 = project.publish_version(_fake_model(tmp_path / "m1"), {"parent": None}, activate=False)
+    record = tmp_path / "p" / "models" / v1 / "record.json"
+    data = json.loads(record.read_text())
+    data.update(change)
+    record.write_text(json.dumps(data))
+    assert project.versions() == []
+    with pytest.raises(RadLabelError, match="no model version 'v1'"):
+        project.activate("v1")
+    assert project.active_version() is None
+    assert Project.open(tmp_path / "p").active_version() is None

@@ -390,3 +390,73 @@ def test_training_refuses_a_case_whose_image_left_its_grid(tmp_path):
     with pytest.raises(LoadError, match="no longer matches") as e:
         cases_from_project(project)
     assert e.value.path == str(project.image_path("img0"))
+
+
+@pytest.mark.parametrize(
+    "field, value, match",
+    [
+        ("clicks", 1e999, "'clicks' must be a finite number, 0 or more"),
+        ("clicks", -3, "'clicks' must be a finite number, 0 or more"),
+        ("time_spent_s", float("nan"), "'time_spent_s' must be a finite number, 0 or more"),
+        ("time_spent_s", 10**400, "'time_spent_s' must be a finite number, 0 or more"),
+        ("dice_original_final", "high", "'dice_original_final' must be a finite number, 0 or more"),
+        ("case_id", "img7", "it names case 'img7', not its folder's"),
+    ],
+)
+def test_impossible_case_numbers_and_a_foreign_case_id_leave_the_case_out(
+    project_with_case, tmp_path, field, value, match
+):
+    cj = tmp_path / "p" / "cases" / "img0" / "case.json"
+    data = json.loads(cj.read_text())
+    data[field] = value
+    cj.write_text(json.dumps(data))  # Python writes 1e999 and NaN as Infinity / NaN tokens
+    assert project_with_case.cases() == []
+    (damaged,) = project_with_case.damaged_cases()
+    assert damaged == f"{cj}: the case record is damaged ({match})"
+
+
+def test_a_copied_case_folder_does_not_count_the_case_twice(project_with_case, tmp_path):
+    import shutil
+
+    cases = tmp_path / "p" / "cases"
+    shutil.copytree(cases / "img0", cases / "img0-backup")
+    assert [c.case_id for c in project_with_case.cases()] == ["img0"]
+    assert project_with_case.damaged_cases() == [
+        f"{cases / 'img0-backup' / 'case.json'}: the case record is damaged "
+        "(it names case 'img0', not its folder's)"
+    ]
+
+
+def test_an_infinite_grid_in_a_case_is_damage_not_a_crash(project_with_case, tmp_path):
+    cj = tmp_path / "p" / "cases" / "img0" / "case.json"
+    data = json.loads(cj.read_text())
+    data["grid"]["shape_zyx"][0] = float("inf")
+    cj.write_text(json.dumps(data))
+    assert project_with_case.cases() == []
+    assert "the case's image grid is unreadable" in project_with_case.damaged_cases()[0]
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"split": {"validation": 5}}, "'split.validation' must be a list of patient names"),
+        ({"split": {"training": [["x"]]}}, "'split.training' must be a list of patient names"),
+        ({"split": {"validation": "P12"}}, "'split.validation' must be a list of patient names"),
+        ({"settings": {"retrain_minutes": "10"}}, "setting 'retrain_minutes' must be a number"),
+        ({"settings": {"auto_retrain_after": 1e30}}, "setting 'auto_retrain_after' must be a"),
+        ({"settings": {"retrain_threads": 0}}, "setting 'retrain_threads' must be a number"),
+        ({"settings": {"replay_dir": 3}}, "setting 'replay_dir' must be a folder name"),
+        ({"labels": [{"value": 1e999, "name": "x"}]}, "bad label entry"),
+    ],
+)
+def test_wrongly_typed_split_settings_and_labels_refuse_the_project(
+    project_with_case, tmp_path, change, match
+):
+    pj = tmp_path / "p" / "project.json"
+    data = json.loads(pj.read_text())
+    for key, value in change.items():
+        data[key] = {**data[key], **value} if isinstance(value, dict) else value
+    pj.write_text(json.dumps(data))
+    with pytest.raises(LoadError, match=match.replace("(", r"\(")) as info:
+        Project.open(tmp_path / "p")
+    assert info.value.path == str(pj)

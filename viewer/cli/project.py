@@ -194,7 +194,7 @@ def _status(args) -> int:
             f"dice(original, final) {_fmt(c['dice_original_final'])}{lock}"
         )
     for v in info["versions"]:
-        cand = v["metrics"].get("candidate", {})
+        cand = v["metrics"].get("candidate") or {}
         mark = " (active)" if v["active"] else ""
         print(
             f"version {v['version']}{mark}: parent {v['parent'] or 'base'}, "

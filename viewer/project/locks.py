@@ -30,6 +30,7 @@ from pathlib import Path
 from viewer.errors import RadLabelError
 
 ON_WINDOWS = os.name == "nt"
+MAX_PID = 2**31  # pids are C ints everywhere; a larger one makes os.kill overflow
 
 
 class ProjectBusy(RadLabelError):
@@ -60,11 +61,14 @@ def read_owner(path: Path) -> LockOwner | None:
     """The owner written in a lock file; None when there is none (or it is being written)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return LockOwner(
+        owner = LockOwner(
             str(data["user"]), str(data["host"]), int(data["pid"]), float(data["time"])
         )
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, OverflowError):
         return None
+    if not 0 < owner.pid < MAX_PID:  # a damaged file: its age decides, like a torn one
+        return None
+    return owner
 
 
 def pid_alive(pid: int) -> bool:

@@ -5,6 +5,7 @@ LoadError naming it."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,8 +86,10 @@ def parse_labels(items, path: Path) -> list[LabelDef]:
             value = int(item["value"])
             name = str(item["name"])
             color = tuple(int(c) for c in item.get("color", (255, 0, 0)))
-        except (KeyError, TypeError, ValueError):
-            raise LoadError(f"bad label entry {item!r}: needs value, name, color", path) from None
+        except (KeyError, TypeError, ValueError, OverflowError):
+            raise LoadError(
+                f"bad label entry {item!r:.80}: needs value, name, color", path
+            ) from None
         if not 1 <= value <= 65535:
             raise LoadError(f"label value {value} outside 1..65535", path)
         if len(color) != 3 or any(not 0 <= c <= 255 for c in color):
@@ -113,11 +116,56 @@ def check_project(data: dict, path: Path) -> list[LabelDef]:
     for key in ("split", "settings"):
         if not isinstance(data.get(key), dict):
             raise LoadError(f"'{key}' must be a JSON object", path)
+    _check_split(data["split"], path)
+    _check_settings(data["settings"], path)
     for key in ("active_version", "active_auto_version"):
         value = data.get(key)
         if value is not None and not is_plain_name(value):
             raise LoadError(f"'{key}' must be a version name, not {value!r:.60}", path)
     return parse_labels(data.get("labels"), path)
+
+
+# the numeric settings and the range each may take (the GUI's spin boxes hold the same)
+SETTING_RANGES: dict[str, tuple[float, float]] = {
+    "auto_retrain_after": (0, 10_000),
+    "retrain_minutes": (0, 10_000),
+    "retrain_threads": (1, 1024),
+    "auto_train_minutes": (0, 100_000),
+}
+
+
+def _check_split(split: dict, path: Path) -> None:
+    for key in ("validation", "training"):
+        names = split.get(key, [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise LoadError(f"'split.{key}' must be a list of patient names", path)
+
+
+def _check_settings(settings: dict, path: Path) -> None:
+    for key, (lo, hi) in SETTING_RANGES.items():
+        if key not in settings:
+            continue
+        value = settings[key]
+        if not _finite_number(value) or not lo <= value <= hi:
+            raise LoadError(f"setting '{key}' must be a number {lo}..{hi}, not {value!r:.40}", path)
+    if not isinstance(settings.get("replay_dir", ""), str):
+        raise LoadError("setting 'replay_dir' must be a folder name", path)
+
+
+def _finite_number(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
+def _count(value: object, what: str) -> float:
+    """A finite number, 0 or more, from a record (ValueError otherwise)."""
+    if not _finite_number(value) or value < 0:  # type: ignore[operator]
+        raise ValueError(f"'{what}' must be a finite number, 0 or more")
+    return float(value)  # type: ignore[arg-type]
 
 
 def geometry_to_json(g: Geometry) -> dict:
@@ -134,7 +182,7 @@ def geometry_from_json(d: dict, path: Path) -> Geometry:
         return Geometry(
             tuple(d["shape_zyx"]), tuple(d["spacing"]), tuple(d["origin"]), d["direction"]
         )
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, OverflowError) as e:
         raise LoadError(f"the case's image grid is unreadable ({e})", path) from None
 
 
@@ -152,32 +200,40 @@ def case_from_json(data: dict, path: Path) -> CaseRecord:
                 raise ValueError(f"label '{tag}' must be a file name in the case folder")
         dice = data.get("dice_original_final")
         geometry_from_json(data["grid"], path)
+        case_id = str(data["case_id"])
+        if case_id != path.parent.name:  # a copied or renamed folder: it would count twice
+            raise ValueError(f"it names case {case_id!r:.60}, not its folder's")
         return CaseRecord(
-            case_id=str(data["case_id"]),
+            case_id=case_id,
             image=str(data["image"]),
             series_uid=data.get("series_uid"),
             patient_id=str(data["patient_id"]),
             state=state,
             has_original="original" in labels,
             has_final="final" in labels,
-            dice_original_final=None if dice is None else float(dice),
+            dice_original_final=None if dice is None else _count(dice, "dice_original_final"),
             editor=data.get("editor"),
-            time_spent_s=float(data.get("time_spent_s", 0.0)),
-            clicks=int(data.get("clicks", 0)),
+            time_spent_s=_count(data.get("time_spent_s", 0.0), "time_spent_s"),
+            clicks=int(_count(data.get("clicks", 0), "clicks")),
             updated=str(data["updated"]),
             created=str(data.get("created", data["updated"])),
             has_draft="draft" in labels,
         )
     except LoadError:
         raise
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, OverflowError) as e:
         raise LoadError(f"the case record is damaged ({e})", path) from None
 
 
 def version_from_json(data: dict, folder: Path, active_id: str | None) -> ModelVersion:
     path = folder / "record.json"
     try:
-        vid = str(data["version"])
+        vid = data["version"]
+        if vid != folder.name or not is_plain_name(vid):  # activate() writes it to project.json
+            raise ValueError(f"it names version {vid!r:.60}, not its folder's")
+        metrics = dict(data.get("metrics", {}))
+        for key in ("candidate", "active_before", "active"):
+            _check_scores(metrics.get(key), key)
         return ModelVersion(
             version_id=vid,
             path=folder / "model",
@@ -186,10 +242,23 @@ def version_from_json(data: dict, folder: Path, active_id: str | None) -> ModelV
             cases=[str(c) for c in data.get("cases", [])],
             settings=dict(data.get("settings", {})),
             hardware=dict(data.get("hardware", {})),
-            metrics=dict(data.get("metrics", {})),
+            metrics=metrics,
             active=vid == active_id,
             activated=bool(data.get("activated", False)),
             record=data,
         )
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, OverflowError) as e:
         raise LoadError(f"the version record is damaged ({e})", path) from None
+
+
+def _check_scores(scores: object, key: str) -> None:
+    """A version's scores: null, or an object whose Dice and NoC entries are finite numbers
+    (or null); its other entries (the cases measured, when) are descriptions."""
+    if scores is None:
+        return
+    if not isinstance(scores, dict):
+        raise ValueError(f"metrics '{key}' must be an object")
+    for name, value in scores.items():
+        score = isinstance(name, str) and name.startswith(("dice@", "noc@"))
+        if score and value is not None and not _finite_number(value):
+            raise ValueError(f"metrics '{key}.{name}' must be a finite number")
