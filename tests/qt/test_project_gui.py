@@ -491,3 +491,83 @@ def test_next_case_opens_the_open_case_the_model_is_least_sure_about(
     pwin.activateWindow()
     qtbot.keyClick(pwin, QtCore.Qt.Key_N, QtCore.Qt.ControlModifier | QtCore.Qt.ShiftModifier)
     assert pwin.project.session.case_id == "case1"
+
+
+def test_a_save_after_someone_else_saved_the_case_is_refused_and_keeps_both(
+    pwin, qtbot, monkeypatch, project_dir
+):
+    """Alice's lock went stale (her laptop slept); Bob took the case, submitted it and gave
+    it back. Alice's next Ctrl+S must not overwrite Bob's final, nor lose her labels."""
+    open_through_menu(pwin, qtbot, monkeypatch, project_dir)
+    open_case_by_row(pwin, qtbot, "case1")
+    pwin.editing.tools_panel.options_for("brush").size.setValue(1.0)
+    paint(pwin, qtbot, (6, 15, 15))
+    alice = pwin.document.labels.array.copy()
+
+    other = Project.open(project_dir)
+    other.release_lock("case1", "alice")  # as if broken as stale by Bob's window
+    assert other.acquire_lock("case1", "bob")
+    bob = np.zeros_like(alice)
+    bob[6, 20:24, 20:24] = 2
+    import time
+
+    time.sleep(0.01)  # a later stamp than Alice's open
+    other.submit("case1", bob, user="bob", time_spent_s=5, clicks=3)
+    other.release_lock("case1", "bob")
+
+    pwin.activateWindow()
+    qtbot.keyClick(pwin, QtCore.Qt.Key_S, QtCore.Qt.ControlModifier)
+    (error,) = pwin.errors
+    prefix = f"{project_dir / 'cases' / 'case1'}: case case1 was saved by bob at "
+    assert error.startswith(prefix) and error.endswith(
+        "after you opened it; nothing was written: keep your labels with Save labels as..., "
+        "then reopen the case"
+    )
+    project = Project.open(project_dir)
+    from viewer.io.labels.load_save import load_labels
+
+    np.testing.assert_array_equal(
+        load_labels(project.label_path("case1", "final")).labelmap.array, bob
+    )
+    assert project.label_path("case1", "draft") is None
+    np.testing.assert_array_equal(pwin.document.labels.array, alice)  # still open, unsaved
+    assert pwin.editing.has_unsaved_changes()
+
+
+def test_a_draft_saved_on_a_finished_case_is_what_it_reopens_with(
+    pwin, qtbot, monkeypatch, project_dir
+):
+    open_through_menu(pwin, qtbot, monkeypatch, project_dir)
+    pwin.project.panel.next_after_submit.setChecked(False)
+    open_case_by_row(pwin, qtbot, "case2")
+    pwin.editing.tools_panel.options_for("brush").size.setValue(1.0)
+    paint(pwin, qtbot, (6, 15, 15))
+    submitted = pwin.document.labels.array.copy()
+    qtbot.mouseClick(pwin.project.panel.submit_button, QtCore.Qt.LeftButton)
+    project = Project.open(project_dir)
+    assert (
+        project.case("case2").state == "finished" and project.label_path("case2", "draft") is None
+    )
+
+    pwin.set_document(None)  # leave the submitted case, then open it again to correct it
+    open_case_by_row(pwin, qtbot, "case2")
+    np.testing.assert_array_equal(pwin.document.labels.array, submitted)
+    paint(pwin, qtbot, (6, 20, 20))
+    corrected = pwin.document.labels.array.copy()
+    pwin.activateWindow()
+    qtbot.keyClick(pwin, QtCore.Qt.Key_S, QtCore.Qt.ControlModifier)
+    assert pwin.errors == []
+
+    pwin.set_document(None)
+    open_case_by_row(pwin, qtbot, "case2")
+    np.testing.assert_array_equal(pwin.document.labels.array, corrected)
+    # submitting again makes the correction the final and removes the draft
+    qtbot.mouseClick(pwin.project.panel.submit_button, QtCore.Qt.LeftButton)
+    project = Project.open(project_dir)
+    assert project.label_path("case2", "draft") is None
+    assert not (project_dir / "cases" / "case2" / "draft.nii.gz").exists()
+    from viewer.io.labels.load_save import load_labels
+
+    np.testing.assert_array_equal(
+        load_labels(project.label_path("case2", "final")).labelmap.array, corrected
+    )

@@ -16,6 +16,7 @@ anything is written, so bad input leaves the project as it was.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -310,13 +311,24 @@ class Project:
         return f"{stem}-{n}"
 
     # --- labels, states ----------------------------------------------------------------------------
-    def save_label(self, case_id: str, tag: str, label_volume, *, user: str) -> None:
+    def save_label(
+        self,
+        case_id: str,
+        tag: str,
+        label_volume,
+        *,
+        user: str,
+        expect_updated: str | None = None,
+    ) -> str:
         """Save a label of the case: `original` (the first AI result accepted: kept once, a
-        second is ignored), `draft` (state new -> in_progress) or `final` (use `submit`)."""
+        second is ignored), `draft` (state new -> in_progress) or `final` (use `submit`).
+        `expect_updated`: the case's `updated` stamp when the caller read it; someone else's
+        save since then refuses the write (ProjectBusy). Returns the new stamp."""
         _check_tag(tag)
         if tag == "final":
             raise RadLabelError("a final label is saved by submit()", self.folder)
-        self._write_tag(case_id, tag, label_volume, user=user)
+        data = self._write_tag(case_id, tag, label_volume, user=user, expect=expect_updated)
+        return str(data["updated"])
 
     def _write_tag(
         self,
@@ -326,9 +338,11 @@ class Project:
         *,
         user: str,
         update: Callable[[dict], None] | None = None,
+        expect: str | None = None,
     ) -> dict:
         data = self._case_json(case_id)
         self._check_writer(case_id, user)
+        _check_unchanged(case_id, data, expect, self.store.case_dir(case_id))
         grid = geometry_from_json(data["grid"], self.store.case_dir(case_id) / CASE_FILE)
         target = self.store.case_dir(case_id) / f"{tag}{LABEL_SUFFIX}"
         array = label_array_for(label_volume, grid, target)
@@ -338,7 +352,13 @@ class Project:
         write_label(target, array, grid)
         with self.store.locked(user):
             data = self._case_json(case_id)
+            _check_unchanged(case_id, data, expect, self.store.case_dir(case_id))
             data.setdefault("labels", {})[tag] = target.name
+            if tag == "final" and data["labels"].pop("draft", None) is not None:
+                # the submitted label supersedes the draft: a draft present is always newer
+                # than the final, which is what the case opens with (project_case.LABEL_ORDER)
+                with contextlib.suppress(OSError):
+                    os.unlink(self.store.case_dir(case_id) / f"draft{LABEL_SUFFIX}")
             if tag == "draft" and data["state"] == "new":
                 data["state"] = "in_progress"
             if update is not None:
@@ -354,10 +374,18 @@ class Project:
         return data
 
     def submit(
-        self, case_id: str, label_volume, *, user: str, time_spent_s: float, clicks: int
+        self,
+        case_id: str,
+        label_volume,
+        *,
+        user: str,
+        time_spent_s: float,
+        clicks: int,
+        expect_updated: str | None = None,
     ) -> CaseRecord:
         """Save the case's `final` label and mark it finished; adds the time and clicks, and the
-        Dice between `original` (when there is one) and `final`."""
+        Dice between `original` (when there is one) and `final`. `expect_updated` as for
+        `save_label`."""
         original = self.label_path(case_id, "original")
         grid = self.case_grid(case_id)
         array = label_array_for(label_volume, grid, self.store.case_dir(case_id))
@@ -372,7 +400,9 @@ class Project:
             data["dice_original_final"] = dice
             data["submitted"] = now_iso()
 
-        self._write_tag(case_id, "final", array, user=user, update=finish)
+        self._write_tag(
+            case_id, "final", array, user=user, update=finish, expect=expect_updated
+        )
         return self.case(case_id)
 
     def _refresh_split(self) -> None:
@@ -438,6 +468,10 @@ class Project:
         owner = lock.owner()
         if owner is not None and _holder(owner, user, this_process_only):
             lock.force_release()
+
+    def case_stamp(self, case_id: str) -> str:
+        """The case's `updated` stamp (the time of its last save), for `expect_updated`."""
+        return str(self._case_json(case_id)["updated"])
 
     def _check_writer(self, case_id: str, user: str) -> None:
         owner = self.store.case_lock(case_id).owner()
@@ -582,6 +616,19 @@ _CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 def _valid_case_id(case_id: str) -> bool:
     return bool(_CASE_ID.match(case_id)) and ".." not in case_id
+
+
+def _check_unchanged(case_id: str, data: dict, expect: str | None, folder: Path) -> None:
+    """Refuse a write over a save made elsewhere since the writer read the case (its lock went
+    stale and another user took, saved and gave back the case): last writer must not win."""
+    if expect is None or data.get("updated") == expect:
+        return
+    who = data.get("editor") or "someone"
+    raise ProjectBusy(
+        f"case {case_id} was saved by {who} at {data.get('updated')} after you opened it; "
+        "nothing was written: keep your labels with Save labels as..., then reopen the case",
+        folder,
+    )
 
 
 def _check_tag(tag: str) -> None:

@@ -1,4 +1,4 @@
-"""A project case as a document: its image, its newest label (final, else draft, else original)
+"""A project case as a document: its image, its newest label (draft, else final, else original)
 read onto the image's grid, and the segment table named and coloured by the project's label
 set. Qt-free apart from living with the GUI that uses it."""
 
@@ -11,8 +11,9 @@ from viewer.io.labels.open import open_labels
 from viewer.model.document import Document
 from viewer.model.segments import Segment, SegmentTable
 
-# the label a case opens with: what the user last submitted, else saved, else accepted
-LABEL_ORDER = ("final", "draft", "original")
+# the label a case opens with: a draft (submitting removes it, so one present was saved after
+# the last submit), else what was submitted, else the AI result accepted
+LABEL_ORDER = ("draft", "final", "original")
 
 
 def newest_label_path(project, case_id: str) -> Path | None:

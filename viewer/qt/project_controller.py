@@ -46,6 +46,7 @@ class CaseSession:
     started: float  # time.monotonic() when opened
     clicks: int = 0  # mouse presses with an editing or AI tool in the slice views
     submitted: bool = False
+    stamp: str | None = None  # the case's `updated` when opened or last saved from here
 
     @property
     def read_only(self) -> bool:
@@ -183,6 +184,7 @@ class ProjectController(QtCore.QObject):
         try:
             locked = project.acquire_lock(case_id, self.user, this_process_only=True)
             holder = None if locked else (project.lock_holder(case_id) or "another user")
+            stamp = project.case_stamp(case_id)  # read before the labels: a save between shows
             doc = case_document(project, case_id, notes)
             source = str(project.image_path(case_id))
         except Exception as e:
@@ -202,7 +204,7 @@ class ProjectController(QtCore.QObject):
             if locked:
                 project.release_lock(case_id, self.user, this_process_only=True)
             return False
-        self.session = CaseSession(case_id, doc, holder, time.monotonic())
+        self.session = CaseSession(case_id, doc, holder, time.monotonic(), stamp=stamp)
         self._apply_session()
         if notes:
             self.window.statusBar().showMessage(f"{case_id}: {'; '.join(notes)}", 20000)
@@ -238,7 +240,9 @@ class ProjectController(QtCore.QObject):
             return False
         doc = s.document
         try:
-            self.project.save_label(s.case_id, "draft", doc.labels, user=self.user)
+            s.stamp = self.project.save_label(
+                s.case_id, "draft", doc.labels, user=self.user, expect_updated=s.stamp
+            )
         except RadLabelError as e:
             self.window.show_error("Cannot save the case", e.message)
             return False
@@ -256,7 +260,9 @@ class ProjectController(QtCore.QObject):
         try:
             if self.project.label_path(s.case_id, "original") is not None:
                 return
-            self.project.save_label(s.case_id, "original", s.document.labels, user=self.user)
+            s.stamp = self.project.save_label(
+                s.case_id, "original", s.document.labels, user=self.user, expect_updated=s.stamp
+            )
         except RadLabelError as e:
             self.window.show_error("Cannot keep the AI result", e.message)
             return
@@ -275,12 +281,18 @@ class ProjectController(QtCore.QObject):
         doc = s.document
         try:
             record = self.project.submit(
-                s.case_id, doc.labels, user=self.user, time_spent_s=s.seconds(), clicks=s.clicks
+                s.case_id,
+                doc.labels,
+                user=self.user,
+                time_spent_s=s.seconds(),
+                clicks=s.clicks,
+                expect_updated=s.stamp,
             )
         except RadLabelError as e:
             self.window.show_error("Cannot submit the case", e.message)
             return False
         self._mark_saved(doc)
+        s.stamp = record.updated
         s.submitted = True
         self.project.release_lock(s.case_id, self.user, this_process_only=True)
         self._heartbeat.stop()
