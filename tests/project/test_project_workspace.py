@@ -18,7 +18,7 @@ from project_data import (
     write_label,
 )
 
-from viewer.errors import GeometryError, LoadError, RadLabelError
+from viewer.errors import GeometryError, LoadError, RadLabelError, SaveError
 from viewer.io.labels.load_save import load_labels
 from viewer.model.geometry import Geometry
 from viewer.model.labelmap import LabelMap
@@ -460,3 +460,51 @@ def test_wrongly_typed_split_settings_and_labels_refuse_the_project(
     with pytest.raises(LoadError, match=match.replace("(", r"\(")) as info:
         Project.open(tmp_path / "p")
     assert info.value.path == str(pj)
+
+
+def test_links_planted_in_a_project_are_never_written_or_read_through(project_with_case, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "victim.nii.gz"
+    victim.write_bytes(b"precious")
+    case = tmp_path / "p" / "cases" / "img0"
+    draft = case / "draft.nii.gz"
+    draft.unlink()
+    draft.symlink_to(victim)
+    # reading the draft through the link is refused, naming it
+    with pytest.raises(LoadError, match="the case's label file is a link") as info:
+        project_with_case.label_path("img0", "draft")
+    assert info.value.path == str(draft)
+    # a save replaces the link with the project's own file; the file outside is untouched
+    project_with_case.save_label("img0", "original", blob_label(), user="ann")
+    journal = tmp_path / "p" / "journal.jsonl"
+    assert journal.is_file() and not journal.is_symlink()
+    cj = case / "case.json"
+    real = cj.read_text()
+    cj.unlink()
+    (outside / "case.json").write_text(real)
+    cj.symlink_to(outside / "case.json")
+    assert project_with_case.cases() == []
+    assert "the case record is a link" in project_with_case.damaged_cases()[0]
+    assert victim.read_bytes() == b"precious"
+
+
+def test_a_linked_case_folder_is_not_a_case(project_with_case, tmp_path):
+    cases = tmp_path / "p" / "cases"
+    elsewhere = tmp_path / "elsewhere"
+    import shutil
+
+    shutil.copytree(cases / "img0", elsewhere / "img9")
+    (cases / "img9").symlink_to(elsewhere / "img9", target_is_directory=True)
+    assert [c.case_id for c in project_with_case.cases()] == ["img0"]
+
+
+def test_the_journal_is_never_appended_through_a_link(project_with_case, tmp_path):
+    journal = tmp_path / "p" / "journal.jsonl"
+    target = tmp_path / "elsewhere.jsonl"
+    target.write_text("")
+    journal.unlink()
+    journal.symlink_to(target)
+    with pytest.raises(SaveError, match="is a link; the project writes only its own files"):
+        project_with_case.save_label("img0", "draft", blob_label(), user="ann")
+    assert target.read_text() == ""

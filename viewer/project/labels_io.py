@@ -16,6 +16,7 @@ from viewer.io.native_output import native_output_to_log
 from viewer.model.geometry import Geometry
 from viewer.model.label_layers import LabelLayers
 from viewer.model.labelmap import LabelMap
+from viewer.project.store import unlink_if_link
 
 LABEL_SUFFIX = ".nii.gz"
 
@@ -82,6 +83,7 @@ def label_array_for(label, grid: Geometry, target: Path) -> np.ndarray:
 
 def write_label(path: Path, array: np.ndarray, grid: Geometry) -> None:
     """Write on exactly the image's grid; atomic and verified by viewer.io."""
+    unlink_if_link(path)
     save_labels(path, LabelMap(grid, np.asarray(array)))
 
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from viewer.errors import LoadError
+from viewer.errors import LoadError, SaveError
 from viewer.io.atomic_save import atomic_write_text
 from viewer.project.locks import FileLock
 
@@ -46,7 +46,10 @@ def now_iso() -> str:
 
 
 def read_json(path: Path, what: str) -> dict:
-    """A JSON object from `path`; LoadError naming the file when missing or not JSON."""
+    """A JSON object from `path`; LoadError naming the file when missing or not JSON, or when
+    it is a link (a project reads only its own files)."""
+    if path.is_symlink():
+        raise LoadError(f"the {what} is a link; the project reads only its own files", path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -69,7 +72,14 @@ def read_json(path: Path, what: str) -> dict:
 def append_line(path: Path, line: str) -> None:
     """Append `line` and a newline to a JSON-lines file, fsynced. A torn last line (a crash or a
     full disk mid-append) is ended first, so it never swallows the line written after it."""
-    fd = os.open(str(path), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+    # never through a link: a link planted in a shared folder would aim the append elsewhere
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(str(path), flags, 0o666)
+    except OSError as e:
+        if not os.path.islink(path):
+            raise
+        raise SaveError("is a link; the project writes only its own files", str(path)) from e
     try:
         size = os.fstat(fd).st_size
         torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
@@ -84,7 +94,15 @@ def append_line(path: Path, line: str) -> None:
 
 def write_json(path: Path, data: dict) -> None:
     """Replace `path` with `data` as JSON, atomically and verified."""
+    unlink_if_link(path)
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def unlink_if_link(path: Path) -> None:
+    """A project file that is a symbolic link is replaced, never written through: a link
+    planted in a shared project folder must not make a save overwrite a file elsewhere."""
+    if os.path.islink(path):
+        os.unlink(path)
 
 
 class LocalFolderStore:
@@ -125,13 +143,13 @@ class LocalFolderStore:
         return FileLock(self.folder / RETRAIN_LOCK_FILE, RETRAIN_LOCK_STALE_S)
 
     def case_ids(self) -> list[str]:
-        """Every published case folder (hidden ones are being written)."""
+        """Every published case folder (hidden ones are being written; links lead outside)."""
         if not self.cases_dir.is_dir():
             return []
         return sorted(
             p.name
             for p in self.cases_dir.iterdir()
-            if not p.name.startswith(".") and (p / CASE_FILE).is_file()
+            if not p.name.startswith(".") and not p.is_symlink() and (p / CASE_FILE).is_file()
         )
 
     # --- exclusive sections --------------------------------------------------------------------

@@ -218,7 +218,12 @@ class Project:
     def label_path(self, case_id: str, tag: str) -> Path | None:
         _check_tag(tag)
         name = self._case_json(case_id).get("labels", {}).get(tag)
-        return None if name is None else self.store.case_dir(case_id) / name
+        if name is None:
+            return None
+        path = self.store.case_dir(case_id) / name
+        if path.is_symlink():  # would read (and later replace) a file outside the project
+            raise LoadError("the case's label file is a link; the project reads its own", path)
+        return path
 
     def add_case(
         self,
@@ -400,9 +405,7 @@ class Project:
             data["dice_original_final"] = dice
             data["submitted"] = now_iso()
 
-        self._write_tag(
-            case_id, "final", array, user=user, update=finish, expect=expect_updated
-        )
+        self._write_tag(case_id, "final", array, user=user, update=finish, expect=expect_updated)
         return self.case(case_id)
 
     def _refresh_split(self) -> None:
