@@ -4,6 +4,7 @@ and bad input refused with nothing changed."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from project_data import (
     write_label,
 )
 
-from viewer.errors import GeometryError, LoadError, RadLabelError, SaveError
+from viewer.errors import GeometryError, LoadError, RadLabelError
 from viewer.io.labels.load_save import load_labels
 from viewer.model.geometry import Geometry
 from viewer.model.labelmap import LabelMap
@@ -499,12 +500,33 @@ def test_a_linked_case_folder_is_not_a_case(project_with_case, tmp_path):
     assert [c.case_id for c in project_with_case.cases()] == ["img0"]
 
 
-def test_the_journal_is_never_appended_through_a_link(project_with_case, tmp_path):
+def test_the_journal_is_never_appended_through_a_link(project_with_case, tmp_path, caplog):
     journal = tmp_path / "p" / "journal.jsonl"
     target = tmp_path / "elsewhere.jsonl"
     target.write_text("")
     journal.unlink()
     journal.symlink_to(target)
-    with pytest.raises(SaveError, match="is a link; the project writes only its own files"):
+    with caplog.at_level(logging.WARNING):
         project_with_case.save_label("img0", "draft", blob_label(), user="ann")
     assert target.read_text() == ""
+    assert [r.getMessage() for r in caplog.records if "later step" in r.getMessage()] == [
+        f"case img0 saved (draft), but a later step failed: {journal}: is a link; the project "
+        "writes only its own files"
+    ]
+
+
+def test_a_full_disk_after_a_case_is_published_does_not_fail_the_add(tmp_path, monkeypatch):
+    import errno
+
+    from viewer.project import store
+
+    project = make_project(tmp_path / "p")
+    image = write_image(tmp_path / "ct.nii.gz")
+
+    def full(path, line):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store, "append_line", full)
+    record = project.add_case(image, final=False)
+    assert record.case_id == "ct"
+    assert [c.case_id for c in project.cases()] == ["ct"]  # added once, reported as added

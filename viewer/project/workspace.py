@@ -291,16 +291,21 @@ class Project:
                     record["image"] = f"cases/{case_id}/{Path(image_ref).name}"
                 write_json(tmp / CASE_FILE, record)
                 os.rename(tmp, self.store.case_dir(case_id))
-                self.store.append_journal(
-                    "add_case",
-                    user,
-                    case=case_id,
-                    image=str(image_path),
-                    final=final,
-                    label=str(label) if label is not None else None,
+                # the case is published: what follows must not report the add as failed (a
+                # retry would add the image twice)
+                _after_commit(
+                    f"case {case_id} added",
+                    lambda: self.store.append_journal(
+                        "add_case",
+                        user,
+                        case=case_id,
+                        image=str(image_path),
+                        final=final,
+                        label=str(label) if label is not None else None,
+                    ),
                 )
                 if final:
-                    self._refresh_split()
+                    _after_commit(f"case {case_id} added", self._refresh_split)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -371,11 +376,15 @@ class Project:
             data["editor"] = user
             data["updated"] = now_iso()
             write_json(self.store.case_dir(case_id) / CASE_FILE, data)
-            self.store.append_journal(
-                "save_label", user, case=case_id, tag=tag, state=data["state"]
+            done = f"case {case_id} saved ({tag})"
+            _after_commit(
+                done,
+                lambda: self.store.append_journal(
+                    "save_label", user, case=case_id, tag=tag, state=data["state"]
+                ),
             )
             if data["state"] == "finished":
-                self._refresh_split()
+                _after_commit(done, self._refresh_split)
         return data
 
     def submit(
@@ -561,7 +570,12 @@ class Project:
             before = data.get("active_version")
             change(data)
             write_json(self.store.project_file, data)
-            self.store.append_journal("activate", user, version=version_id, before=before)
+            _after_commit(
+                f"version {version_id} activated",
+                lambda: self.store.append_journal(
+                    "activate", user, version=version_id, before=before
+                ),
+            )
 
     def publish_version(
         self,
@@ -594,19 +608,29 @@ class Project:
         return version_id
 
     def _after_publish(self, data, version_id, record, really, current, user) -> None:
-        """Journal the new version; move the active pointer, last (under the mutex)."""
-        self.store.append_journal(
-            "publish",
-            user,
-            version=version_id,
-            parent=record.get("parent"),
-            activated=really,
-            metrics=record.get("metrics", {}),
+        """Journal the new version; move the active pointer, last (under the mutex). The
+        version is published already: a journal line that cannot be written is logged, never
+        a failed publish (a retry would publish the same model again)."""
+        _after_commit(
+            f"version {version_id} published",
+            lambda: self.store.append_journal(
+                "publish",
+                user,
+                version=version_id,
+                parent=record.get("parent"),
+                activated=really,
+                metrics=record.get("metrics", {}),
+            ),
         )
         if really:  # the pointer moves last: a crash before leaves the old active
             data["active_version"] = version_id
             write_json(self.store.project_file, data)
-            self.store.append_journal("activate", user, version=version_id, before=current)
+            _after_commit(
+                f"version {version_id} activated",
+                lambda: self.store.append_journal(
+                    "activate", user, version=version_id, before=current
+                ),
+            )
 
     # --- journal -------------------------------------------------------------------------------
     def journal(self) -> list[dict]:
@@ -619,6 +643,16 @@ _CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 def _valid_case_id(case_id: str) -> bool:
     return bool(_CASE_ID.match(case_id)) and ".." not in case_id
+
+
+def _after_commit(done: str, step: Callable[[], object]) -> None:
+    """A bookkeeping step after a change took effect (a journal line, the split): its failure
+    (a full disk) is logged, not raised, so the change is never reported as failed and
+    retried twice. The split catches up at the next finished case; the journal is a record."""
+    try:
+        step()
+    except (OSError, RadLabelError) as e:
+        log.warning("%s, but a later step failed: %s", done, getattr(e, "message", e))
 
 
 def _check_unchanged(case_id: str, data: dict, expect: str | None, folder: Path) -> None:
