@@ -507,6 +507,11 @@ def test_a_save_after_someone_else_saved_the_case_is_refused_and_keeps_both(
     other = Project.open(project_dir)
     other.release_lock("case1", "alice")  # as if broken as stale by Bob's window
     assert other.acquire_lock("case1", "bob")
+    pwin.project._touch_lock()  # the heartbeat notices and says so
+    assert pwin.statusBar().currentMessage() == (
+        "Case case1 is now being edited by bob: saving here will be refused if they save it; "
+        "keep your labels with Save labels as..."
+    )
     bob = np.zeros_like(alice)
     bob[6, 20:24, 20:24] = 2
     import time
@@ -514,6 +519,8 @@ def test_a_save_after_someone_else_saved_the_case_is_refused_and_keeps_both(
     time.sleep(0.01)  # a later stamp than Alice's open
     other.submit("case1", bob, user="bob", time_spent_s=5, clicks=3)
     other.release_lock("case1", "bob")
+    pwin.project._touch_lock()  # free again: this window takes it back
+    assert other.lock_holder("case1") == "alice"
 
     pwin.activateWindow()
     qtbot.keyClick(pwin, QtCore.Qt.Key_S, QtCore.Qt.ControlModifier)

@@ -336,9 +336,19 @@ class ProjectController(QtCore.QObject):
         self.cases_changed.emit()
 
     def _touch_lock(self) -> None:
+        """The heartbeat: keeps this window's case lock fresh, takes it again if it was broken
+        as stale (a laptop asleep), and says so when someone else holds it now."""
         s = self.session
-        if s is not None and self.project is not None and not s.read_only:
-            self.project.refresh_lock(s.case_id)
+        if s is None or self.project is None or s.read_only:
+            return
+        try:
+            held = self.project.acquire_lock(s.case_id, self.user, this_process_only=True)
+            holder = None if held else self.project.lock_holder(s.case_id)
+        except RadLabelError as e:
+            log.warning("the heartbeat of case %s failed: %s", s.case_id, e)
+            return
+        if not held:
+            self.window.statusBar().showMessage(taken_over_text(s.case_id, holder), 0)
 
     # --- models and retraining --------------------------------------------------------------------
     def activate(self, version_id: str | None) -> bool:
@@ -538,6 +548,13 @@ class ProjectController(QtCore.QObject):
 
 def read_only_text(case_id: str, holder: str) -> str:
     return f"Case {case_id} is being edited by {holder}: it is open read-only."
+
+
+def taken_over_text(case_id: str, holder: str | None) -> str:
+    return (
+        f"Case {case_id} is now being edited by {holder or 'someone else'}: saving here will be "
+        "refused if they save it; keep your labels with Save labels as..."
+    )
 
 
 def submitted_text(case_id: str) -> str:
