@@ -2,7 +2,11 @@
 
 Segment numbers are 1..N in label-id order; names and colours come from the segment table.
 Overlapping segments (several layers) are written as one binary frame per segment and slice.
-`read_dicom_seg` (in `dicom_seg_import`) reads such files back.
+Text is UTF-8 (Specific Character Set ISO_IR 192), so names in any script survive. A name
+DICOM cannot hold as it is (a backslash separates values, a Segment Label has at most 64
+characters) is changed, and a defined segment without voxels is left out (a SEG cannot hold
+one well); the result's `notes` say which. `read_dicom_seg` (in `dicom_seg_import`) reads such
+files back.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from viewer.model.volume import Volume
 log = logging.getLogger(__name__)
 
 ALGORITHM_TYPES = ("MANUAL", "SEMIAUTOMATIC", "AUTOMATIC")
+# UTF-8: segment names in any script; without it pydicom writes ISO 646 and '肝臓' becomes '??'
+CHARACTER_SET = "ISO_IR 192"
+MAX_LABEL = 64  # characters of a Segment Label (VR LO)
 
 
 @dataclass
@@ -69,16 +76,19 @@ def export_dicom_seg(
         raise SaveError("the segmentation is empty: there is nothing to export", p)
     source = load_source_series(volume)
     pixels = _in_source_frame_order(_pixel_array(layers, segs), source)
+    label_notes = _empty_segment_notes(layers, segments, segs)
+    descriptions = _segment_descriptions(segs, algorithm_type, label_notes)
     seg = _build_segmentation(
         source,
         pixels,
-        _segment_descriptions(segs, algorithm_type),
+        descriptions,
         series_description=series_description,
         series_number=series_number,
         path=p,
     )
     _save(seg, p)
-    for note in source.notes:
+    notes = [*source.notes, *label_notes]
+    for note in notes:
         log.warning("%s: %s", p, note)
     return DicomSegResult(
         p,
@@ -87,7 +97,7 @@ def export_dicom_seg(
         source.series_uid,
         len(segs),
         int(seg.NumberOfFrames),
-        list(source.notes),
+        notes,
     )
 
 
@@ -104,11 +114,44 @@ def _segments_present(layers: LabelLayers) -> list:
     )
 
 
-def _segment_descriptions(segs: list, algorithm_type: str) -> list:
+def _empty_segment_notes(
+    layers: LabelLayers, table: SegmentTable | None, present: list
+) -> list[str]:
+    """A note for each defined segment (in the layers or the table) without a voxel.
+
+    DICOM SEG has no way to keep a segment without frames well (readers drop or reject it), so
+    such a segment is left out; the note keeps that from passing unnoticed.
+    """
+    defined = {s.id: s.name for s in table} if table is not None else {}
+    defined.update({s.id: s.name for s in layers.segments})
+    written = {s.id for s in present}
+    return [
+        f"segment '{name}' has no voxels: not written"
+        for sid, name in sorted(defined.items())
+        if sid not in written
+    ]
+
+
+def _segment_label(name: str, notes: list[str]) -> str:
+    """`name` as a Segment Label (LO): a backslash would split it into several values, so it
+    becomes '/'; past 64 characters it is shortened. Each change is added to `notes`."""
+    label = name.replace("\\", "/")
+    if label != name:
+        notes.append(f"segment '{name}' written as '{label}': DICOM names cannot hold '\\'")
+    if len(label) > MAX_LABEL:
+        short = label[:MAX_LABEL]
+        notes.append(
+            f"segment '{name}' is longer than {MAX_LABEL} characters: written as '{short}'"
+        )
+        label = short
+    return label
+
+
+def _segment_descriptions(segs: list, algorithm_type: str, notes: list[str]) -> list:
     """One highdicom SegmentDescription per segment: its number, name, colour and tracking id.
 
     DICOM asks for an algorithm identification only when the type is not MANUAL; then it
-    names RadLabel and its version.
+    names RadLabel and its version. Names changed to fit DICOM are reported in `notes`.
     """
     algorithm = None
     if algorithm_type != "MANUAL":
@@ -118,7 +161,7 @@ def _segment_descriptions(segs: list, algorithm_type: str) -> list:
     return [
         hd.seg.SegmentDescription(
             segment_number=n,
-            segment_label=s.name[:64],
+            segment_label=_segment_label(s.name, notes),
             segmented_property_category=codes.SCT.Tissue,
             segmented_property_type=codes.SCT.Tissue,
             algorithm_type=algorithm_type,
@@ -172,6 +215,7 @@ def _build_segmentation(
             series_description=series_description[:64],
             content_label="SEGMENTATION",
             content_description=series_description[:64],
+            specific_character_set=CHARACTER_SET,
         )
     except (ValueError, TypeError, AttributeError) as e:
         raise SaveError(f"highdicom refused the segmentation: {e}", path) from e

@@ -2,23 +2,37 @@
 grid, keeping overlapping segments apart in layers.
 
 Frames are placed by their Plane Position / Orientation and Pixel Spacing, not by UID, so a SEG
-lands on any grid in the same frame of reference; frames that do not fall on voxel centres are
-placed on the nearest voxel and `DicomSegImport.how` says so.
+lands on any grid in the same frame of reference. Where a SEG pixel fits within a voxel (the
+image's own grid, or a finer one) it marks the voxel its centre falls in; frames that do not
+fall on voxel centres are placed on the nearest voxel. A pixel that reaches past a voxel
+(larger pixels, a wider slice spacing, or turned against the grid) paints every voxel whose
+centre lies in its footprint: nearest-neighbour resampling, as for other label files.
+`DicomSegImport.how` says which happened.
+
+A Deflated file is inflated in pieces against a bound set by its own header (the pixel data
+it claims, checked like any image's), so a small file cannot unpack to gigabytes first.
 """
 
 from __future__ import annotations
 
+import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import BinaryIO
 
 import highdicom as hd
 import numpy as np
 import pydicom
+from pydicom.filereader import read_dataset, read_preamble
+from pydicom.multival import MultiValue
 from pydicom.pixels import iter_pixels
+from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from viewer.errors import GeometryError, LoadError
+from viewer.io.size_guard import check_claimed_size, claimed_bytes
 from viewer.model.geometry import Geometry
 from viewer.model.label_layers import LabelLayers, SegmentInfo
 from viewer.model.segments import SegmentTable, default_colour
@@ -28,7 +42,13 @@ SEG_SOP_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.66.7",  # Label Map Segmentation Storage
 }
 _TOL = 1e-2  # voxels
+_TIE = 1e-6  # pixels: a voxel centre this close to a pixel border goes to the higher pixel
 MAX_ID = 65535  # segment ids are label values (uint16)
+# inflated bytes a Deflated SEG may hold besides its pixel data: the elements before the pixel
+# geometry, and the functional groups of each frame (highdicom and dcmqi write ~0.5-1 KB)
+_HEADER_BYTES = 16 * 2**20
+_FRAME_HEADER_BYTES = 8 * 1024
+_PIXEL_GEOMETRY = 0x00280100  # Bits Allocated: the last of Frames, Rows, Columns, Bits
 
 
 class SegPlacement(str, Enum):
@@ -36,6 +56,7 @@ class SegPlacement(str, Enum):
 
     ON_VOXEL_CENTRES = "on voxel centres"
     NEAREST_VOXEL = "nearest voxel"  # off the centres by more than the tolerance: snapped
+    RESAMPLED = "resampled"  # pixels reach past a voxel: nearest-neighbour resampling
 
 
 @dataclass
@@ -82,13 +103,30 @@ def read_dicom_seg(
     for number, seg in by_number.items():
         layers.add_mask(seg, placed.masks.pop(number))
     notes = []
+    how = SegPlacement.ON_VOXEL_CENTRES
+    if placed.resampled is not None:
+        how = SegPlacement.RESAMPLED
+        notes.append(_resampled_note(placed.resampled, geometry))
+    elif placed.off_grid:
+        how = SegPlacement.NEAREST_VOXEL
     if placed.outside:
         notes.append(f"{placed.outside} segment pixels lie outside the image and were dropped")
     refs = _referenced_series(ds)
     if series_uid and refs and series_uid not in refs:
         notes.append(f"the SEG references series {refs}, not the open series {series_uid}")
-    how = SegPlacement.NEAREST_VOXEL if placed.off_grid else SegPlacement.ON_VOXEL_CENTRES
     return DicomSegImport(layers, how, refs, seg_for, notes)
+
+
+def _resampled_note(frame: _Frame, geometry: Geometry) -> str:
+    """What resampling a frame like `frame` onto `geometry` did, in words (the first note)."""
+    row, col = frame.spacing
+    across = f", slices {frame.slab:g} mm apart," if frame.slab > 0 else ""
+    voxels = " x ".join(f"{s:g}" for s in geometry.spacing)
+    return (
+        f"SEG pixels of {col:g} x {row:g} mm{across} do not match the image's {voxels} mm "
+        "voxels one to one: resampled with nearest neighbour (each voxel takes the SEG pixel "
+        "its centre lies in)"
+    )
 
 
 def _check_frame_of_reference(ds: pydicom.Dataset, image_for: str | None, p: Path) -> str:
@@ -109,32 +147,47 @@ def _check_frame_of_reference(ds: pydicom.Dataset, image_for: str | None, p: Pat
 
 
 @dataclass
+class _Frame:
+    """One SEG frame's plane: the segment it belongs to, its position, orientation (row then
+    column direction cosines), (row, column) pixel spacing in mm, and `slab`: the slice spacing
+    across the plane that its pixels stand for (0 when the SEG does not tell)."""
+
+    number: int
+    ipp: np.ndarray
+    iop: np.ndarray
+    spacing: tuple[float, float]
+    slab: float = 0.0
+
+
+@dataclass
 class _PlacedFrames:
     """The SEG's pixels on the image grid: one mask per segment number, and what did not fit."""
 
     masks: dict[int, np.ndarray]
     off_grid: int = 0  # frames whose pixels missed voxel centres by more than _TOL
     outside: int = 0  # segment pixels that fell outside the image
+    resampled: _Frame | None = None  # a frame with pixels larger than voxels, or turned
 
 
 def _place_frames(
     ds: pydicom.Dataset, p: Path, geometry: Geometry, numbers: list[int]
 ) -> _PlacedFrames:
     """Put every frame's segment pixels onto `geometry` by the frame's position and orientation."""
-    groups = _frame_groups(ds, p)
+    frames = _frame_groups(ds, p)
     seg_type = str(ds.get("SegmentationType", "BINARY")).upper()
     threshold = _pixel_threshold(ds, seg_type)
+    _check_pixel_size(ds, p)
     placed = _PlacedFrames({n: np.zeros(geometry.shape_zyx, dtype=bool) for n in numbers})
-    for i, frame in enumerate(_frames(ds, p)):
-        if i >= len(groups):
-            raise LoadError(f"SEG pixel data holds more than {len(groups)} frames", p)
-        number, ipp, iop, spacing = groups[i]
-        for value, (rows, cols) in _frame_hits(frame, i, number, seg_type, threshold, placed, p):
-            if rows.size == 0:
+    for i, pixels in enumerate(_frames(ds, p)):
+        if i >= len(frames):
+            raise LoadError(f"SEG pixel data holds more than {len(frames)} frames", p)
+        frame = frames[i]
+        for value, hit in _frame_hits(pixels, i, frame.number, seg_type, threshold, placed, p):
+            if not hit.any():
                 continue
-            voxels, off_grid, outside = _to_voxels(rows, cols, ipp, iop, spacing, geometry)
-            placed.off_grid += off_grid
-            placed.outside += outside
+            voxels, resampled = _paint(hit, frame, geometry, placed)
+            if resampled and placed.resampled is None:
+                placed.resampled = frame
             placed.masks[value][voxels[:, 0], voxels[:, 1], voxels[:, 2]] = True
     return placed
 
@@ -158,35 +211,57 @@ def _frame_hits(
     threshold: int,
     placed: _PlacedFrames,
     p: Path,
-) -> list[tuple[int, tuple[np.ndarray, np.ndarray]]]:
-    """(segment number, (rows, cols)) of the pixels frame `i` puts in each segment.
+) -> list[tuple[int, np.ndarray]]:
+    """(segment number, mask of its pixels) for each segment frame `i` holds.
 
     A LABELMAP frame holds several segments by value (unknown values are ignored); a BINARY or
     FRACTIONAL frame belongs to the one segment its functional group names.
     """
     if seg_type == "LABELMAP":
         values = [int(v) for v in np.unique(frame) if v and int(v) in placed.masks]
-        return [(v, np.nonzero(frame == v)) for v in values]
+        return [(v, frame == v) for v in values]
     if number not in placed.masks:
         raise LoadError(f"frame {i + 1} refers to undefined segment {number}", p)
-    return [(number, np.nonzero(frame >= threshold))]
+    return [(number, frame >= threshold)]
+
+
+def _paint(
+    hit: np.ndarray, frame: _Frame, geometry: Geometry, placed: _PlacedFrames
+) -> tuple[np.ndarray, bool]:
+    """The (z, y, x) voxels of `geometry` that the pixels `hit` of `frame` paint, and whether
+    the frame was resampled.
+
+    A pixel that fits within a voxel along every image axis (the SEG's own grid, or a finer
+    one) marks the voxel its centre falls in, so a finer SEG loses no thin structure. A pixel
+    that reaches past a voxel (larger pixels, a wider slice spacing, or turned against the
+    grid) would leave the voxels between the centres empty: then each voxel takes the pixel
+    its centre lies in (nearest neighbour, as other label files are resampled). Counts frames
+    off the voxel centres and pixels dropped outside the image in `placed`.
+    """
+    rows, cols = np.nonzero(hit)
+    centres, off_grid, inside = _to_voxels(rows, cols, frame, geometry)
+    to_frame, to_index = _frame_transforms(frame, geometry)
+    if _within_a_voxel(to_index):
+        placed.off_grid += off_grid
+        placed.outside += int(np.count_nonzero(~inside))
+        return centres[inside], False
+    covered, reached = _footprint_voxels(hit, to_frame, to_index, geometry)
+    # a pixel whose centre is outside but whose footprint reaches in was placed, not dropped
+    placed.outside += int(np.count_nonzero(~inside & ~reached[rows, cols]))
+    return covered, True
 
 
 def _to_voxels(
-    rows: np.ndarray,
-    cols: np.ndarray,
-    ipp: np.ndarray,
-    iop: np.ndarray,
-    spacing,
-    geometry: Geometry,
-) -> tuple[np.ndarray, int, int]:
-    """The (z, y, x) voxels inside `geometry` that frame pixels (rows, cols) land on.
+    rows: np.ndarray, cols: np.ndarray, frame: _Frame, geometry: Geometry
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """The (z, y, x) voxels that the centres of frame pixels (rows, cols) fall in.
 
-    Also returns 1 if the pixels missed voxel centres by more than _TOL (they are snapped to
-    the nearest voxel), else 0, and how many pixels fell outside the image.
+    Also returns 1 if the centres missed voxel centres by more than _TOL (they are snapped to
+    the nearest voxel), else 0, and which of the voxels lie inside the image.
     """
+    spacing, iop = frame.spacing, frame.iop
     world = (
-        ipp
+        frame.ipp
         + np.outer(cols * spacing[1], iop[:3])  # columns step along the row direction
         + np.outer(rows * spacing[0], iop[3:])
     )
@@ -194,15 +269,114 @@ def _to_voxels(
     rounded = np.rint(idx).astype(np.int64)
     off_grid = int(bool(np.any(np.abs(idx - rounded) > _TOL)))
     inside = np.all((rounded >= 0) & (rounded < np.array(geometry.shape_zyx)), axis=1)
-    return rounded[inside], off_grid, int(np.count_nonzero(~inside))
+    return rounded, off_grid, inside
+
+
+def _frame_transforms(frame: _Frame, geometry: Geometry) -> tuple[tuple, np.ndarray]:
+    """The affine maps between image indices p = (z, y, x) and frame coordinates
+    q = (row, column, slab): (A, b) with q = A p + b, and B = A^-1, the index step of one unit
+    of each frame coordinate.
+
+    A slab unit is `frame.slab` mm across the plane; a frame that does not tell its slab is
+    taken as thick as the image's voxels across it, so it paints the nearest voxel layer.
+    """
+    row_dir, col_dir = frame.iop[:3], frame.iop[3:]
+    normal = np.cross(row_dir, col_dir)
+    normal = normal / np.linalg.norm(normal)
+    to_world = (geometry.direction @ np.diag(geometry.spacing))[:, ::-1]  # columns z, y, x
+    slab = frame.slab
+    if slab <= 0:
+        slab = 1.0 / float(np.max(np.abs(np.linalg.solve(to_world, normal))))
+    frame_to_world = np.column_stack(
+        [col_dir * frame.spacing[0], row_dir * frame.spacing[1], normal * slab]
+    )
+    a = np.linalg.solve(frame_to_world, to_world)
+    b = np.linalg.solve(frame_to_world, np.asarray(geometry.origin) - frame.ipp)
+    return (a, b), np.linalg.inv(a)
+
+
+def _within_a_voxel(to_index: np.ndarray, tol: float = 1e-4) -> bool:
+    """True when a frame's pixel (its spacing in-plane, its slab across) spans at most one
+    voxel along each image axis: its footprint then holds no voxel centre but the one its own
+    centre is nearest to (or none, for a finer SEG)."""
+    return bool(np.all(np.abs(to_index).sum(axis=1) <= 1 + tol))
+
+
+def _footprint_voxels(
+    hit: np.ndarray, to_frame: tuple, to_index: np.ndarray, geometry: Geometry
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (z, y, x) voxels whose centres lie in the footprint of a pixel in `hit`, and which
+    pixels reached a voxel.
+
+    Each voxel centre is taken back into the frame and given its nearest pixel and slab
+    (ties to the higher one, so neighbouring pixels and slabs share no voxel). Only the voxels
+    near the frame are visited: for each line of voxels along the image axis most across the
+    frame, the few whose centres lie within the slab.
+    """
+    a, b = to_frame
+    shape = np.array(geometry.shape_zyx)
+    rows, cols = np.nonzero(hit)
+    corners = np.array(
+        [
+            [r, c, t]
+            for r in (rows.min() - 0.5, rows.max() + 0.5)
+            for c in (cols.min() - 0.5, cols.max() + 0.5)
+            for t in (-0.5, 0.5)
+        ]
+    )
+    span = (corners - b) @ to_index.T
+    lo = np.maximum(np.ceil(span.min(axis=0) - _TOL), 0).astype(np.int64)
+    hi = np.minimum(np.floor(span.max(axis=0) + _TOL), shape - 1).astype(np.int64)
+    reached = np.zeros(hit.shape, dtype=bool)
+    if np.any(lo > hi):
+        return np.empty((0, 3), dtype=np.int64), reached
+    across = int(np.argmax(np.abs(a[2])))  # the image axis most across the frame
+    j_axis, k_axis = (axis for axis in range(3) if axis != across)
+    j, k = np.meshgrid(
+        np.arange(lo[j_axis], hi[j_axis] + 1),
+        np.arange(lo[k_axis], hi[k_axis] + 1),
+        indexing="ij",
+    )
+    j, k = j.ravel(), k.ravel()
+    q0 = a[:, j_axis, None] * j + a[:, k_axis, None] * k + b[:, None]  # frame coords at i = 0
+    slope = a[2, across]
+    ends = np.stack([(-0.5 - _TIE - q0[2]) / slope, (0.5 - _TIE - q0[2]) / slope])
+    first = np.floor(ends.min(axis=0)).astype(np.int64)
+    found = []
+    for step in range(int(1.0 / abs(slope)) + 2):
+        i = first + step
+        q = q0 + a[:, across, None] * i
+        ok = (i >= lo[across]) & (i <= hi[across])
+        ok &= (q[2] >= -0.5 - _TIE) & (q[2] < 0.5 - _TIE)
+        r = np.floor(q[0] + 0.5 + _TIE).astype(np.int64)
+        c = np.floor(q[1] + 0.5 + _TIE).astype(np.int64)
+        ok &= (r >= 0) & (r < hit.shape[0]) & (c >= 0) & (c < hit.shape[1])
+        ok[ok] = hit[r[ok], c[ok]]
+        reached[r[ok], c[ok]] = True
+        voxel = np.empty((int(np.count_nonzero(ok)), 3), dtype=np.int64)
+        voxel[:, across], voxel[:, j_axis], voxel[:, k_axis] = i[ok], j[ok], k[ok]
+        found.append(voxel)
+    return np.concatenate(found), reached
 
 
 def _read(p: Path) -> pydicom.Dataset:
     if not p.exists():
         raise LoadError("file not found", p)
     try:
-        ds = pydicom.dcmread(str(p))
-    except (pydicom.errors.InvalidDicomError, OSError, ValueError) as e:
+        meta = pydicom.filereader.read_file_meta_info(str(p))
+        if meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian:
+            ds = _read_deflated(p)
+        else:
+            ds = pydicom.dcmread(str(p))
+    except LoadError:
+        raise
+    except (
+        pydicom.errors.InvalidDicomError,
+        OSError,
+        ValueError,
+        TypeError,  # a Deflated header's frame count or size of the wrong kind
+        zlib.error,
+    ) as e:
         raise LoadError(f"not a readable DICOM file ({e})", p) from e
     if str(ds.get("SOPClassUID", "")) not in SEG_SOP_CLASSES:
         modality = ds.get("Modality", "?")
@@ -210,6 +384,124 @@ def _read(p: Path) -> pydicom.Dataset:
     if "SegmentSequence" not in ds or "PixelData" not in ds:
         raise LoadError("DICOM SEG has no segments or no pixel data", p)
     return ds
+
+
+class _BoundedInflate:
+    """A read-only file over the inflated dataset of a Deflated DICOM file, for pydicom's
+    reader: it inflates in pieces only as far as it is read, and reading past `limit` bytes
+    sets `over` (a LoadError) and raises it -- pydicom wraps some errors in its own, so the
+    caller checks `over`."""
+
+    _PIECE = 1 << 20  # compressed bytes read at a time
+
+    def __init__(self, f: BinaryIO, limit: int, p: Path) -> None:
+        self._f = f
+        self._z = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as PS3.5 A.5 has it
+        self._data = bytearray()
+        self._pos = 0
+        self._p = p
+        self.name = str(p)  # pydicom names the file in its messages
+        self.limit = limit
+        self.over: LoadError | None = None
+
+    def _fill(self, end: int) -> None:
+        while len(self._data) < end and not self._z.eof:
+            piece = self._z.unconsumed_tail or self._f.read(self._PIECE)
+            if not piece:
+                return  # the file ends early: pydicom reports the cut element
+            self._data += self._z.decompress(piece, end - len(self._data))
+
+    def read(self, n: int = -1) -> bytes:
+        end = self.limit + 1 if n is None or n < 0 else self._pos + n
+        self._fill(min(end, self.limit + 1))
+        if end > self.limit and len(self._data) > self.limit:
+            self.over = LoadError(
+                f"the Deflated SEG inflates past {self.limit / 2**20:.1f} MB, more than its "
+                "header accounts for (a decompression bomb?)",
+                self._p,
+            )
+            raise self.over
+        out = bytes(self._data[self._pos : end])
+        self._pos += len(out)
+        return out
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_END:
+            self.read()  # to the end (within the limit)
+            base = len(self._data)
+        else:
+            base = self._pos if whence == os.SEEK_CUR else 0
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+
+def _read_deflated(p: Path) -> pydicom.Dataset:
+    """The dataset of a Deflated Explicit VR file, inflated no further than its header allows.
+
+    pydicom inflates the whole file at once, and deflate packs up to ~1000:1: a 300 KB file
+    can claim 300 MB. Here the elements up to the pixel geometry (Frames, Rows, Columns, Bits)
+    are read within _HEADER_BYTES; the pixel data they claim is checked against memory and the
+    file's size like any image's; then the whole dataset is read within that claim plus room
+    for the header and every frame's functional groups.
+    """
+    with open(p, "rb") as f:
+        preamble = read_preamble(f, False)
+        meta = pydicom.dataset.FileMetaDataset(
+            read_dataset(f, False, True, stop_when=lambda tag, vr, length: tag >> 16 != 2)
+        )
+        stored = os.fstat(f.fileno()).st_size - f.tell()
+        stream = _BoundedInflate(f, _HEADER_BYTES, p)
+        head = _read_inflated(stream, stop_when=lambda tag, vr, length: tag > _PIXEL_GEOMETRY)
+        pixels = _claimed_pixel_bytes(head)
+        check_claimed_size(str(p), pixels, stored_bytes=stored, compressed=True)
+        frames = max(int(head.get("NumberOfFrames", 1) or 1), 1)
+        stream.limit = _HEADER_BYTES + frames * _FRAME_HEADER_BYTES + pixels
+        stream.seek(0)
+        dataset = _read_inflated(stream)
+    ds = pydicom.dataset.FileDataset(str(p), dataset, preamble, meta, False, True)
+    ds.set_original_encoding(False, True, dataset.original_character_set)
+    return ds
+
+
+def _read_inflated(stream: _BoundedInflate, **kwargs) -> pydicom.Dataset:
+    """pydicom's reading of `stream` from its position (Explicit VR Little Endian, as a
+    Deflated dataset is inside); the stream's own LoadError when it went past its limit."""
+    try:
+        dataset = read_dataset(stream, False, True, **kwargs)  # type: ignore[arg-type]
+    except Exception:
+        if stream.over is not None:
+            raise stream.over from None
+        raise
+    if stream.over is not None:  # swallowed on the way (pydicom logs a cut element and goes on)
+        raise stream.over
+    return dataset
+
+
+def _claimed_pixel_bytes(ds: pydicom.Dataset) -> int:
+    """Bytes of pixel data the header claims: Frames x Rows x Columns x Bits Allocated, packed
+    (a BINARY SEG has 1 bit a pixel). Python integers: a lying header cannot wrap to 0."""
+    sizes = [
+        max(int(ds.get(keyword, default) or default), 0)
+        for keyword, default in (
+            ("NumberOfFrames", 1),
+            ("Rows", 0),
+            ("Columns", 0),
+            ("BitsAllocated", 1),
+        )
+    ]
+    return (claimed_bytes(sizes, 1) + 7) // 8
+
+
+def _check_pixel_size(ds: pydicom.Dataset, p: Path) -> None:
+    """LoadError, before any frame is decoded, when the claimed pixel data is more than memory
+    allows or than the file holds (native data) or can unpack to (compressed data)."""
+    syntax = getattr(ds, "file_meta", pydicom.Dataset()).get("TransferSyntaxUID")
+    compressed = bool(syntax is not None and syntax.is_compressed)
+    stored = len(ds.PixelData or b"")
+    check_claimed_size(str(p), _claimed_pixel_bytes(ds), stored_bytes=stored, compressed=compressed)
 
 
 def _segments(
@@ -220,7 +512,10 @@ def _segments(
     used: set[int] = set()
     for item in ds.SegmentSequence:
         number = int(item.SegmentNumber)
-        name = str(item.get("SegmentLabel", "") or f"Segment {number}")
+        label = item.get("SegmentLabel", "")
+        if isinstance(label, MultiValue):  # a backslash in a name split it into values
+            label = "\\".join(str(v) for v in label)
+        name = str(label or f"Segment {number}")
         sid = None
         tracking = str(item.get("TrackingID", ""))
         tail = tracking.rsplit(" ", 1)[-1]
@@ -246,13 +541,39 @@ def _segments(
 def _frames(ds: pydicom.Dataset, p: Path) -> Iterator[np.ndarray]:
     """Decoded frames one at a time (a whole SEG can be hundreds of MB once unpacked)."""
     try:
-        yield from iter_pixels(ds)
+        if _bits_run_across_frames(ds):
+            yield from _unpacked_bit_frames(ds)
+        else:
+            yield from iter_pixels(ds)
     except Exception as e:  # pydicom raises many types for bad pixel data
         raise LoadError(f"cannot decode the SEG pixel data ({e})", p) from e
 
 
-def _frame_groups(ds: pydicom.Dataset, p: Path) -> list[tuple[int, np.ndarray, np.ndarray, tuple]]:
-    """Per frame: (segment number, position, orientation, (row, column) spacing)."""
+def _bits_run_across_frames(ds: pydicom.Dataset) -> bool:
+    """True for native 1-bit pixel data whose frames do not end on a byte: DICOM packs the bits
+    of all frames as one run, and pydicom 3.0's frame-by-frame decoding cuts some frames that
+    start inside a byte short (the second 6 x 5 frame: 'cannot reshape array of size 26')."""
+    syntax = getattr(ds, "file_meta", pydicom.Dataset()).get("TransferSyntaxUID")
+    if syntax is not None and syntax.is_compressed:
+        return False
+    return int(ds.get("BitsAllocated", 0) or 0) == 1 and (int(ds.Rows) * int(ds.Columns)) % 8 != 0
+
+
+def _unpacked_bit_frames(ds: pydicom.Dataset) -> Iterator[np.ndarray]:
+    """The frames of native 1-bit pixel data (bits in order from the least significant)."""
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    n = rows * cols
+    packed = np.frombuffer(ds.PixelData, dtype=np.uint8)
+    for i in range(int(ds.get("NumberOfFrames", 1) or 1)):
+        first, last = i * n, (i + 1) * n  # bits
+        if (last + 7) // 8 > packed.size:
+            raise ValueError(f"the pixel data ends within frame {i + 1}")
+        bits = np.unpackbits(packed[first // 8 : (last + 7) // 8], bitorder="little")
+        yield bits[first % 8 : first % 8 + n].reshape(rows, cols)
+
+
+def _frame_groups(ds: pydicom.Dataset, p: Path) -> list[_Frame]:
+    """Per frame: its segment number, position, orientation, pixel spacing and slab."""
     shared = (
         ds.SharedFunctionalGroupsSequence[0] if "SharedFunctionalGroupsSequence" in ds else None
     )
@@ -267,7 +588,7 @@ def _frame_groups(ds: pydicom.Dataset, p: Path) -> list[tuple[int, np.ndarray, n
                 return group[seq][0]
         return None
 
-    out = []
+    out, declared = [], []
     for i, item in enumerate(per_frame):
         pos, ori = find(item, "PlanePositionSequence"), find(item, "PlaneOrientationSequence")
         meas, ident = (
@@ -277,15 +598,49 @@ def _frame_groups(ds: pydicom.Dataset, p: Path) -> list[tuple[int, np.ndarray, n
         if pos is None or ori is None or meas is None:
             raise LoadError(f"frame {i + 1} has no plane position, orientation or spacing", p)
         number = int(ident.ReferencedSegmentNumber) if ident is not None else 0
+        iop = np.array([float(v) for v in ori.ImageOrientationPatient])
+        if iop.shape != (6,) or np.linalg.norm(np.cross(iop[:3], iop[3:])) < 1e-3:
+            raise LoadError(f"frame {i + 1} has no valid image orientation", p)
         out.append(
-            (
+            _Frame(
                 number,
                 np.array([float(v) for v in pos.ImagePositionPatient]),
-                np.array([float(v) for v in ori.ImageOrientationPatient]),
-                tuple(float(v) for v in meas.PixelSpacing),
+                iop,
+                tuple(float(v) for v in meas.PixelSpacing),  # type: ignore[arg-type]
             )
         )
+        declared.append(
+            (
+                abs(float(meas.get("SpacingBetweenSlices", 0) or 0)),
+                abs(float(meas.get("SliceThickness", 0) or 0)),
+            )
+        )
+    _set_slabs(out, declared)
     return out
+
+
+def _set_slabs(frames: list[_Frame], declared: list[tuple[float, float]]) -> None:
+    """Each frame's slab: the smallest distance between planes of its orientation, but no more
+    than the Spacing Between Slices it declares, or without one its Slice Thickness (a SEG
+    leaves the frames of empty slices out, so planes can lie several slices apart); the
+    declared value when it has one plane; else 0 (unknown). The distance corrects a declared
+    spacing that is too wide: a slab wider than the planes are apart would paint across its
+    neighbours."""
+    offsets: dict[tuple, list[float]] = {}
+    for f in frames:
+        normal = np.cross(f.iop[:3], f.iop[3:])
+        key = tuple(np.round(f.iop, 3))
+        offsets.setdefault(key, []).append(float(f.ipp @ normal / np.linalg.norm(normal)))
+    gaps = {}
+    for key, values in offsets.items():
+        steps = np.diff(np.sort(values))
+        steps = steps[steps > 1e-3]  # frames of other segments on the same plane
+        if steps.size:
+            gaps[key] = float(steps.min())
+    for f, (between, thickness) in zip(frames, declared, strict=True):
+        bound = between if between > 0 else thickness
+        known = [v for v in (gaps.get(tuple(np.round(f.iop, 3)), 0.0), bound) if v > 0]
+        f.slab = min(known) if known else 0.0
 
 
 def _referenced_series(ds: pydicom.Dataset) -> list[str]:

@@ -38,6 +38,8 @@ def read_onto(
     notes = list(got.notes)
     if got.how is SegPlacement.ON_VOXEL_CENTRES:
         return got.layers, GridFit.SAME_GRID, notes
+    if got.how is SegPlacement.RESAMPLED:  # its first note says from which pixel size
+        return got.layers, GridFit.RESAMPLED, notes
     notes.insert(
         0, "SEG frames do not fall on the image's voxel centres: placed on the nearest voxel"
     )
