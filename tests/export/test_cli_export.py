@@ -99,3 +99,57 @@ def test_dataset_export_says_which_case_labels_were_resampled(tmp_path, capsys):
     out = capsys.readouterr().out
     (note,) = [line for line in out.splitlines() if line.startswith("note: case 0 ")]
     assert str(label) in note and "resampled" in note
+
+
+def test_labels_json_names_the_seg_nrrd_and_dicom_seg_exports(tmp_path):
+    from dicom_factory import write_series
+
+    from viewer.io import load_volume, write_volume
+
+    write_series(tmp_path / "dicom", description="x", number=1, slices=3)
+    geometry = load_volume(str(tmp_path / "dicom")).geometry
+    lab = np.zeros(geometry.shape_zyx, np.uint8)
+    lab[0, 0, 0], lab[1, 1, 1] = 1, 2
+    write_volume(lab, geometry, str(tmp_path / "lab.nii.gz"))
+    names = tmp_path / "names.json"
+    names.write_text(json.dumps({"1": "liver", "2": {"name": "spleen", "color": [1, 2, 3]}}))
+    args = ["--image", str(tmp_path / "dicom"), "--label", str(tmp_path / "lab.nii.gz")]
+    args += ["--labels-json", str(names)]
+    out = tmp_path / "o.seg.nrrd"
+    assert run_cli(["export", "--format", "seg-nrrd", *args, "--out", str(out)]) == 0
+    got = [(s.id, s.name, s.colour) for s in load_labels(out).layers.segments]
+    assert got == [(1, "liver", (255, 48, 48)), (2, "spleen", (1, 2, 3))]
+    out = tmp_path / "o.dcm"
+    assert run_cli(["export", "--format", "dicom-seg", *args, "--out", str(out)]) == 0
+    segments = pydicom.dcmread(out).SegmentSequence
+    assert [(s.SegmentNumber, s.SegmentLabel) for s in segments] == [(1, "liver"), (2, "spleen")]
+
+
+def test_dataset_case_without_names_matches_the_label_set_by_value(tmp_path, capsys):
+    """One case names its values (labels.json), the other does not: its values 1 and 2 are
+    liver and spleen, not two new classes 'Segment 1' and 'Segment 2' (in either order)."""
+    from viewer.io import write_volume
+    from viewer.model.geometry import Geometry
+
+    g = Geometry((5, 6, 7), (0.7, 1.3, 3.1), (1.0, 2.0, 3.0))
+    lab = np.zeros(g.shape_zyx, np.uint8)
+    lab[0, 0, 0], lab[1, 1, 1] = 1, 2
+    for case in ("a_unnamed", "b_named"):
+        (tmp_path / "cases" / case).mkdir(parents=True)
+        image = np.arange(210, dtype=np.int16).reshape(g.shape_zyx)
+        write_volume(image, g, str(tmp_path / "cases" / case / "image.nii.gz"))
+        write_volume(lab, g, str(tmp_path / "cases" / case / "label.nii.gz"))
+    named = tmp_path / "cases" / "b_named" / "labels.json"
+    named.write_text(json.dumps({"1": "liver", "2": "spleen"}))
+    msd = {"0": "background", "1": "liver", "2": "spleen"}
+    nnunet = {"background": 0, "liver": 1, "spleen": 2}
+    for fmt, folder, want in (("msd", "Task05_Two", msd), ("nnunet", "Dataset005_Two", nnunet)):
+        argv = ["export", "--format", fmt, "--out", str(tmp_path / fmt), "--dataset-id", "5"]
+        argv += ["--name", "Two", "--cases-dir", str(tmp_path / "cases")]
+        assert run_cli(argv) == 0
+        assert "labels background=0, liver=1, spleen=2" in capsys.readouterr().out
+        doc = json.loads((tmp_path / fmt / folder / "dataset.json").read_text())
+        assert doc["labels"] == want
+        for case in ("case_000", "case_001"):
+            back = load_labels(tmp_path / fmt / folder / "labelsTr" / f"{case}.nii.gz").labelmap
+            np.testing.assert_array_equal(back.array, lab)

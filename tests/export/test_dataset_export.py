@@ -207,3 +207,23 @@ def test_nnunet_own_integrity_check_passes(nnunet_dataset):
         )
     result = verify_with_nnunet(nnunet_dataset.folder, python)
     assert result.ok, result.output[-3000:]
+
+
+def test_unique_training_names_never_collide_with_a_label_name(tmp_path):
+    """'background' is taken, and 'background_2' (its first way out) is another label's name:
+    both labels keep a class of their own in both dataset.json files."""
+    g = Geometry((2, 3, 4))
+    v = Volume(np.zeros(g.shape_zyx, np.int16), g, modality="CT")
+    array = np.zeros(g.shape_zyx, np.uint16)
+    array[0], array[1] = 1, 2
+    case = ExportCase(v, LabelMap(g, array))
+    label_set = _table([(1, "background_2"), (2, "background")])
+    r = export_msd([case], tmp_path, 3, "X", label_set)
+    doc = json.loads((r.folder / "dataset.json").read_text())
+    assert doc["labels"] == {"0": "background", "1": "background_2", "2": "background_2_2"}
+    r = export_nnunet([case], tmp_path, 3, "X", label_set)
+    doc = json.loads((r.folder / "dataset.json").read_text())
+    assert doc["labels"] == {"background": 0, "background_2": 1, "background_2_2": 2}
+    assert doc["radlabel_label_ids"] == {"background_2": 1, "background_2_2": 2}
+    back = load_labels(r.folder / "labelsTr" / "case_000.nii.gz").labelmap.array
+    np.testing.assert_array_equal(back, array)

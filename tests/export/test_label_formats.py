@@ -192,3 +192,89 @@ def test_slicer_style_layers_reusing_values_are_renumbered(tmp_path):
     cyst = layers.mask(layers.segments[1])
     assert cyst[0, 0, 0] and cyst[4, 3, 2] and cyst.sum() == 2
     assert layers.overlap_voxels() == 1
+
+
+def test_seg_nrrd_names_are_utf8_exact_and_cannot_add_fields(tmp_path):
+    """Any name saves and reads back exactly (UTF-8, Teem's escapes for a backslash and a
+    newline); a carriage return becomes a space; no name can start a header field."""
+    g = Geometry((2, 3, 4))
+    a = np.zeros(g.shape_zyx, np.uint16)
+    names = {
+        1: "Leber ü",
+        2: "肝臓",
+        3: "a, b | c \\ d \\n",
+        4: "line1\nSegment7_LabelValue:=2",
+        5: "  padded\t",
+        6: "cr\rhere",
+    }
+    table = SegmentTable()
+    for sid, name in names.items():
+        a.flat[sid] = sid
+        table.add(name, (sid, 2, 3), segment_id=sid)
+    path = save_labels(tmp_path / "n.seg.nrrd", LabelMap(g, a), table)
+    got = [(s.id, s.name, s.layer_value or s.id) for s in load_labels(path).layers.segments]
+    assert got == [
+        (1, "Leber ü", 1),
+        (2, "肝臓", 2),
+        (3, "a, b | c \\ d \\n", 3),
+        (4, "line1\nSegment7_LabelValue:=2", 4),
+        (5, "  padded\t", 5),
+        (6, "cr here", 6),
+    ]
+    head = path.read_bytes().split(b"\n\n")[0]
+    assert "Segment0_Name:=Leber ü\n".encode() in head
+    assert b"Segment2_Name:=a, b | c \\\\ d \\\\n\n" in head
+    assert b"Segment3_Name:=line1\\nSegment7_LabelValue:=2\n" in head
+    assert b"\r" not in head and b"\nSegment7_" not in head
+    fields = [line.split(b":=")[0] for line in head.split(b"\n") if b":=" in line]
+    assert len(fields) == 3 + 6 * 9 and len(set(fields)) == len(fields)
+    assert [f for f in fields if f.endswith(b"_LabelValue")] == [
+        b"Segment%d_LabelValue" % i for i in range(6)
+    ]
+
+
+def test_seg_nrrd_reads_utf8_names_as_slicer_writes_them(tmp_path):
+    g = Geometry((2, 3, 4))
+    a = np.zeros(g.shape_zyx, np.uint16)
+    a[0, 0, 0], a[1, 1, 1] = 1, 2
+    table = SegmentTable()
+    table.add("AAAA", (1, 2, 3), segment_id=1)
+    table.add("BBBB", (4, 5, 6), segment_id=2)
+    path = save_labels(tmp_path / "x.seg.nrrd", LabelMap(g, a), table)
+    raw = path.read_bytes()
+    raw = raw.replace(b"Name:=AAAA", "Name:=肝臓 – Leber".encode())
+    raw = raw.replace(b"Name:=BBBB", b"Name:=left\\\\right\\nkidney")  # Teem's escapes
+    slicer = tmp_path / "slicer.seg.nrrd"
+    slicer.write_bytes(raw)
+    got = [(s.id, s.name, s.colour) for s in load_labels(slicer).layers.segments]
+    assert got == [(1, "肝臓 – Leber", (1, 2, 3)), (2, "left\\right\nkidney", (4, 5, 6))]
+
+
+def test_seg_nrrd_keeps_segments_not_drawn_yet(tmp_path):
+    g = Geometry((2, 3, 4))
+    a = np.zeros(g.shape_zyx, np.uint16)
+    a[1, 2, 3] = 1
+    table = SegmentTable()
+    table.add("liver", (1, 2, 3), segment_id=1)
+    table.add("tumour (not drawn yet)", (4, 5, 6), segment_id=2)
+    table.add("later", (7, 8, 9), segment_id=300)
+    path = save_labels(tmp_path / "e.seg.nrrd", LabelMap(g, a), table)
+    loaded = load_labels(path)
+    assert [(s.id, s.name, s.colour) for s in loaded.layers.segments] == [
+        (1, "liver", (1, 2, 3)),
+        (2, "tumour (not drawn yet)", (4, 5, 6)),
+        (300, "later", (7, 8, 9)),
+    ]
+    np.testing.assert_array_equal(loaded.labelmap.array, a)
+    _, h = nrrd.read(str(path))
+    assert [h[f"Segment{i}_Extent"] for i in range(3)] == [
+        "3 3 2 2 1 1",
+        "0 -1 0 -1 0 -1",
+        "0 -1 0 -1 0 -1",
+    ]
+    # formats that cannot store an empty segment get only the drawn ones, as before
+    assert [(s.id, s.name) for s in LabelLayers.from_labelmap(LabelMap(g, a), table).segments] == [
+        (1, "liver")
+    ]
+    plain = load_labels(save_labels(tmp_path / "e.nrrd", LabelMap(g, a), table))
+    assert [s.id for s in plain.layers.segments] == [1]

@@ -126,3 +126,16 @@ def test_segment_table_index_follows_direct_list_changes():
     table.ensure(range(1, 65536))  # every id: proportional to the number of segments
     assert table.ids() == list(range(1, 65536))
     assert table.get(65535).name == "Segment 65535"
+
+
+@pytest.mark.timeout(TIMEOUT_S + 30)
+def test_65535_segment_seg_nrrd_opens_again(case, tmp_path):
+    """Its header is ~25 MB: RadLabel must read back what it writes."""
+    from viewer.io.labels.load_save import load_labels
+
+    image, label, _, expected = case
+    out = tmp_path / "out.seg.nrrd"
+    assert _export("seg-nrrd", image, label, out).returncode == 0
+    loaded = load_labels(out)
+    np.testing.assert_array_equal(loaded.labelmap.array, expected)
+    assert len(loaded.segments) == 65535

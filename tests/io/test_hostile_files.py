@@ -255,13 +255,21 @@ def test_seg_nrrd_data_file_fields_written_to_slip_past_a_parser_are_refused(
     assert str(header) in e.value.message
 
 
-def test_a_header_that_never_ends_within_the_limit_is_refused(tmp_path, outside):
+def test_a_header_that_never_ends_within_the_limit_is_refused(tmp_path, outside, monkeypatch):
+    from viewer.io import file_checks
     from viewer.io.file_checks import HEADER_LIMIT
 
     header = tmp_path / "case" / "h.nhdr"
     comments = "#" + "x" * 99 + "\n"
     padding = comments * (HEADER_LIMIT // len(comments) + 1)
     header.write_text(nrrd_header().rstrip("\n") + "\n" + padding + f"data file: {outside}\n")
+    # past the first megabyte (NRRD headers may be long: a .seg.nrrd's segment fields) the
+    # data file field is still read, and checked
+    with pytest.raises(LoadError, match="is outside the header's folder") as e:
+        load_volume(header)
+    assert str(header) in e.value.message
+    # past the NRRD limit nothing is read, and the file is refused
+    monkeypatch.setattr(file_checks, "NRRD_HEADER_LIMIT", HEADER_LIMIT)
     with pytest.raises(LoadError, match="does not end within") as e:
         load_volume(header)
     assert str(header) in e.value.message
@@ -473,3 +481,56 @@ def test_label_reader_on_its_own_grid_refuses_outside_data_files_and_truncated_g
     cut.write_bytes(good[: len(good) - 30])
     with pytest.raises(LoadError, match="truncated"):
         load_labels(cut)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("attached", [True, False], ids=["attached", "detached"])
+def test_seg_nrrd_gzip_inflating_past_its_claimed_size_is_refused(tmp_path, monkeypatch, attached):
+    """A small gzip stream of 32 MB of zeros under a header claiming 2x2x2 bytes is stopped
+    once the claim (+ 1 MB) has come out, before pynrrd inflates all of it."""
+    import nrrd
+
+    bomb = gzip.compress(b"\0" * (32 << 20), 9)
+    header = tmp_path / "bomb.seg.nrrd"
+    head = nrrd_header(
+        None if attached else "bomb.raw.gz",
+        sizes=(2, 2, 2),
+        encoding="gzip",
+        extra="Segment0_ID:=Segment_1\nSegment0_Name:=a\nSegment0_LabelValue:=1\n",
+    ).replace("type: short", "type: unsigned char")
+    if attached:
+        header.write_bytes(head.encode() + bomb)
+    else:
+        header.write_text(head)
+        (tmp_path / "bomb.raw.gz").write_bytes(bomb)
+
+    def inflate_all(*args, **kwargs):
+        raise AssertionError("pynrrd was asked to inflate the stream")
+
+    monkeypatch.setattr(nrrd, "read_data", inflate_all)
+    with pytest.raises(LoadError) as e:
+        read_seg_nrrd(header)
+    assert e.value.message == (
+        f"{header}: the gzip data inflates to more than the 8 bytes the header claims "
+        "(a corrupt or hostile file)"
+    )
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("encoding", ["raw", "gzip"])
+def test_seg_nrrd_line_skip_is_followed_and_one_past_the_data_refused(tmp_path, encoding):
+    """pynrrd skips 'line skip' lines one readline at a time: a skip of 10^12 lines would
+    spin for hours at the end of the file; a real skip still reads (also under gzip)."""
+    voxels = np.arange(8, dtype=np.uint8)
+    payload = voxels.tobytes() if encoding == "raw" else gzip.compress(voxels.tobytes())
+    path = tmp_path / "skip.seg.nrrd"
+    for skip, between in ((2, b"a line\nanother\n"), (10**12, b"")):
+        head = nrrd_header(sizes=(2, 2, 2), encoding=encoding, extra=f"line skip: {skip}\n")
+        path.write_bytes(
+            head.replace("type: short", "type: unsigned char").encode() + between + payload
+        )
+        if skip == 2:
+            np.testing.assert_array_equal(read_seg_nrrd(path).layers[0].ravel(), voxels)
+    with pytest.raises(LoadError) as e:
+        read_seg_nrrd(path)
+    assert e.value.message == f"{path}: NRRD line skip {10**12} is beyond the end of the data"

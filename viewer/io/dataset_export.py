@@ -58,15 +58,31 @@ class DatasetResult:
     notes: list[str] = field(default_factory=list)
 
 
-def training_labels(label_set: SegmentTable) -> dict[str, int]:
-    """Training ids 1..K in label-set order (by project id), names made unique."""
-    out: dict[str, int] = {"background": 0}
-    for i, s in enumerate(sorted(label_set, key=lambda s: s.id), start=1):
-        name = s.name.strip() or f"label_{s.id}"
-        if name in out:
-            name = f"{name}_{s.id}"
-        out[name] = i
+def training_classes(label_set: SegmentTable) -> list[tuple[str, int]]:
+    """(training name, project id) of training ids 1..K in label-set order (by project id).
+    Names are unique and never "background": a taken name gets `_<id>`, then `_<id>_2`, ...
+    until unused (`name_<id>` may itself be another label's name); both dataset.json maps are
+    built from this one list, so they always list the same classes."""
+    taken = {"background"}
+    out = []
+    for s in sorted(label_set, key=lambda s: s.id):
+        base = s.name.strip() or f"label_{s.id}"
+        name = f"{base}_{s.id}" if base in taken else base
+        n = 2
+        while name in taken:
+            name, n = f"{base}_{s.id}_{n}", n + 1
+        taken.add(name)
+        out.append((name, s.id))
     return out
+
+
+def training_labels(label_set: SegmentTable) -> dict[str, int]:
+    """Training name -> training id: background 0, then 1..K (`training_classes`)."""
+    return _label_ids(training_classes(label_set))
+
+
+def _label_ids(classes: list[tuple[str, int]]) -> dict[str, int]:
+    return {"background": 0, **{name: i for i, (name, _) in enumerate(classes, start=1)}}
 
 
 def _label_lut(case: ExportCase, label_set: SegmentTable, index: int) -> np.ndarray:
@@ -295,7 +311,8 @@ def _write_nnunet(
     ids, keys, modalities, identifiers = _write_cases(
         cases, staging, label_set, image_name, case_prefix
     )
-    labels = training_labels(label_set)
+    classes = training_classes(label_set)
+    labels = _label_ids(classes)
     notes: list[str] = []
     splits = group_kfold(ids, keys, folds, seed, notes)
     docs: dict[str, object] = {
@@ -307,12 +324,7 @@ def _write_nnunet(
             "name": name,
             "description": f"Exported by RadLabel {__version__}",
             "overwrite_image_reader_writer": "SimpleITKIO",
-            "radlabel_label_ids": {
-                n: s.id
-                for n, s in zip(
-                    list(labels)[1:], sorted(label_set, key=lambda s: s.id), strict=True
-                )
-            },
+            "radlabel_label_ids": dict(classes),
         }
     }
     if splits is not None:

@@ -40,11 +40,17 @@ class LabelLayers:
     segments: list[SegmentInfo] = field(default_factory=list)
 
     @classmethod
-    def from_labelmap(cls, labels: LabelMap, table: SegmentTable | None = None) -> LabelLayers:
-        """One layer; segments are the table's entries present in the map, plus unnamed values."""
-        present = labels.values()
+    def from_labelmap(
+        cls, labels: LabelMap, table: SegmentTable | None = None, keep_empty: bool = False
+    ) -> LabelLayers:
+        """One layer; segments are the table's entries present in the map, plus unnamed values.
+        With `keep_empty`, also the table's entries without voxels (a format that stores empty
+        segments keeps a named segment not yet drawn); segments are in id order either way."""
+        ids = set(labels.values())
+        if keep_empty and table is not None:
+            ids.update(s.id for s in table)
         segs = []
-        for v in present:
+        for v in sorted(ids):
             s = table.get(v) if table is not None else None
             segs.append(
                 SegmentInfo(

@@ -61,13 +61,24 @@ def _never() -> bool:
 
 @dataclass
 class LoadedCase:
-    """An image with its labels read from files, and the segment names that apply."""
+    """An image with its labels read from files, and the segment names that apply (also on the
+    segments of `layers`). `unnamed`: the ids whose names were made up ("Segment 3": neither a
+    names file nor the label file named them), which a dataset matches by value, not by name."""
 
     volume: Volume
     labelmap: LabelMap
     layers: LabelLayers | LabelMap
     segments: SegmentTable
     notes: list[str] = field(default_factory=list)
+    unnamed: set[int] = field(default_factory=set)
+
+    def named_segments(self, named: bool = True) -> SegmentTable:
+        """The segments whose names came from a file (with `named=False`: the others)."""
+        table = SegmentTable()
+        for s in self.segments:
+            if (s.id not in self.unnamed) == named:
+                table.add(s.name, s.colour, segment_id=s.id)
+        return table
 
 
 def read_names(path: str | Path) -> SegmentTable:
@@ -89,18 +100,26 @@ def load_case(
     image: str, label: str, series: str | None = None, labels_json: str | None = None
 ) -> LoadedCase:
     """Read an image and its label file (any label format) with the names that apply: the
-    names file when given, else the names the label stores, else a names file beside it."""
+    names file when given, else the names the label stores, else a names file beside it. The
+    names and colours apply to the label map's table and to the layers' segments alike (the
+    .seg.nrrd and DICOM SEG writers take their names from the layers)."""
     volume = load_volume(image, series_uid=series)
     loaded = open_labels(volume, label)  # NIfTI, NRRD, MetaImage, .seg.nrrd, DICOM SEG
     # a names file beside the label applies only to formats that do not name their segments
     own_names = loaded.format in ("seg-nrrd", "dicom-seg") and loaded.named
-    table = (_names(label, labels_json) if labels_json or not own_names else None) or (
-        loaded.segments
-    )
+    from_file = _names(label, labels_json) if labels_json or not own_names else None
+    table = from_file or loaded.segments
+    unnamed: set[int] = set()
     for s in loaded.segments:  # values without a name in the names file keep the file's name
-        if table.get(s.id) is None:
+        if from_file and table.get(s.id) is None:
             table.add(s.name, s.colour, segment_id=s.id)
-    return LoadedCase(volume, loaded.labelmap, loaded.layers, table, list(loaded.notes))
+        if not loaded.named and (not from_file or from_file.get(s.id) is None):
+            unnamed.add(s.id)
+    for s in loaded.layers.segments:
+        final = table.get(s.id)
+        if final is not None:
+            s.name, s.colour = final.name, final.colour
+    return LoadedCase(volume, loaded.labelmap, loaded.layers, table, list(loaded.notes), unnamed)
 
 
 def check_output(fmt: str, out: str | Path) -> None:
@@ -195,7 +214,7 @@ def find_cases(cases_dir: str | Path) -> tuple[list[tuple[str, str]], list[str]]
 
 
 def merge_label_set(label_set: SegmentTable, table: SegmentTable) -> None:
-    """Add a case's segments to the project label set, matching by name."""
+    """Add a case's named segments to the project label set, matching by name."""
     known = {s.name.strip().lower() for s in label_set}
     for s in table:
         if s.name.strip().lower() in known:
@@ -203,6 +222,14 @@ def merge_label_set(label_set: SegmentTable, table: SegmentTable) -> None:
         sid = s.id if label_set.get(s.id) is None else label_set.next_free_id()
         label_set.add(s.name, s.colour, segment_id=sid)
         known.add(s.name.strip().lower())
+
+
+def merge_by_value(label_set: SegmentTable, table: SegmentTable) -> None:
+    """Add a case's unnamed segments to the project label set, matching by value: a value the
+    set has is that class, whatever its name; a new value joins under its made-up name."""
+    for s in table:
+        if label_set.get(s.id) is None:
+            label_set.add(s.name, s.colour, segment_id=s.id)
 
 
 def dataset_folder(fmt: str, out: str | Path, dataset_id: int, name: str) -> Path:
@@ -253,6 +280,7 @@ def export_dataset(
         raise LoadError("no cases: give --case IMAGE LABEL (repeatable) or --cases-dir")
     fixed = read_names(req.labels_json) if req.labels_json else None
     label_set, cases, lines = SegmentTable(), [], []
+    unnamed: list[SegmentTable] = []
     for case in req.cases:
         cases.append(case)
         merge_label_set(label_set, fixed or case.segments or SegmentTable())
@@ -264,10 +292,16 @@ def export_dataset(
             c = load_case(image, label, None, req.labels_json)
         except RadLabelError as e:
             raise type(e)(f"case {i}: {e.reason}", e.path) from None
-        cases.append(ExportCase(c.volume, c.labelmap, c.segments))
-        merge_label_set(label_set, fixed or c.segments)
+        # made-up names ("Segment 1") are no names: those values map by value, the rest by name
+        named = c.named_segments()
+        cases.append(ExportCase(c.volume, c.labelmap, named))
+        merge_label_set(label_set, fixed or named)
+        unnamed.append(c.named_segments(named=False))
         # resampled onto the image, values lost, overlaps flattened: training data must say so
         lines += [f"note: case {i} ({label}): {n}" for n in c.notes]
+    if fixed is None:  # after every named case, so a value meets the class its name made
+        for table in unnamed:
+            merge_by_value(label_set, table)
     kwargs = {"channel_name": req.channel_name, "overwrite": req.overwrite}
     # the writers stage the whole dataset beside its place and swap it in when complete: a
     # cancel (raised while they take the next case) leaves an earlier dataset as it was

@@ -44,7 +44,9 @@ class LabelFormat:
     True when the file's content says it is this format whatever its name (checked before the
     endings). A format reads with `read` (on its own grid) or, when it has no grid of its own,
     `read_onto` (placed on the image); it can be saved to when it has `write`. `layers`: the
-    writer keeps overlapping segments (else it gets one label map).
+    writer keeps overlapping segments (else it gets one label map). `empty_segments`: the file
+    stores segments without voxels, so a label map saved to it brings the segment table's
+    undrawn entries (names, colours, ids) along.
     """
 
     key: str
@@ -55,6 +57,7 @@ class LabelFormat:
     sniff: Callable[[Path], bool] | None = None
     read_onto: GridReader | None = None
     layers: bool = False
+    empty_segments: bool = False
 
     @property
     def file_filter(self) -> str:

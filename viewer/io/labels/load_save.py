@@ -75,7 +75,8 @@ def save_labels(
     format's writer goes through viewer.io.atomic_save); returns the path written.
 
     Overlapping segments (several layers) only fit formats that keep layers (.seg.nrrd); the
-    others get one label map or, for several layers, a SaveError.
+    others get one label map or, for several layers, a SaveError. A format that stores empty
+    segments (.seg.nrrd) also gets the entries of `segments` that have no voxels yet.
     """
     p = Path(path)
     try:
@@ -83,7 +84,9 @@ def save_labels(
     except LoadError as e:
         raise SaveError(e.reason, p) from None
     layers = (
-        labels if isinstance(labels, LabelLayers) else LabelLayers.from_labelmap(labels, segments)
+        labels
+        if isinstance(labels, LabelLayers)
+        else LabelLayers.from_labelmap(labels, segments, keep_empty=fmt.empty_segments)
     )
     assert fmt.write is not None  # save_format returns writable formats only
     return Path(fmt.write(layers, p))
