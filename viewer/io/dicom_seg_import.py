@@ -9,46 +9,31 @@ fall on voxel centres are placed on the nearest voxel. A pixel that reaches past
 centre lies in its footprint: nearest-neighbour resampling, as for other label files.
 `DicomSegImport.how` says which happened.
 
-A Deflated file is inflated in pieces against a bound set by its own header (the pixel data
-it claims, checked like any image's), so a small file cannot unpack to gigabytes first.
+Reading the file safely (a Deflated one inflated against a bound) is `dicom_seg_read`'s job.
 """
 
 from __future__ import annotations
 
-import os
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import BinaryIO
 
 import highdicom as hd
 import numpy as np
 import pydicom
-from pydicom.filereader import read_dataset, read_preamble
 from pydicom.multival import MultiValue
 from pydicom.pixels import iter_pixels
-from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from viewer.errors import GeometryError, LoadError
-from viewer.io.size_guard import check_claimed_size, claimed_bytes
+from viewer.io.dicom_seg_read import check_pixel_size, read_seg_dataset
 from viewer.model.geometry import Geometry
 from viewer.model.label_layers import LabelLayers, SegmentInfo
 from viewer.model.segments import SegmentTable, default_colour
 
-SEG_SOP_CLASSES = {
-    "1.2.840.10008.5.1.4.1.1.66.4",  # Segmentation Storage
-    "1.2.840.10008.5.1.4.1.1.66.7",  # Label Map Segmentation Storage
-}
 _TOL = 1e-2  # voxels
 _TIE = 1e-6  # pixels: a voxel centre this close to a pixel border goes to the higher pixel
 MAX_ID = 65535  # segment ids are label values (uint16)
-# inflated bytes a Deflated SEG may hold besides its pixel data: the elements before the pixel
-# geometry, and the functional groups of each frame (highdicom and dcmqi write ~0.5-1 KB)
-_HEADER_BYTES = 16 * 2**20
-_FRAME_HEADER_BYTES = 8 * 1024
-_PIXEL_GEOMETRY = 0x00280100  # Bits Allocated: the last of Frames, Rows, Columns, Bits
 
 
 class SegPlacement(str, Enum):
@@ -84,7 +69,7 @@ def read_dicom_seg(
     with a GeometryError: its coordinates mean nothing on this image.
     """
     p = Path(path)
-    ds = _read(p)
+    ds = read_seg_dataset(p)
     try:
         seg_for = _check_frame_of_reference(ds, frame_of_reference_uid, p)
         segments, by_number = _segments(ds, table, p)
@@ -176,7 +161,7 @@ def _place_frames(
     frames = _frame_groups(ds, p)
     seg_type = str(ds.get("SegmentationType", "BINARY")).upper()
     threshold = _pixel_threshold(ds, seg_type)
-    _check_pixel_size(ds, p)
+    check_pixel_size(ds, p)
     placed = _PlacedFrames({n: np.zeros(geometry.shape_zyx, dtype=bool) for n in numbers})
     for i, pixels in enumerate(_frames(ds, p)):
         if i >= len(frames):
@@ -357,151 +342,6 @@ def _footprint_voxels(
         voxel[:, across], voxel[:, j_axis], voxel[:, k_axis] = i[ok], j[ok], k[ok]
         found.append(voxel)
     return np.concatenate(found), reached
-
-
-def _read(p: Path) -> pydicom.Dataset:
-    if not p.exists():
-        raise LoadError("file not found", p)
-    try:
-        meta = pydicom.filereader.read_file_meta_info(str(p))
-        if meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian:
-            ds = _read_deflated(p)
-        else:
-            ds = pydicom.dcmread(str(p))
-    except LoadError:
-        raise
-    except (
-        pydicom.errors.InvalidDicomError,
-        OSError,
-        ValueError,
-        TypeError,  # a Deflated header's frame count or size of the wrong kind
-        zlib.error,
-    ) as e:
-        raise LoadError(f"not a readable DICOM file ({e})", p) from e
-    if str(ds.get("SOPClassUID", "")) not in SEG_SOP_CLASSES:
-        modality = ds.get("Modality", "?")
-        raise LoadError(f"not a DICOM SEG object (modality {modality})", p)
-    if "SegmentSequence" not in ds or "PixelData" not in ds:
-        raise LoadError("DICOM SEG has no segments or no pixel data", p)
-    return ds
-
-
-class _BoundedInflate:
-    """A read-only file over the inflated dataset of a Deflated DICOM file, for pydicom's
-    reader: it inflates in pieces only as far as it is read, and reading past `limit` bytes
-    sets `over` (a LoadError) and raises it -- pydicom wraps some errors in its own, so the
-    caller checks `over`."""
-
-    _PIECE = 1 << 20  # compressed bytes read at a time
-
-    def __init__(self, f: BinaryIO, limit: int, p: Path) -> None:
-        self._f = f
-        self._z = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as PS3.5 A.5 has it
-        self._data = bytearray()
-        self._pos = 0
-        self._p = p
-        self.name = str(p)  # pydicom names the file in its messages
-        self.limit = limit
-        self.over: LoadError | None = None
-
-    def _fill(self, end: int) -> None:
-        while len(self._data) < end and not self._z.eof:
-            piece = self._z.unconsumed_tail or self._f.read(self._PIECE)
-            if not piece:
-                return  # the file ends early: pydicom reports the cut element
-            self._data += self._z.decompress(piece, end - len(self._data))
-
-    def read(self, n: int = -1) -> bytes:
-        end = self.limit + 1 if n is None or n < 0 else self._pos + n
-        self._fill(min(end, self.limit + 1))
-        if end > self.limit and len(self._data) > self.limit:
-            self.over = LoadError(
-                f"the Deflated SEG inflates past {self.limit / 2**20:.1f} MB, more than its "
-                "header accounts for (a decompression bomb?)",
-                self._p,
-            )
-            raise self.over
-        out = bytes(self._data[self._pos : end])
-        self._pos += len(out)
-        return out
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        if whence == os.SEEK_END:
-            self.read()  # to the end (within the limit)
-            base = len(self._data)
-        else:
-            base = self._pos if whence == os.SEEK_CUR else 0
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-
-def _read_deflated(p: Path) -> pydicom.Dataset:
-    """The dataset of a Deflated Explicit VR file, inflated no further than its header allows.
-
-    pydicom inflates the whole file at once, and deflate packs up to ~1000:1: a 300 KB file
-    can claim 300 MB. Here the elements up to the pixel geometry (Frames, Rows, Columns, Bits)
-    are read within _HEADER_BYTES; the pixel data they claim is checked against memory and the
-    file's size like any image's; then the whole dataset is read within that claim plus room
-    for the header and every frame's functional groups.
-    """
-    with open(p, "rb") as f:
-        preamble = read_preamble(f, False)
-        meta = pydicom.dataset.FileMetaDataset(
-            read_dataset(f, False, True, stop_when=lambda tag, vr, length: tag >> 16 != 2)
-        )
-        stored = os.fstat(f.fileno()).st_size - f.tell()
-        stream = _BoundedInflate(f, _HEADER_BYTES, p)
-        head = _read_inflated(stream, stop_when=lambda tag, vr, length: tag > _PIXEL_GEOMETRY)
-        pixels = _claimed_pixel_bytes(head)
-        check_claimed_size(str(p), pixels, stored_bytes=stored, compressed=True)
-        frames = max(int(head.get("NumberOfFrames", 1) or 1), 1)
-        stream.limit = _HEADER_BYTES + frames * _FRAME_HEADER_BYTES + pixels
-        stream.seek(0)
-        dataset = _read_inflated(stream)
-    ds = pydicom.dataset.FileDataset(str(p), dataset, preamble, meta, False, True)
-    ds.set_original_encoding(False, True, dataset.original_character_set)
-    return ds
-
-
-def _read_inflated(stream: _BoundedInflate, **kwargs) -> pydicom.Dataset:
-    """pydicom's reading of `stream` from its position (Explicit VR Little Endian, as a
-    Deflated dataset is inside); the stream's own LoadError when it went past its limit."""
-    try:
-        dataset = read_dataset(stream, False, True, **kwargs)  # type: ignore[arg-type]
-    except Exception:
-        if stream.over is not None:
-            raise stream.over from None
-        raise
-    if stream.over is not None:  # swallowed on the way (pydicom logs a cut element and goes on)
-        raise stream.over
-    return dataset
-
-
-def _claimed_pixel_bytes(ds: pydicom.Dataset) -> int:
-    """Bytes of pixel data the header claims: Frames x Rows x Columns x Bits Allocated, packed
-    (a BINARY SEG has 1 bit a pixel). Python integers: a lying header cannot wrap to 0."""
-    sizes = [
-        max(int(ds.get(keyword, default) or default), 0)
-        for keyword, default in (
-            ("NumberOfFrames", 1),
-            ("Rows", 0),
-            ("Columns", 0),
-            ("BitsAllocated", 1),
-        )
-    ]
-    return (claimed_bytes(sizes, 1) + 7) // 8
-
-
-def _check_pixel_size(ds: pydicom.Dataset, p: Path) -> None:
-    """LoadError, before any frame is decoded, when the claimed pixel data is more than memory
-    allows or than the file holds (native data) or can unpack to (compressed data)."""
-    syntax = getattr(ds, "file_meta", pydicom.Dataset()).get("TransferSyntaxUID")
-    compressed = bool(syntax is not None and syntax.is_compressed)
-    stored = len(ds.PixelData or b"")
-    check_claimed_size(str(p), _claimed_pixel_bytes(ds), stored_bytes=stored, compressed=compressed)
 
 
 def _segments(
