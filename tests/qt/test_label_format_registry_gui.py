@@ -13,6 +13,7 @@ from PyQt5 import QtCore, QtWidgets
 from qt_helpers import phantom_document
 from test_unsaved_guard_gui import activate, ctrl_o, paint
 
+from viewer.errors import LoadError
 from viewer.io import write_volume
 from viewer.io.atomic_save import atomic_write_bytes
 from viewer.io.labels import registry
@@ -72,7 +73,15 @@ def test_filters_come_from_the_registry(dummy_format):
     assert registry.format_for_name("case.DMY") is dummy_format
     registry.unregister("dummy")
     assert "*.dmy" not in registry.save_filter() + registry.open_filter()
-    assert registry.save_filter() == "Label files (*.nii.gz *.nii *.seg.nrrd *.nrrd *.nhdr)"
+    # .nhdr is read (with its data file) but never written: a save never offers it
+    assert registry.save_filter() == "Label files (*.nii.gz *.nii *.seg.nrrd *.nrrd)"
+    assert "*.nhdr" in registry.open_filter()
+    with pytest.raises(LoadError) as e:
+        registry.save_format("case.nhdr")
+    assert (
+        e.value.message
+        == "case.nhdr: RadLabel reads .nhdr labels but does not write them (use .nrrd)"
+    )
 
 
 def test_saved_and_opened_by_suffix_with_geometry(dummy_format, tmp_path):

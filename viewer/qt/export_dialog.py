@@ -45,13 +45,16 @@ OTHER_SUFFIXES = {"dicom-seg": "_seg.dcm", "stats-csv": "_statistics.csv"}
 
 def export_formats() -> dict[str, tuple[str, str | None]]:
     """Every format the dialog lists: key -> (text, file-dialog filter or None for a folder)."""
-    labels = {f.key: (f"{f.name} ({f.suffixes[0]})", f.file_filter) for f in label_file_formats()}
+    labels = {
+        f.key: (f"{f.name} ({f.write_suffixes[0]})", f.save_file_filter)
+        for f in label_file_formats()
+    }
     return {**labels, **OTHER_FORMATS}
 
 
 def default_suffix(fmt: str) -> str:
     """The ending of the file name the dialog proposes for format `fmt`."""
-    labels = {f.key: f.suffixes[0] for f in label_file_formats()}
+    labels = {f.key: f.write_suffixes[0] for f in label_file_formats()}
     return labels.get(fmt) or OTHER_SUFFIXES[fmt]
 
 

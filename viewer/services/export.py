@@ -132,7 +132,9 @@ def check_output(fmt: str, out: str | Path) -> None:
     except LoadError:
         named = None
     if named is not wanted:  # e.g. .seg.nrrd for --format nrrd: the name decides the format
-        raise SaveError(f"--format {fmt} needs a file name ending in {wanted.suffixes[0]}", out)
+        raise SaveError(
+            f"--format {fmt} needs a file name ending in {wanted.write_suffixes[0]}", out
+        )
 
 
 def refuse_existing(paths: Iterable[Path], overwrite: bool) -> None:

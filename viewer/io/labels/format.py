@@ -46,7 +46,8 @@ class LabelFormat:
     `read_onto` (placed on the image); it can be saved to when it has `write`. `layers`: the
     writer keeps overlapping segments (else it gets one label map). `empty_segments`: the file
     stores segments without voxels, so a label map saved to it brings the segment table's
-    undrawn entries (names, colours, ids) along.
+    undrawn entries (names, colours, ids) along. `read_only_suffixes`: endings of `suffixes`
+    that are read but not offered for saving.
     """
 
     key: str
@@ -58,11 +59,22 @@ class LabelFormat:
     read_onto: GridReader | None = None
     layers: bool = False
     empty_segments: bool = False
+    read_only_suffixes: tuple[str, ...] = ()  # endings read but never written (a .nhdr pair)
+
+    @property
+    def write_suffixes(self) -> tuple[str, ...]:
+        """The endings a save to this format may have."""
+        return tuple(s for s in self.suffixes if s not in self.read_only_suffixes)
 
     @property
     def file_filter(self) -> str:
         """This format's file-dialog filter, e.g. 'NIfTI label map (*.nii.gz *.nii)'."""
         return f"{self.name} ({' '.join('*' + s for s in self.suffixes)})"
+
+    @property
+    def save_file_filter(self) -> str:
+        """The filter of a save dialog: only the endings this format writes."""
+        return f"{self.name} ({' '.join('*' + s for s in self.write_suffixes)})"
 
     def matches_name(self, path: str | Path) -> str:
         """The ending of `path` this format owns ('' when none)."""

@@ -70,13 +70,21 @@ def format_for_name(path: str | Path, formats: list[LabelFormat] | None = None) 
 def save_format(path: str | Path) -> LabelFormat:
     """The format a label file of this name is saved in; LoadError for names no writable
     format owns."""
+    endings = [f.write_suffixes[0] for f in writable()]
     try:
-        return format_for_name(path, writable())
+        found = format_for_name(path, writable())
     except LoadError:
-        endings = [f.suffixes[0] for f in writable()]
         raise LoadError(
             f"unknown label file type (use {', '.join(endings[:-1])} or {endings[-1]})", path
         ) from None
+    ending = found.matches_name(path)
+    if ending in found.read_only_suffixes:
+        raise LoadError(
+            f"RadLabel reads {ending} labels but does not write them "
+            f"(use {found.write_suffixes[0]})",
+            path,
+        )
+    return found
 
 
 def read_format(path: Path) -> LabelFormat:
@@ -97,16 +105,16 @@ def read_format(path: Path) -> LabelFormat:
 def save_suffixes() -> tuple[str, ...]:
     """Every ending labels can be saved with, longest first (so `.seg.nrrd` is found before
     `.nrrd` by a first-match search)."""
-    return tuple(sorted({s for f in writable() for s in f.suffixes}, key=len, reverse=True))
+    return tuple(sorted({s for f in writable() for s in f.write_suffixes}, key=len, reverse=True))
 
 
 def default_save_suffix() -> str:
-    return writable()[0].suffixes[0]
+    return writable()[0].write_suffixes[0]
 
 
 def save_filter() -> str:
     """The save dialog's filter: one entry with every ending a save understands."""
-    return _all_of("Label files", writable())
+    return _all_of("Label files", writable(), writing=True)
 
 
 def open_filter() -> str:
@@ -117,8 +125,8 @@ def open_filter() -> str:
     )
 
 
-def _all_of(title: str, formats: list[LabelFormat]) -> str:
-    endings = []
+def _all_of(title: str, formats: list[LabelFormat], writing: bool = False) -> str:
+    endings: list[str] = []
     for f in formats:
-        endings += [s for s in f.suffixes if s not in endings]
+        endings += [s for s in (f.write_suffixes if writing else f.suffixes) if s not in endings]
     return f"{title} ({' '.join('*' + s for s in endings)})"

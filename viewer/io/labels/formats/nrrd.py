@@ -14,4 +14,5 @@ FORMAT = LabelFormat(
     suffixes=(".nrrd", ".nhdr"),
     read=read_label_volume,
     write=partial(write_label_map, kind="NRRD"),
+    read_only_suffixes=(".nhdr",),  # the image writer makes one attached file, never a pair
 )
