@@ -44,7 +44,7 @@ def test_a_1mm_brain_is_coarsened_for_the_cpu():
     assert stage["spacing_zyx"] == [2.14359] * 3  # 1.1^8: the first at most 16 patches
     assert stage["median_shape_zyx"] == [119, 119, 119]
     assert stage["patch_zyx"] == [48, 48, 48]
-    assert stage["widths"] == [8, 16, 32, 64]
+    assert stage["widths"] == [16, 32, 64, 128]
 
 
 def test_mr_plan_from_two_cases():

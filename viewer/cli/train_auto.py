@@ -55,7 +55,7 @@ def add_parser(sub) -> None:
         type=int,
         default=0,
         metavar="N",
-        help="channels of the network's first level, doubling per level (default: plan; 8 on "
+        help="channels of the network's first level, doubling per level (default: plan; 16 on "
         "a CPU, 32 with --gpu)",
     )
     p.add_argument("--gpu", action="store_true", help="plan for a GPU (bigger patches, wider net)")
