@@ -228,3 +228,48 @@ def test_a_new_model_dir_reopens_the_session_there_at_the_next_click(doc, monkey
     service.request_click(zyx)
     assert service.wait(30) and opened == [None, tmp_path / "v2"]  # opened once
     service.shutdown()
+
+
+def _ball_study(centres) -> Document:
+    from viewer.model.geometry import Geometry
+    from viewer.model.volume import Volume
+
+    a = np.zeros((24, 24, 24), np.float32)
+    z, y, x = np.ogrid[:24, :24, :24]
+    for c in centres:
+        a[(z - c[0]) ** 2 + (y - c[1]) ** 2 + (x - c[2]) ** 2 <= 16] = 1000
+    return Document(Volume(a, Geometry((24, 24, 24))))
+
+
+def test_a_click_queued_on_one_study_never_lands_in_the_next_ones_session():
+    """The user clicks on study A while the engine is still opening, then opens study B: A's
+    click must not become a hidden click (and a blob in the preview) in B's session."""
+    study_a = _ball_study([(6, 6, 6)])
+    study_b = _ball_study([(6, 6, 6), (17, 17, 17)])  # B has tissue where A was clicked
+    opening, go_on = threading.Event(), threading.Event()
+    sessions = []
+
+    def slow_open(engine):
+        opening.set()
+        go_on.wait(10)  # the engine is still opening when the user switches study
+        sessions.append(open_session(engine="classic"))
+        return sessions[-1]
+
+    results = []
+    svc = AIService("classic", session_factory=slow_open)
+    svc.listener = results.append
+    svc.set_document(study_a, prepare=False)
+    svc.request_click((6, 6, 6))
+    assert opening.wait(10)
+    svc.set_document(study_b, prepare=False)
+    go_on.set()
+    assert svc.wait(30)
+    (stale,) = results
+    assert stale.prediction is None and stale.error == "" and stale.generation != svc.generation
+    svc.request_click((17, 17, 17))
+    assert svc.wait(30)
+    (session,) = sessions
+    assert [c.zyx for c in session.clicks] == [(17, 17, 17)]
+    mask = session.segmentation()
+    assert (bool(mask[6, 6, 6]), bool(mask[17, 17, 17])) == (False, True)
+    svc.shutdown()

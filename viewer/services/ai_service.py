@@ -106,6 +106,12 @@ class AIService:
         self.generation = 0
         self._image: tuple[np.ndarray, tuple[float, float, float]] | None = None
         self._image_token = 0
+        # (token, image) published in one assignment: the worker reads both from the same
+        # study (a new token with the old image would segment the next study on the old pixels)
+        self._published: tuple[int, tuple[np.ndarray, tuple[float, float, float]] | None] = (
+            0,
+            None,
+        )
         self._closed = False
         # worker-thread state: touched only by jobs running on the executor
         self._session: InteractiveSession | None = None
@@ -130,12 +136,16 @@ class AIService:
         """Use the open document's image (or none); `prepare` readies the engine and image in
         the background now (else on the first click or `prepare()`)."""
         self.generation += 1
-        self._image_token += 1
+        token = self._image_token + 1
         if document is None or not document.volume.is_segmentable:
-            self._image = None
+            image = None
+        else:
+            spacing = tuple(float(s) for s in document.geometry.spacing_zyx)
+            image = (document.volume.array, spacing)
+        self._published = (token, image)  # type: ignore[assignment]
+        self._image_token, self._image = token, image  # type: ignore[assignment]
+        if image is None:
             return
-        spacing = tuple(float(s) for s in document.geometry.spacing_zyx)
-        self._image = (document.volume.array, spacing)  # type: ignore[assignment]
         if prepare:
             self.prepare()
 
@@ -172,15 +182,18 @@ class AIService:
             if self._pending >= self.max_pending:
                 return None
         pt = tuple(int(v) for v in zyx)
+        token, gen = self._image_token, self.generation  # the study and clicks it was made on
         return self._submit(
-            AIRequest.CLICK, lambda: self._session_ready().add_click(pt, bool(positive))
+            AIRequest.CLICK,
+            lambda: self._on_study(token, gen, lambda s: s.add_click(pt, positive)),
         )
 
     def request_undo(self) -> int | None:
         """Queue taking back the last click."""
         if self._image is None or self._closed:
             return None
-        return self._submit(AIRequest.UNDO, lambda: self._session_ready().undo())
+        token, gen = self._image_token, self.generation
+        return self._submit(AIRequest.UNDO, lambda: self._on_study(token, gen, lambda s: s.undo()))
 
     def request_reset(self) -> int | None:
         """Forget all clicks; answers still in flight become stale (a new generation)."""
@@ -282,13 +295,25 @@ class AIService:
             or self._opened_on != self.model_dir
         ):
             self._open(self.requested_engine)
-        token, image = self._image_token, self._image
+        token, image = self._published
         if image is None:
             raise SegmentationError("no image is open")
         if self._session_token != token:
             self._session.set_image(*image)
             self._session_token = token
         return self._session
+
+    def _on_study(
+        self, token: int, gen: int, step: Callable[[InteractiveSession], Prediction | None]
+    ) -> Prediction | None:
+        """`step(session)` only when the session holds the image of study `token` and nothing
+        made the clicks stale since (`gen`: another study, engine, model or a reset): a click
+        queued before must not land in the session of what is open now, where it would be a
+        click the tool does not know about; it is dropped (its answer is stale anyway)."""
+        session = self._session_ready()
+        if self._session_token != token or self.generation != gen:
+            return None
+        return step(session)
 
     def _job_prepare(self) -> None:
         _warm(self._session_ready())
