@@ -202,6 +202,8 @@ def test_cancel_leaves_the_document_unchanged(qtbot, window, auto, model_dir, st
         qtbot.waitExposed(dialog)
         cancel = next(b for b in dialog.findChildren(QtWidgets.QPushButton) if b.text() == "Cancel")
         qtbot.mouseClick(cancel, QtCore.Qt.LeftButton)
+        # Qt hides a progress dialog on Cancel; it stays shown until the job has stopped
+        assert (dialog.isVisible(), dialog.labelText()) == (True, "Cancelling...")
     assert done.args[0] is None
     assert np.array_equal(doc.labels.array, old)
     assert _table(doc) == table_before
@@ -317,3 +319,21 @@ def test_in_a_project_case_the_active_auto_model_runs_and_its_result_is_the_orig
         assert np.array_equal(read_label_file(original, grid, {0, 1, 2}), answer)
     finally:
         window.ai.service.shutdown()
+
+
+def test_an_unreadable_project_file_gives_a_reason_not_an_error(qtbot, window, auto, monkeypatch):
+    """project.json unreadable for a moment (a network share): Auto-segment says why it cannot
+    run instead of raising out of a slot (which would drop a finished result)."""
+    from viewer.errors import LoadError
+
+    class Unreadable:
+        def active_auto_model_dir(self):
+            raise LoadError("cannot read the project file (Input/output error)", "/p/project.json")
+
+    monkeypatch.setattr(auto, "_project", lambda: Unreadable())
+    choice = auto.model()
+    assert choice.folder is None
+    assert choice.reason == (
+        "The project cannot be read: /p/project.json: cannot read the project file "
+        "(Input/output error)"
+    )

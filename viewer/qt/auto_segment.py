@@ -22,6 +22,7 @@ import numpy as np
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 from viewer.commands.auto_result import AutoReport, auto_result_command
+from viewer.errors import RadLabelError
 from viewer.qt.background_job import BackgroundJob
 from viewer.services.auto_segment import run_auto_segment
 
@@ -141,7 +142,10 @@ class AutoSegmentController(QtCore.QObject):
         """The model Auto-segment would run now, or why there is none."""
         project = self._project()
         if project is not None:
-            folder = project.active_auto_model_dir()
+            try:
+                folder = project.active_auto_model_dir()
+            except RadLabelError as e:  # project.json unreadable for a moment (a network share)
+                return ModelChoice(None, None, f"The project cannot be read: {e.message}")
             if folder is None:
                 return ModelChoice(
                     None,
@@ -288,7 +292,10 @@ class AutoSegmentController(QtCore.QObject):
         if self.job is not None:
             self.job.cancel_event.set()
             if self.progress is not None:
+                # QProgressDialog hides itself on Cancel: show it again until the job has stopped
                 self.progress.setLabelText("Cancelling...")
+                self.progress.show()
+            self.window.statusBar().showMessage("Cancelling Auto-segment...", STATUS_MS)
 
     def _on_progress(self, fraction: float, _text: str) -> None:
         if (
