@@ -484,18 +484,24 @@ def test_label_reader_on_its_own_grid_refuses_outside_data_files_and_truncated_g
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", ["gzip", "bzip2"])
 @pytest.mark.parametrize("attached", [True, False], ids=["attached", "detached"])
-def test_seg_nrrd_gzip_inflating_past_its_claimed_size_is_refused(tmp_path, monkeypatch, attached):
-    """A small gzip stream of 32 MB of zeros under a header claiming 2x2x2 bytes is stopped
-    once the claim (+ 1 MB) has come out, before pynrrd inflates all of it."""
+def test_seg_nrrd_gzip_inflating_past_its_claimed_size_is_refused(
+    tmp_path, monkeypatch, attached, kind
+):
+    """A small gzip (or bzip2) stream of 32 MB of zeros under a header claiming 2x2x2 bytes is
+    stopped once the claim (+ 1 MB) has come out, before pynrrd inflates all of it."""
+    import bz2
+
     import nrrd
 
-    bomb = gzip.compress(b"\0" * (32 << 20), 9)
+    compress = gzip.compress if kind == "gzip" else bz2.compress
+    bomb = compress(b"\0" * (32 << 20), 9)
     header = tmp_path / "bomb.seg.nrrd"
     head = nrrd_header(
         None if attached else "bomb.raw.gz",
         sizes=(2, 2, 2),
-        encoding="gzip",
+        encoding=kind,
         extra="Segment0_ID:=Segment_1\nSegment0_Name:=a\nSegment0_LabelValue:=1\n",
     ).replace("type: short", "type: unsigned char")
     if attached:
@@ -511,9 +517,23 @@ def test_seg_nrrd_gzip_inflating_past_its_claimed_size_is_refused(tmp_path, monk
     with pytest.raises(LoadError) as e:
         read_seg_nrrd(header)
     assert e.value.message == (
-        f"{header}: the gzip data inflates to more than the 8 bytes the header claims "
+        f"{header}: the {kind} data inflates to more than the 8 bytes the header claims "
         "(a corrupt or hostile file)"
     )
+
+
+def test_a_bzip2_seg_nrrd_within_its_claim_reads(tmp_path):
+    import bz2
+
+    voxels = np.arange(8, dtype=np.uint8).reshape(2, 2, 2) % 2
+    path = tmp_path / "small.seg.nrrd"
+    head = nrrd_header(
+        sizes=(2, 2, 2),
+        encoding="bzip2",
+        extra="Segment0_ID:=Segment_1\nSegment0_Name:=a\nSegment0_LabelValue:=1\n",
+    ).replace("type: short", "type: unsigned char")
+    path.write_bytes(head.encode() + bz2.compress(voxels.tobytes()))
+    np.testing.assert_array_equal(read_seg_nrrd(path).layers[0], voxels)
 
 
 @pytest.mark.timeout(30)

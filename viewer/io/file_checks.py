@@ -8,6 +8,7 @@ first so that such files give a LoadError naming the file instead.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import os
 import re
@@ -257,13 +258,22 @@ def verify_gzip(path: str, offset: int = 0, enough: int | None = None) -> int:
     Python's gzip) and return its decompressed size. Stops early once more than `enough` bytes
     came out: the pixels a header needs are all there. LoadError for a stream that ends early,
     fails its CRC or is not gzip."""
+    return verify_stream(path, "gzip", offset, enough)
+
+
+def verify_stream(path: str, kind: str, offset: int = 0, enough: int | None = None) -> int:
+    """`verify_gzip` for a `kind` "gzip" or "bzip2" stream: decompressed piece by piece, so a
+    small file that would unpack to gigabytes is measured, never held."""
     total = 0
     try:
         with open(path, "rb") as raw:
             raw.seek(offset)
-            with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+            opened = (
+                gzip.GzipFile(fileobj=raw, mode="rb") if kind == "gzip" else bz2.BZ2File(raw, "rb")
+            )
+            with opened as stream:
                 while True:
-                    chunk = gz.read(_GZIP_PIECE)
+                    chunk = stream.read(_GZIP_PIECE)
                     if not chunk:
                         break
                     total += len(chunk)
@@ -271,7 +281,7 @@ def verify_gzip(path: str, offset: int = 0, enough: int | None = None) -> int:
                         break
     except EOFError:
         raise LoadError(
-            f"file is truncated: the gzip stream ends early (after {total} bytes)", path
+            f"file is truncated: the {kind} stream ends early (after {total} bytes)", path
         ) from None
     except gzip.BadGzipFile as e:
         if "crc" in str(e).lower():
@@ -280,5 +290,7 @@ def verify_gzip(path: str, offset: int = 0, enough: int | None = None) -> int:
     except zlib.error as e:
         raise LoadError(f"file is corrupt: gzip data cannot be decompressed ({e})", path) from None
     except OSError as e:
+        if kind == "bzip2" and not e.errno:  # bz2 reports bad data as a bare OSError
+            raise LoadError(f"file is corrupt: not a valid bzip2 stream ({e})", path) from None
         raise LoadError(f"cannot read file ({e.strerror or e})", path) from None
     return total

@@ -8,8 +8,8 @@ header has those fields or a layer axis is read as one, whatever its name.
 Segments without voxels are written too (extent '0 -1 0 -1 0 -1'), so a named segment not yet
 drawn survives a save. The header is UTF-8 both ways, as Slicer writes it (pynrrd reads and writes
 ASCII only), and key/value fields use Teem's escapes (`\\n` for a newline, `\\\\` for a
-backslash): a name can never end its line and start a field of its own. A gzip stream is
-inflated in pieces first and refused once it gives more than its header claims.
+backslash): a name can never end its line and start a field of its own. A gzip (or bzip2)
+stream is inflated in pieces first and refused once it gives more than its header claims.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from scipy.ndimage import find_objects
 
 from viewer.errors import LoadError, SaveError
 from viewer.io.atomic_save import atomic_write
-from viewer.io.file_checks import HEADER_LIMIT, NRRD_HEADER_LIMIT, detached_data, verify_gzip
+from viewer.io.file_checks import HEADER_LIMIT, NRRD_HEADER_LIMIT, detached_data, verify_stream
 from viewer.io.labels.format import LabelFormat
 from viewer.io.plausible import check_geometry
 from viewer.io.sitk_convert import NON_ORTHONORMAL_REASON, direction_is_orthonormal, orthonormalize
@@ -334,15 +334,17 @@ def _check_before_reading(p: Path) -> tuple[dict, int]:
     # pynrrd skips lines one readline at a time: more lines than bytes would loop for ever
     if any(line_skip > os.path.getsize(f) for f, _ in files):
         raise LoadError(f"NRRD line skip {line_skip} is beyond the end of the data", p)
-    if encoding in ("gzip", "gz"):
+    kind = {"gzip": "gzip", "gz": "gzip", "bzip2": "bzip2", "bz2": "bzip2"}.get(encoding)
+    if kind is not None:
         # byte skip applies to the inflated data; a small margin as for images (volume_files)
         enough = claimed + max(byte_skip, 0) + (1 << 20)
         total = 0
         for name, start in files:
-            total += verify_gzip(name, _after_lines(name, start, line_skip), enough - total)
+            at = _after_lines(name, start, line_skip)
+            total += verify_stream(name, kind, at, enough - total)
             if total > enough:
                 raise LoadError(
-                    f"the gzip data inflates to more than the {claimed} bytes the header "
+                    f"the {kind} data inflates to more than the {claimed} bytes the header "
                     "claims (a corrupt or hostile file)",
                     p,
                 )
