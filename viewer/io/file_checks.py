@@ -22,7 +22,7 @@ HEADER_LIMIT = 1 << 20  # a text header longer than 1 MB is not a header
 # except a segmentation's: Slicer-style .seg.nrrd headers hold ~10 fields per segment, and
 # 65535 segments (every label value) need ~25 MB; read piece by piece up to the blank line
 NRRD_HEADER_LIMIT = 64 << 20
-_NRRD_HEADER_END = re.compile(rb"\n\r?\n")
+NRRD_HEADER_END = re.compile(rb"\n\r?\n")
 MAX_DATA_FILES = 100_000
 _GZIP_PIECE = 1 << 18  # decompressed bytes per read: cache-sized pieces inflate fastest
 
@@ -148,9 +148,15 @@ def _expand(ref: str, rest: list[str], header: str) -> list[str]:
 def _read_header_text(
     path: str, limit: int = HEADER_LIMIT, end: re.Pattern | None = None
 ) -> tuple[str, bool]:
-    """The header region of `path` as text -- its first `limit` bytes, or less when `end` (the
-    header's closing pattern) turns up sooner -- and whether the file goes on past them."""
+    """The header region of `path` as text (`read_head`) and whether the file goes on past it."""
     size = regular_file_size(path)
+    head = read_head(path, limit, end)
+    return head.decode("latin-1"), size > len(head)
+
+
+def read_head(path: str | os.PathLike, limit: int, end: re.Pattern | None = None) -> bytes:
+    """The first `limit` bytes of `path`, or less when `end` (a header's closing pattern) turns
+    up sooner: read in pieces, so a big file with its data attached is not read whole."""
     chunks: list[bytes] = []
     total = 0
     with open(path, "rb") as f:
@@ -162,8 +168,7 @@ def _read_header_text(
             total += len(piece)
             if end is not None and end.search(b"".join(chunks[-2:])):  # may span two pieces
                 break
-    head = b"".join(chunks)
-    return head.decode("latin-1"), size > len(head)
+    return b"".join(chunks)
 
 
 # Every byte some reader takes as the end of a header line (Python's splitlines, Teem's \r);
@@ -189,7 +194,7 @@ def _nrrd_fields(path: str) -> tuple[dict[str, str], list[str]]:
     """NRRD fields (lower-case keys) up to the blank line, and the lines after a data-file
     field (the names of a LIST). Lines end at \n (a \r before it dropped), as in Teem and
     pynrrd."""
-    text, more = _read_header_text(path, NRRD_HEADER_LIMIT, _NRRD_HEADER_END)
+    text, more = _read_header_text(path, NRRD_HEADER_LIMIT, NRRD_HEADER_END)
     end = re.search(r"\n\r?\n", text)
     if end is None and more:
         raise LoadError(f"the header does not end within its first {NRRD_HEADER_LIMIT} bytes", path)

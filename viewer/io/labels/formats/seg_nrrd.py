@@ -26,7 +26,14 @@ from scipy.ndimage import find_objects
 
 from viewer.errors import LoadError, SaveError
 from viewer.io.atomic_save import atomic_write
-from viewer.io.file_checks import HEADER_LIMIT, NRRD_HEADER_LIMIT, detached_data, verify_stream
+from viewer.io.file_checks import (
+    HEADER_LIMIT,
+    NRRD_HEADER_END,
+    NRRD_HEADER_LIMIT,
+    detached_data,
+    read_head,
+    verify_stream,
+)
 from viewer.io.labels.format import LabelFormat
 from viewer.io.plausible import check_geometry
 from viewer.io.sitk_convert import NON_ORTHONORMAL_REASON, direction_is_orthonormal, orthonormalize
@@ -258,7 +265,7 @@ def _read_header(p: Path) -> tuple[dict, int]:
     get their exact text back (pynrrd strips it), Teem's escapes undone.
     """
     try:
-        head = _header_bytes(p)
+        head = read_head(p, SEG_HEADER_LIMIT + 1, NRRD_HEADER_END)
     except OSError as e:
         raise LoadError(f"cannot read file ({e.strerror or e})", p) from None
     lines: list[str] = []
@@ -286,23 +293,6 @@ def _read_header(p: Path) -> tuple[dict, int]:
         if sep and ":" not in key and not line.startswith("#"):  # pynrrd's key, its value exact
             header[key.strip()] = _unescape(value)
     return header, pos
-
-
-def _header_bytes(p: Path) -> bytes:
-    """The file's start, read in pieces until the blank line that ends a NRRD header (or
-    SEG_HEADER_LIMIT + 1 bytes): a big attached segmentation is not read whole for it."""
-    chunks: list[bytes] = []
-    total = 0
-    with open(p, "rb") as f:
-        while total <= SEG_HEADER_LIMIT:
-            piece = f.read(min(HEADER_LIMIT, SEG_HEADER_LIMIT + 1 - total))
-            if not piece:
-                break
-            chunks.append(piece)
-            total += len(piece)
-            if re.search(rb"\n\r?\n", b"".join(chunks[-2:])):
-                break
-    return b"".join(chunks)
 
 
 def _check_before_reading(p: Path) -> tuple[dict, int]:
