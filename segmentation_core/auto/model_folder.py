@@ -70,6 +70,10 @@ def check_plan(plan: dict) -> list[str]:
         plan["normalization"].get("scheme"), str
     ):
         raise ValueError("normalization must name its scheme")
+    if plan["normalization"]["scheme"] not in ("ct", "zscore"):
+        raise ValueError("normalization scheme must be 'ct' or 'zscore'")
+    if plan["normalization"].get("mask", "nonzero") != "nonzero":
+        raise ValueError("normalization mask must be 'nonzero' when given")
     stages = plan["stages"]
     if not isinstance(stages, list) or not 1 <= len(stages) <= 4:
         raise ValueError("stages must be a list of 1 to 4 stages")

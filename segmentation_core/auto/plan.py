@@ -215,12 +215,13 @@ def make_plan(
             "std": max(fi["std"], 1e-6),
         }
         if ct
-        else {"scheme": "zscore"}
+        else {"scheme": "zscore", "mask": "nonzero"}
     )
     why.append(
         "CT: clip to foreground 0.5-99.5 percentiles, z-score with foreground mean/std"
         if ct
-        else "per-image z-score (no absolute intensity scale)"
+        else "per-image z-score over the non-zero voxels (no absolute intensity scale; a "
+        "skull-stripped image is scored on its tissue alone)"
     )
     names = {str(v): (label_names or {}).get(v, f"label {v}") for v in values}
     symmetric = {

@@ -133,6 +133,18 @@ def normalise(image: np.ndarray, norm: dict) -> np.ndarray:
         np.clip(out, norm["clip"][0], norm["clip"][1], out=out)
         out -= np.float32(norm["mean"])
         out /= np.float32(norm["std"])
+    elif norm.get("mask") == "nonzero":
+        # nnU-Net's masked z-score: a skull-stripped or zero-filled image takes its statistics
+        # from the tissue alone, so tissue lands where it does in an image with a background;
+        # the zeros stay 0 (an image without zeros is z-scored whole, as below)
+        inside = out != 0
+        if inside.any():
+            values = out[inside]
+            mean, std = float(values.mean(dtype=np.float64)), float(values.std(dtype=np.float64))
+            del values
+            out -= np.float32(mean)
+            out /= np.float32(max(std, 1e-6))
+            out[~inside] = 0
     else:
         mean, std = float(out.mean(dtype=np.float64)), float(out.std(dtype=np.float64))
         out -= np.float32(mean)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from segmentation_core.synth.generate import generate_detailed, head_box
+from segmentation_core.synth.generate import generate_detailed, head_box, maybe_strip
 from segmentation_core.synth.intensity import label_values
 from segmentation_core.synth.params import SynthParams
 
@@ -66,7 +66,9 @@ class CompactMap:
         """(float32 image, int32 label with `params`' dropped values set to 0) on this map's
         grid: the codes are generated on, then mapped back to values."""
         p = params or SynthParams()
-        keep_all = replace(p, drop_min=None, drop_values=(), crop_margin_mm=None)
+        keep_all = replace(
+            p, drop_min=None, drop_values=(), crop_margin_mm=None, stripped_probability=0.0
+        )
         if p.prior:  # the prior names real values: generation sees their codes
             table = dict(p.prior)
             coded = tuple(
@@ -77,4 +79,7 @@ class CompactMap:
         out_values = np.array(
             [0 if p.dropped(int(v)) else int(v) for v in self.values], dtype=np.int32
         )
-        return r.image, out_values[r.label]
+        label = out_values[r.label]
+        whole_head = any(p.dropped(int(v)) for v in self.values)
+        maybe_strip(rng, r.image, label, whole_head, p)  # on the real values: what is dropped
+        return r.image, label

@@ -1,6 +1,7 @@
 """`generate`: one random image (and its label) from a label map, SynthSeg's recipe:
 deform the labels, paint a Gaussian per label, bias field, blur to a random acquisition
-resolution (down and back up), noise, min-max normalisation, gamma.
+resolution (down and back up), noise, min-max normalisation, gamma, and for a share of whole-head
+maps skull-stripping.
 
 Every draw comes from the `rng` passed in, in a fixed order, so a seed gives the same image.
 """
@@ -26,6 +27,7 @@ class SynthResult:
     stds: dict[int, float] = field(default_factory=dict)
     resolution_mm: tuple[float, float, float] | None = None  # None: not blurred
     gamma: float | None = None
+    stripped: bool = False  # skull-stripped (`SynthParams.stripped_probability`)
 
 
 def head_box(
@@ -95,6 +97,8 @@ def generate_detailed(
         if p.gamma:
             gamma = intensity.apply_gamma(rng, image, p)
     out_label = _drop(labels, values, p)
+    whole_head = any(p.dropped(int(v)) for v in values)
+    stripped = maybe_strip(rng, image, out_label, whole_head, p)
     return SynthResult(
         image=np.ascontiguousarray(image, dtype=np.float32),
         label=out_label,
@@ -103,7 +107,27 @@ def generate_detailed(
         stds={int(v): float(s) for v, s in zip(values, stds, strict=True)},
         resolution_mm=None if res is None else tuple(float(r) for r in res),
         gamma=gamma,
+        stripped=stripped,
     )
+
+
+def maybe_strip(
+    rng: np.random.Generator,
+    image: np.ndarray,
+    out_label: np.ndarray,
+    whole_head: bool,
+    p: SynthParams,
+) -> bool:
+    """With `p.stripped_probability`, zero `image` in place where `out_label` (dropped values
+    already 0) is 0; only for a `whole_head` map (one with dropped values), where label 0 means
+    outside the brain; elsewhere it is unlabelled tissue. The draw happens only when the
+    probability is set, so other images stay the same for a seed."""
+    if p.stripped_probability <= 0 or rng.random() >= p.stripped_probability:
+        return False
+    if not whole_head:
+        return False
+    image[out_label == 0] = 0
+    return True
 
 
 def _drop(labels: np.ndarray, values: np.ndarray, p: SynthParams) -> np.ndarray:

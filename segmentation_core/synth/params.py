@@ -55,6 +55,11 @@ class SynthParams:
 
     normalise: bool = True  # min-max to [0, 1] (off: the raw intensities)
 
+    # a share of the images skull-stripped, as FreeSurfer's norm or a brain-extracted scan:
+    # every voxel outside the kept labels set to 0 after normalisation. Only maps that hold
+    # dropped (shape-only) values are stripped: elsewhere label 0 is tissue, not outside.
+    stripped_probability: float = 0.0
+
     crop_margin_mm: float | None = None  # generate_cropped: margin around the head's box
 
     def dropped(self, value: int) -> bool:
@@ -78,4 +83,5 @@ class SynthParams:
             noise=False,
             gamma=False,
             normalise=False,
+            stripped_probability=0.0,
         )

@@ -53,7 +53,7 @@ def test_mr_plan_from_two_cases():
     assert plan["label_values"] == [5, 9]
     assert plan["label_names"] == {"5": "core", "9": "label 9"}
     assert plan["n_classes"] == 3
-    assert plan["normalization"] == {"scheme": "zscore"}
+    assert plan["normalization"] == {"scheme": "zscore", "mask": "nonzero"}
     (stage,) = plan["stages"]
     assert stage["name"] == "fullres"
     assert stage["spacing_zyx"] == [2.0, 1.0, 1.0]
@@ -138,3 +138,26 @@ def test_spacing_and_foreground_share_can_be_set():
         make_plan(fp, Budget.cpu(), foreground=1.5)
     with pytest.raises(ValueError, match="target spacing must be positive, got 0"):
         make_plan(fp, Budget.cpu(), spacing_mm=0.0)
+
+
+def test_mr_zscore_over_the_nonzero_voxels_scores_a_stripped_image_on_its_tissue():
+    from segmentation_core.auto.preprocess import normalise
+
+    tissue = np.array([10.0, 20.0, 30.0, 40.0], np.float32)
+    stripped = np.zeros((4, 4, 4), np.float32)
+    stripped[1, 1, :] = tissue
+    out = normalise(stripped.copy(), {"scheme": "zscore", "mask": "nonzero"})
+    expected = (tissue - 25.0) / np.float32(np.std([10.0, 20.0, 30.0, 40.0]))
+    np.testing.assert_allclose(out[1, 1, :], expected, rtol=1e-6)
+    assert np.count_nonzero(out) == 4  # the zeros stay 0
+    # without zeros it is the plain per-image z-score
+    full = np.arange(1.0, 65.0, dtype=np.float32).reshape(4, 4, 4)
+    masked = normalise(full.copy(), {"scheme": "zscore", "mask": "nonzero"})
+    np.testing.assert_allclose(masked, normalise(full.copy(), {"scheme": "zscore"}), rtol=1e-6)
+    # an all-zero image stays zero (no division by a zero std)
+    assert (
+        np.count_nonzero(
+            normalise(np.zeros((2, 2, 2), np.float32), {"scheme": "zscore", "mask": "nonzero"})
+        )
+        == 0
+    )

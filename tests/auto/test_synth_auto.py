@@ -191,6 +191,16 @@ def test_synth_contrast_sets_the_prior_and_its_share(tmp_path):
     assert load_synth_spec([str(maps)], 1.0).params.prior == ()
 
 
+def test_synth_stripped_sets_the_skull_stripped_share(tmp_path):
+    from viewer.cli.train_synth import load_synth_spec
+
+    maps = tmp_path / "maps"
+    _write_maps(maps)
+    assert load_synth_spec([str(maps)], 1.0).params.stripped_probability == 0.0
+    spec = load_synth_spec([str(maps)], 1.0, stripped=0.25)
+    assert spec.params.stripped_probability == 0.25
+
+
 def test_synth_uses_sets_the_patches_per_generated_image(tmp_path):
     from viewer.cli.train_synth import load_synth_spec
 
@@ -230,6 +240,14 @@ def test_synth_uses_sets_the_patches_per_generated_image(tmp_path):
         (
             ["--synth-labelmaps", "MAPS", "--synth-uses", "0"],
             "--synth-uses must be at least 1, got 0",
+        ),
+        (
+            ["--synth-labelmaps", "MAPS", "--synth-stripped", "nan"],
+            "--synth-stripped must be in [0, 1], got nan",
+        ),
+        (
+            ["--synth-labelmaps", "MAPS", "--synth-stripped", "1.5"],
+            "--synth-stripped must be in [0, 1], got 1.5",
         ),
     ],
 )

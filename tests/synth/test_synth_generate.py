@@ -250,3 +250,47 @@ def test_compact_map_round_trip_and_the_same_image_as_the_map_itself():
     want_img, want_lab = generate(crop, SPACING, _rng(1), p)
     np.testing.assert_array_equal(img, want_img)
     np.testing.assert_array_equal(lab, want_lab)
+
+
+def test_a_stripped_image_is_zero_outside_the_kept_labels_and_unchanged_inside():
+    m = tiny_head()
+    p = SynthParams()
+    plain = generate_detailed(m, SPACING, _rng(5), p)
+    stripped = generate_detailed(m, SPACING, _rng(5), replace(p, stripped_probability=1.0))
+    assert not plain.stripped and stripped.stripped
+    np.testing.assert_array_equal(stripped.label, plain.label)
+    outside = plain.label == 0  # air and the dropped skin shell (510)
+    assert np.count_nonzero(stripped.image[outside]) == 0
+    assert np.count_nonzero(plain.image[outside]) > 0
+    np.testing.assert_array_equal(stripped.image[~outside], plain.image[~outside])
+
+
+def test_stripping_leaves_maps_without_shape_only_classes_alone():
+    """Where nothing is dropped, label 0 is unlabelled tissue, not outside the head."""
+    m = tiny_head()
+    m[m == 510] = 0
+    p = replace(SynthParams(), stripped_probability=1.0)
+    r = generate_detailed(m, SPACING, _rng(5), p)
+    assert not r.stripped
+    assert np.count_nonzero(r.image[r.label == 0]) > 0
+
+
+def test_no_strip_draw_without_the_share_keeps_images_of_a_seed():
+    m = tiny_head()
+    a = generate_detailed(m, SPACING, _rng(9), SynthParams())
+    b = generate_detailed(m, SPACING, _rng(9), replace(SynthParams(), stripped_probability=0.0))
+    assert a.image.tobytes() == b.image.tobytes()
+
+
+def test_the_compact_map_strips_on_the_real_values():
+    from segmentation_core.synth.compact import CompactMap
+
+    m = tiny_head()
+    cm = CompactMap.from_labels("head", m, SPACING)
+    plain_image, plain_label = cm.generate(_rng(2), SynthParams())
+    image, label = cm.generate(_rng(2), replace(SynthParams(), stripped_probability=1.0))
+    np.testing.assert_array_equal(label, plain_label)
+    assert sorted(np.unique(label).tolist()) == [0, 2, 3, 17, 53]
+    assert np.count_nonzero(image[label == 0]) == 0
+    assert np.count_nonzero(plain_image[label == 0]) > 0
+    np.testing.assert_array_equal(image[label != 0], plain_image[label != 0])

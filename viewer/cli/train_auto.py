@@ -121,7 +121,11 @@ def load_synth(args):
         paths = [paths[i] for i in parse_subjects(args.synth_subjects, len(paths))]
     share = args.synth_share if (args.data or args.dataset or args.project) else 1.0  # all
     return load_synth_spec(
-        [str(p) for p in paths], share, contrast=args.synth_contrast, uses=args.synth_uses
+        [str(p) for p in paths],
+        share,
+        contrast=args.synth_contrast,
+        uses=args.synth_uses,
+        stripped=args.synth_stripped,
     )
 
 

@@ -143,6 +143,7 @@ def _run(args: argparse.Namespace) -> int:
             exclude.get(SYNTH_EXCLUDE_KEY, ()),
             contrast=args.synth_contrast,
             uses=args.synth_uses,
+            stripped=args.synth_stripped,
         )
         print(
             f"generated images from {len(synth.maps)} label maps, {synth.share:.0%} of the patches",

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 from viewer.errors import RadLabelError
 
-SYNTH_EXCLUDE_KEY = "synth"  # --exclude synth:17,53 holds values out of generated cases
+SYNTH_EXCLUDE_KEY = "synth"
+DEFAULT_STRIPPED_SHARE = 0.25  # brain-extracted inputs are common; most images keep the head  # --exclude synth:17,53 holds values out of generated cases
 
 
 def add_synth_arguments(p: argparse.ArgumentParser) -> None:
@@ -44,6 +45,16 @@ def add_synth_arguments(p: argparse.ArgumentParser) -> None:
         "(default 16; more halves the generation cost per patch, fewer gives more variety)",
     )
 
+    p.add_argument(
+        "--synth-stripped",
+        type=float,
+        default=DEFAULT_STRIPPED_SHARE,
+        metavar="P",
+        help="share of the images generated from whole-head maps (maps with shape-only "
+        f"tissue classes) that are skull-stripped (default {DEFAULT_STRIPPED_SHARE:g}: the "
+        "model then reads brain-extracted scans, such as FreeSurfer's norm, as well as heads)",
+    )
+
 
 DEFAULT_PRIOR_SHARE = 0.8  # most images at the prior's contrast: learned within a CPU hour
 
@@ -75,8 +86,11 @@ def load_synth_spec(
     exclude_values: Sequence[int] = (),
     contrast: str = "",
     uses: int = 16,
+    stripped: float = 0.0,
 ):
     """The SynthSpec for these maps; RadLabelError naming the file for a bad map."""
+    from dataclasses import replace
+
     from segmentation_core.synth.compact import CompactMap
     from segmentation_core.training.synth_pool import SynthSpec
     from viewer.io.label_map_files import find_label_maps, load_label_map, map_stem
@@ -85,7 +99,9 @@ def load_synth_spec(
         raise RadLabelError(f"--synth-share must be in (0, 1], got {share}")
     if uses < 1:
         raise RadLabelError(f"--synth-uses must be at least 1, got {uses}")
-    params = parse_contrast(contrast)
+    if not 0.0 <= stripped <= 1.0:  # also refuses NaN
+        raise RadLabelError(f"--synth-stripped must be in [0, 1], got {stripped}")
+    params = replace(parse_contrast(contrast), stripped_probability=float(stripped))
     maps = []
     for path in find_label_maps(list(items)):
         labels, geometry = load_label_map(path)
