@@ -58,6 +58,8 @@ def test_the_good_card_reads(tmp_path):
         ({}, {}, {"patch_zyx": [100000, 32, 32]}),
         ({}, {"stages": []}, {}),
         ({}, {"normalization": "zscore"}, {}),
+        ({}, {"normalization": {"scheme": "minmax"}}, {}),  # unknown: not z-scored in silence
+        ({}, {"normalization": {"scheme": "zscore", "mask": "otsu"}}, {}),
         ({}, {"mirror_pairs": [[1, 99]]}, {}),
         ({"postprocessing": {"largest_component": [7]}}, {}, {}),
         ({"plan": ["not", "a", "plan"]}, {}, {}),
