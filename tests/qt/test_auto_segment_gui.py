@@ -337,3 +337,43 @@ def test_an_unreadable_project_file_gives_a_reason_not_an_error(qtbot, window, a
         "The project cannot be read: /p/project.json: cannot read the project file "
         "(Input/output error)"
     )
+
+
+def test_closing_the_window_during_a_run_cancels_without_waiting_for_it(
+    qtbot, window, auto, model_dir, study, monkeypatch
+):
+    """The model takes a while to stop (a worker process winding down): the window closes at
+    once, the job stops on its own afterwards, and its result lands nowhere."""
+    import threading
+
+    import viewer.qt.auto_segment as auto_segment
+    from viewer.qt.background_job import BackgroundJob
+
+    started, released = threading.Event(), threading.Event()
+
+    def slow_to_stop(*_args, should_stop, **_kwargs):
+        started.set()
+        while not should_stop():
+            released.wait(0.01)
+        released.wait(30)  # stops only when the test lets it
+        return None
+
+    monkeypatch.setattr(auto_segment, "run_auto_segment", slow_to_stop)
+    image, _ = study
+    doc = _document(image, np.zeros(image.shape, np.uint16), {})
+    window.set_document(doc)
+    assert auto.set_model_dir(model_dir)
+    landed = []
+    auto.finished.connect(landed.append)
+    auto.action.trigger()
+    job = auto.job
+    assert started.wait(30)
+    window.close()
+    assert job.isRunning()  # before: close() waited here until the model had stopped
+    assert job.cancel_event.is_set() and auto.job is None and auto.progress is None
+    assert job in BackgroundJob.running  # kept alive until it ends
+    released.set()
+    qtbot.waitUntil(lambda: not job.isRunning(), timeout=TIMEOUT_MS)
+    qtbot.wait(50)
+    assert landed == [] and not window.history.can_undo()
+    assert np.count_nonzero(doc.labels.array) == 0

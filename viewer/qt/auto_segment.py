@@ -369,9 +369,24 @@ class AutoSegmentController(QtCore.QObject):
         self.finished.emit(None)
 
     def _on_window_closed(self) -> None:
-        if self.job is not None:  # a QThread must not be destroyed while it runs
-            self.job.cancel_event.set()
-            self.job.wait()
+        """Cancel and let go at once: the window closes without waiting for the model to stop.
+        The job keeps itself alive until it ends (`BackgroundJob.running`; the application
+        waits for it, bounded, at quit), and its result, if any, goes nowhere."""
+        job = self.job
+        if job is None:
+            return
+        job.cancel_event.set()
+        for signal, slot in (
+            (job.progressed, self._on_progress),
+            (job.succeeded, self._on_done),
+            (job.failed, self._on_failed),
+        ):
+            try:
+                signal.disconnect(slot)
+            except TypeError:  # not connected
+                pass
+        self.job = None
+        self._finish_job()
 
 
 def install_auto_segment(window) -> AutoSegmentController:
