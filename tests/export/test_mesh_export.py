@@ -78,6 +78,43 @@ def test_a_cancelled_mesh_export_stops_between_surfaces(tmp_path):
         asked.append(1)
         return len(asked) > 1
 
-    with pytest.raises(ExportCancelled, match="export cancelled after 1 of 3 surfaces"):
+    with pytest.raises(
+        ExportCancelled, match="export cancelled after 1 of 3 surfaces: none written"
+    ):
         export_meshes(LabelMap(g, array), tmp_path / "m", None, "stl", should_stop=stop_after_one)
-    assert len(list((tmp_path / "m").iterdir())) == 1  # the one written is whole
+    assert list((tmp_path / "m").iterdir()) == []  # all or none: nothing half-done
+
+
+def test_a_mesh_export_that_fails_partway_leaves_the_earlier_export_as_it_was(
+    tmp_path, monkeypatch
+):
+    import viewer.io.mesh_export as mesh_export
+    from viewer.errors import SaveError
+
+    g = Geometry((12, 12, 12))
+    array = np.zeros(g.shape_zyx, np.uint16)
+    array[1:4, 1:4, 1:4] = 1
+    array[6:9, 6:9, 6:9] = 2
+    array[1:4, 6:9, 6:9] = 3
+    out = tmp_path / "m"
+    first = export_meshes(LabelMap(g, array), out, None, "stl")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert sorted(before) == ["1_Segment_1.stl", "2_Segment_2.stl", "3_Segment_3.stl"]
+    assert [p.name for p in first] == sorted(before)
+    grown = array.copy()
+    grown[grown > 0] = 0
+    grown[0:5, 0:5, 0:5] = 1
+    grown[5:10, 5:10, 5:10] = 2
+    grown[0:5, 5:10, 5:10] = 3
+    real = mesh_export.segment_mesh
+
+    def fail_on_the_third(labels, value):
+        if value == 3:
+            raise OSError(28, "No space left on device")
+        return real(labels, value)
+
+    monkeypatch.setattr(mesh_export, "segment_mesh", fail_on_the_third)
+    with pytest.raises(SaveError, match="No space left on device"):
+        export_meshes(LabelMap(g, grown), out, None, "stl")
+    # before: surfaces 1 and 2 were the new ones and 3 the old one
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

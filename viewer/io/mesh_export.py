@@ -16,10 +16,14 @@ far less than the voxels do (a lone voxel: a sixth). A segment whose surface mis
 volume by more than VOLUME_TOLERANCE is meshed again on the mask upsampled 2x, 4x, 8x (nearest
 neighbour: the same voxels, finer lattice), which shrinks the corner loss with the factor; blob-
 like segments stay at 1x and keep their triangle count.
+
+An export of several surfaces is all or none: they are written and checked in one hidden folder
+and renamed into place together, so a full disk or a cancel never mixes old and new files.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 from collections.abc import Callable
@@ -29,7 +33,8 @@ import numpy as np
 from skimage.measure import marching_cubes
 
 from viewer.errors import ExportCancelled, SaveError
-from viewer.io.atomic_save import atomic_write_bytes
+from viewer.io.atomic_save import atomic_write, atomic_write_bytes
+from viewer.io.write_check import WriteCheckError
 from viewer.model.labelmap import LabelMap
 from viewer.model.segments import SegmentTable
 
@@ -113,7 +118,7 @@ def mesh_volume_mm3(verts: np.ndarray, faces: np.ndarray) -> float:
     return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
 
 
-def write_stl(path: str | Path, verts: np.ndarray, faces: np.ndarray, name: str = "") -> Path:
+def stl_bytes(verts: np.ndarray, faces: np.ndarray, name: str = "") -> bytes:
     """Binary STL (little-endian float32), header marked SPACE=LPS."""
     tri = verts[faces].astype(np.float32)
     n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
@@ -122,16 +127,25 @@ def write_stl(path: str | Path, verts: np.ndarray, faces: np.ndarray, name: str 
     record = np.zeros(len(faces), dtype=[("n", "<f4", 3), ("v", "<f4", (3, 3)), ("a", "<u2")])
     record["n"], record["v"] = n, tri
     header = f"SPACE=LPS RadLabel {name}".encode("ascii", "replace")[:80].ljust(80, b" ")
+    return header + struct.pack("<I", len(faces)) + record.tobytes()
 
-    return atomic_write_bytes(path, header + struct.pack("<I", len(faces)) + record.tobytes())
 
-
-def write_obj(path: str | Path, verts: np.ndarray, faces: np.ndarray, name: str = "") -> Path:
+def obj_bytes(verts: np.ndarray, faces: np.ndarray, name: str = "") -> bytes:
     """Wavefront OBJ with one named object, comment-marked SPACE=LPS."""
     lines = ["# SPACE=LPS", "# RadLabel segment surface, millimetres", f"o {name or 'segment'}"]
     lines += [f"v {x:.5f} {y:.5f} {z:.5f}" for x, y, z in verts]
     lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in faces]
-    return atomic_write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"))
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def write_stl(path: str | Path, verts: np.ndarray, faces: np.ndarray, name: str = "") -> Path:
+    """One binary STL file, written atomically."""
+    return atomic_write_bytes(path, stl_bytes(verts, faces, name))
+
+
+def write_obj(path: str | Path, verts: np.ndarray, faces: np.ndarray, name: str = "") -> Path:
+    """One OBJ file, written atomically."""
+    return atomic_write_bytes(path, obj_bytes(verts, faces, name))
 
 
 def _safe(name: str) -> str:
@@ -157,8 +171,8 @@ def export_meshes(
     fmt: str = "stl",
     should_stop: Callable[[], bool] | None = None,
 ) -> list[Path]:
-    """One file per non-empty segment: `<id>_<name>.<fmt>` in `out_dir`. `should_stop()` is
-    asked before each surface: ExportCancelled names how many were written (each one whole)."""
+    """One file per non-empty segment: `<id>_<name>.<fmt>` in `out_dir`, all or none: a failure
+    or a cancel (`should_stop()` is asked before each surface) leaves `out_dir` as it was."""
     if fmt not in MESH_FORMATS:
         raise SaveError(f"mesh format must be one of {MESH_FORMATS}, got '{fmt}'", out_dir)
     out = Path(out_dir)
@@ -166,17 +180,42 @@ def export_meshes(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise SaveError(f"cannot create the folder ({e.strerror or e})", out) from e
-    written = []
     names = mesh_file_names(labels, segments, fmt)
-    for value, (name, file_name) in names.items():
-        if should_stop is not None and should_stop():
-            raise ExportCancelled(
-                f"export cancelled after {len(written)} of {len(names)} surfaces", out
-            )
-        verts, faces = segment_mesh(labels, value)
-        path = out / file_name
-        writer = write_stl if fmt == "stl" else write_obj
-        written.append(writer(path, verts, faces, name))
-    if not written:
+    if not names:
         raise SaveError("the label map is empty: no surfaces to export", out)
-    return written
+    encode = stl_bytes if fmt == "stl" else obj_bytes
+    files = [file_name for _name, file_name in names.values()]
+    done: list[str] = []
+
+    def write_all(anchor_tmp: str) -> None:
+        # every surface goes into the one hidden folder `atomic_write` made; they are renamed
+        # into `out_dir` together only when all are written and checked, so a failure or a
+        # cancel partway never leaves this export's files mixed with an earlier export's
+        folder = os.path.dirname(anchor_tmp)
+        for value, (name, file_name) in names.items():
+            if should_stop is not None and should_stop():
+                raise _Stopped
+            data = encode(*segment_mesh(labels, value), name)
+            path = os.path.join(folder, file_name)
+            with open(path, "wb") as f:
+                f.write(data)
+            if os.path.getsize(path) != len(data):
+                raise WriteCheckError(
+                    f"{file_name}: wrote {os.path.getsize(path)} of {len(data)} bytes"
+                )
+            done.append(file_name)
+
+    # the last file is the anchor: `atomic_write` moves the others first, then it
+    try:
+        atomic_write(out / files[-1], write_all)
+    except SaveError as e:
+        if isinstance(e.__cause__, _Stopped):
+            raise ExportCancelled(
+                f"export cancelled after {len(done)} of {len(names)} surfaces: none written", out
+            ) from None
+        raise
+    return [out / f for f in files]
+
+
+class _Stopped(Exception):
+    """`should_stop()` said yes between two surfaces."""
