@@ -49,3 +49,27 @@ def test_fill_between_slices_by_button(window, editing, qtbot):
     filled = doc.labels.array == sid
     assert np.flatnonzero(filled.any(axis=(1, 2))).tolist() == [4, 5, 6, 7, 8]
     assert np.array_equal(filled[6], filled[4])  # equal squares interpolate to the same square
+
+
+def test_split_islands_refused_for_specks_says_why_in_the_status_bar(window, editing, qtbot):
+    from viewer.tools.islands import MAX_SPLIT_SEGMENTS
+
+    ctl, doc = editing
+    sid = ctl.state.active_segment_id
+    lab = doc.labels.array
+    free = np.argwhere(lab == 0)
+    spots = free[(free % 2 == 0).all(axis=1)]  # even coordinates: never touching each other
+    spots = [p for p in spots if not np.any(lab[tuple(slice(max(0, c - 1), c + 2) for c in p)])]
+    for p in spots[: MAX_SPLIT_SEGMENTS + 5]:
+        lab[tuple(p)] = sid
+    before, undo_before = lab.copy(), ctl.history.undo_names()
+    window.docks["Segment operations"].raise_()
+    qtbot.mouseClick(_button(ctl.operations_panel, "Split islands"), QtCore.Qt.LeftButton)
+    assert np.array_equal(doc.labels.array, before)
+    assert ctl.history.undo_names() == undo_before
+    name = doc.segments.get(sid).name
+    assert window.statusBar().currentMessage() == (
+        f"{name} has {MAX_SPLIT_SEGMENTS + 6} islands: splitting would make "
+        f"{MAX_SPLIT_SEGMENTS + 5} segments (at most {MAX_SPLIT_SEGMENTS}). "
+        "Remove the small islands first."
+    )

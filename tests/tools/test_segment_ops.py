@@ -87,6 +87,45 @@ def test_islands_keep_largest_remove_small_split():
     assert np.array_equal(doc.labels.array, before) and len(doc.segments) == 1
 
 
+def _specks(n_specks: int) -> np.ndarray:
+    """A 4x4x4 block (value 1) and `n_specks` single voxels of 1, two voxels apart."""
+    lab = np.zeros((4, 40, 40), np.uint16)
+    lab[0:4, 0:4, 0:4] = 1
+    spots = [(z, y, x) for z in (0, 2) for y in range(6, 40, 2) for x in range(0, 40, 2)]
+    for z, y, x in spots[:n_specks]:
+        lab[z, y, x] = 1
+    return lab
+
+
+def test_split_into_the_most_segments_allowed_gives_each_island_its_own_value():
+    lab = _specks(islands.MAX_SPLIT_SEGMENTS)
+    doc = make_doc(lab.copy())
+    doc.segments.add("Other", segment_id=7)  # a used value is skipped
+    h = History(doc)
+    h.push(islands.split_islands(doc, 1))
+    out = doc.labels.array
+    assert int((out == 1).sum()) == 64  # the largest island keeps its value
+    new = [s.id for s in doc.segments if s.id not in (1, 7)]
+    assert len(new) == islands.MAX_SPLIT_SEGMENTS and 7 not in new
+    assert sorted(np.unique(out[lab == 1]).tolist()) == sorted([1, *new])
+    assert all(int((out == v).sum()) == 1 for v in new)
+    h.undo()
+    assert np.array_equal(doc.labels.array, lab)
+
+
+def test_splitting_thousands_of_specks_is_refused_with_the_way_out():
+    lab = _specks(islands.MAX_SPLIT_SEGMENTS + 1)
+    doc = make_doc(lab.copy())
+    with pytest.raises(islands.TooManyIslands) as e:
+        islands.split_islands(doc, 1)
+    assert e.value.message == (
+        f"Segment 1 has {islands.MAX_SPLIT_SEGMENTS + 2} islands: splitting would make "
+        f"{islands.MAX_SPLIT_SEGMENTS + 1} segments (at most {islands.MAX_SPLIT_SEGMENTS}). "
+        "Remove the small islands first."
+    )
+    assert np.array_equal(doc.labels.array, lab) and len(doc.segments) == 1
+
+
 def test_fill_holes_smoothing_and_margin_in_mm():
     lab = np.zeros((30, 30, 30), np.uint16)
     lab[5:25, 5:25, 5:25] = 1

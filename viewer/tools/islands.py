@@ -10,6 +10,7 @@ from viewer.commands.base import CompositeCommand
 from viewer.commands.label_edit import LabelEdit
 from viewer.commands.mask_apply import MaskMode, edit_from_mask
 from viewer.commands.segment_commands import AddSegment
+from viewer.errors import RadLabelError
 from viewer.tools.segment_region import segment_box, segment_name
 
 
@@ -48,8 +49,16 @@ def remove_small(doc, segment_id: int, min_voxels: int, fully_connected: bool = 
     return edit_from_mask(doc, bbox, keep, segment_id, MaskMode.SET, name=name)
 
 
+MAX_SPLIT_SEGMENTS = 255  # beyond this it is noise, not structures: remove small islands first
+
+
+class TooManyIslands(RadLabelError):
+    """Splitting would make more new segments than anyone could review."""
+
+
 def split_islands(doc, segment_id: int, fully_connected: bool = False, min_voxels: int = 1):
-    """Move every island but the largest into a new segment of its own (largest first)."""
+    """Move every island but the largest into a new segment of its own (largest first);
+    islands under `min_voxels` stay. TooManyIslands past MAX_SPLIT_SEGMENTS new segments."""
     seg = doc.segments.get(segment_id)
     if seg is None or seg.locked:
         return None
@@ -61,16 +70,26 @@ def split_islands(doc, segment_id: int, fully_connected: bool = False, min_voxel
     if n <= 1:
         return None
     order = [int(i) + 1 for i in np.argsort(-sizes, kind="stable") if sizes[i] >= min_voxels]
-    new_box = doc.labels.array[box_slices(bbox)].copy()
-    adds = []
+    if len(order) - 1 > MAX_SPLIT_SEGMENTS:
+        raise TooManyIslands(
+            f"{segment_name(doc, segment_id)} has {n} islands: splitting would make "
+            f"{len(order) - 1} segments (at most {MAX_SPLIT_SEGMENTS}). Remove the small "
+            "islands first."
+        )
     used = set(doc.segments.ids())
-    next_id = 1
+    free = (i for i in range(1, 65536) if i not in used)
+    adds = []
+    new_id = np.zeros(n + 1, dtype=doc.labels.array.dtype)  # component -> its new value
     for k, comp in enumerate(order[1:], start=2):
-        while next_id in used:
-            next_id += 1
-        used.add(next_id)
-        adds.append(AddSegment(f"{seg.name} {k}", segment_id=next_id))
-        new_box[lab == comp] = next_id
+        sid = next(free, None)
+        if sid is None:
+            raise TooManyIslands("no free label values are left for new segments")
+        adds.append(AddSegment(f"{seg.name} {k}", segment_id=sid))
+        new_id[comp] = sid
+    # one pass over the box whatever the number of islands (a pass per island was minutes)
+    moved = new_id[lab]
+    new_box = doc.labels.array[box_slices(bbox)].copy()
+    np.copyto(new_box, moved, where=moved != 0)
     name = f"Split islands of {segment_name(doc, segment_id)}"
     edit = LabelEdit.from_box(name, doc.labels.array, bbox, new_box)
     if edit is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
+from viewer.errors import RadLabelError
 from viewer.model.display_frame import VIEWS, array_axis_of_view
 from viewer.tools import islands, logical, morphology
 from viewer.tools.interpolate import fill_between_slices
@@ -149,7 +150,12 @@ class OperationsPanel(QtWidgets.QWidget):
             return
         QtWidgets.QApplication.setOverrideCursor(QtGui.QCursor(QtCore.Qt.WaitCursor))
         try:
-            c.execute(fn(c.document, sid))
+            try:
+                command = fn(c.document, sid)
+            except RadLabelError as e:  # refused (thousands of islands): say why, change nothing
+                c.window.statusBar().showMessage(e.message, 15_000)
+                return
+            c.execute(command)
         finally:
             QtWidgets.QApplication.restoreOverrideCursor()
 
