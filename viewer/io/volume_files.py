@@ -27,6 +27,7 @@ from viewer.io.file_checks import (
     verify_gzip,
 )
 from viewer.io.native_output import native_output_to_log
+from viewer.io.nifti_forms import chosen_form, disagreement, nifti1_disagreement
 from viewer.io.plausible import check_geometry, check_nifti1_header
 from viewer.io.sitk_convert import (
     NON_ORTHONORMAL_REASON,
@@ -82,6 +83,9 @@ def read_volume_file(path: str, time_index: int = 0) -> Volume:
     warnings: list[str] = []
     if lower.endswith(NIFTI_SUFFIXES):
         warnings = check_nifti1_header(path)  # also reads a .gz stream to its end
+        forms = nifti1_disagreement(path)
+        if forms:
+            warnings.append(forms)
     with native_output_to_log():
         reader = sitk.ImageFileReader()
         reader.SetFileName(path)
@@ -206,7 +210,12 @@ def _read_nifti2(path: str, time_index: int) -> Volume:
         data = data[:, :, np.newaxis]
     while data.ndim > 3:  # remaining 5th dimension: first component
         data = data[..., 0]
-    affine = img.affine
+    _used, affine = chosen_form(img.header)  # ITK's rule, as for NIfTI-1 (nifti_forms)
+    if affine is None:
+        affine = img.affine  # neither transform set: nibabel's pixdim-only affine
+    forms = disagreement(img.header)
+    if forms:
+        metadata.setdefault("warnings", []).append(forms)
     if not np.all(np.isfinite(affine)):
         raise LoadError("the header's affine holds values that are not numbers", path)
     lps = np.diag([-1.0, -1.0, 1.0]) @ affine[:3, :3]
